@@ -1,0 +1,240 @@
+import type {
+	IAuthenticate,
+	ICredentialDataDecryptedObject,
+	ICredentialTestRequest,
+	ICredentialType,
+	IHttpRequestHelper,
+	IHttpRequestOptions,
+	INodeProperties,
+	Icon,
+} from 'n8n-workflow';
+
+import { readVendorFailure, redact } from '../nodes/shared/errors';
+import { withRetry } from '../nodes/shared/retry';
+
+/**
+ * One credential for every Whilter node: the API (token by client credentials, or a static token),
+ * the optional real-time API key, and the client's S3 drop that Whilter Batch uploads to.
+ */
+export class WhilterApi implements ICredentialType {
+	name = 'whilterApi';
+
+	displayName = 'Whilter API';
+
+	icon: Icon = { light: 'file:../icons/whilter.svg', dark: 'file:../icons/whilter.dark.svg' };
+
+	documentationUrl = 'https://github.com/n8n-nodes-whilter/n8n-nodes-whilter#whilter-api-credential';
+
+	properties: INodeProperties[] = [
+		{
+			displayName: 'API Base URL',
+			name: 'baseUrl',
+			type: 'string',
+			default: 'https://api.whilter.ai',
+			required: true,
+			description: 'Root of the Whilter API, without a trailing slash',
+		},
+		{
+			displayName: 'Client',
+			name: 'client',
+			type: 'string',
+			default: '',
+			required: true,
+			placeholder: 'acme',
+			description:
+				'Your client path segment, as given by the Whilter onboarding team: the <client> in /<client>/task',
+		},
+		{
+			displayName: 'Authentication',
+			name: 'authentication',
+			type: 'options',
+			options: [
+				{
+					name: 'Client Credentials',
+					value: 'clientCredentials',
+					description: 'n8n fetches a token with your client ID and secret, and renews it when it expires',
+				},
+				{
+					name: 'Access Token',
+					value: 'accessToken',
+					description: 'A bearer token you already have',
+				},
+			],
+			default: 'clientCredentials',
+		},
+		{
+			displayName: 'Client ID',
+			name: 'clientId',
+			type: 'string',
+			default: '',
+			required: true,
+			displayOptions: { show: { authentication: ['clientCredentials'] } },
+		},
+		{
+			displayName: 'Client Secret',
+			name: 'clientSecret',
+			type: 'string',
+			typeOptions: { password: true },
+			default: '',
+			required: true,
+			displayOptions: { show: { authentication: ['clientCredentials'] } },
+		},
+		{
+			displayName: 'Token URL',
+			name: 'tokenUrl',
+			type: 'string',
+			default: 'https://api.whilter.ai/getToken/token',
+			displayOptions: { show: { authentication: ['clientCredentials'] } },
+			description: 'Where the token is requested (POST, JSON body with client_id and client_secret)',
+		},
+		{
+			displayName: 'Access Token',
+			name: 'accessToken',
+			type: 'string',
+			typeOptions: { password: true },
+			default: '',
+			required: true,
+			displayOptions: { show: { authentication: ['accessToken'] } },
+		},
+		{
+			// Filled by preAuthentication and emptied by n8n when a request answers 401, so n8n fetches
+			// a new token itself: no token is ever stored by the nodes.
+			displayName: 'Session Token',
+			name: 'sessionToken',
+			type: 'hidden',
+			typeOptions: { expirable: true, password: true },
+			default: '',
+		},
+		{
+			displayName: 'API Key',
+			name: 'apiKey',
+			type: 'string',
+			typeOptions: { password: true },
+			default: '',
+			description: 'Sent as x-api-key when set (the real-time API may ask for it)',
+		},
+		{
+			displayName: 'S3 Drop (for Whilter Batch)',
+			name: 's3Notice',
+			type: 'notice',
+			default: '',
+			description: 'The bucket and keys the Whilter onboarding team gave you for batch files',
+		},
+		{
+			displayName: 'S3 Bucket',
+			name: 's3Bucket',
+			type: 'string',
+			default: '',
+		},
+		{
+			displayName: 'S3 Key Prefix',
+			name: 's3Prefix',
+			type: 'string',
+			default: '',
+			placeholder: 'incoming/acme',
+			description: 'Folder inside the bucket where batch ZIP files go (no leading or trailing slash)',
+		},
+		{
+			displayName: 'S3 Region',
+			name: 's3Region',
+			type: 'string',
+			default: 'ap-south-1',
+		},
+		{
+			displayName: 'S3 Access Key ID',
+			name: 's3AccessKeyId',
+			type: 'string',
+			default: '',
+		},
+		{
+			displayName: 'S3 Secret Access Key',
+			name: 's3SecretAccessKey',
+			type: 'string',
+			typeOptions: { password: true },
+			default: '',
+		},
+		{
+			displayName: 'S3 Endpoint URL',
+			name: 's3Endpoint',
+			type: 'string',
+			default: '',
+			placeholder: 'https://s3.example.com',
+			description: 'Only for S3-compatible stores; leave empty for AWS S3',
+		},
+		{
+			displayName: 'S3 Force Path Style',
+			name: 's3ForcePathStyle',
+			type: 'boolean',
+			default: false,
+			description: 'Whether to address the bucket as <endpoint>/<bucket> (most S3-compatible stores need this)',
+		},
+	];
+
+	async preAuthentication(this: IHttpRequestHelper, credentials: ICredentialDataDecryptedObject) {
+		if (credentials.authentication === 'accessToken') {
+			return { sessionToken: credentials.accessToken as string };
+		}
+		const request: IHttpRequestOptions = {
+			method: 'POST',
+			url: credentials.tokenUrl as string,
+			headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+			body: { client_id: credentials.clientId, client_secret: credentials.clientSecret },
+			json: true,
+		};
+		let response: { access_token?: unknown };
+		try {
+			// A token request creates nothing, so it goes through the retry policy like a GET.
+			response = (await withRetry(async () => await this.helpers.httpRequest({ ...request }), {
+				idempotent: true,
+			})) as { access_token?: unknown };
+		} catch (error) {
+			// The raw error carries the request body, client secret included: only its status and
+			// Whilter's own words go on.
+			const failure = readVendorFailure(error);
+			const why = failure.status ? `HTTP ${failure.status}` : (failure.networkCode ?? 'no answer');
+			const secrets = [credentials.clientSecret as string | undefined];
+			throw new Error(
+				redact(
+					`Whilter did not issue a token for client ID "${credentials.clientId as string}" (${why}${failure.message ? `: ${failure.message}` : ''}). Check the client ID, client secret and token URL.`,
+					secrets,
+				),
+			);
+		}
+		if (typeof response?.access_token !== 'string' || response.access_token === '') {
+			throw new Error('The Whilter token endpoint answered without an access_token');
+		}
+		return { sessionToken: response.access_token };
+	}
+
+	authenticate: IAuthenticate = async (
+		credentials: ICredentialDataDecryptedObject,
+		requestOptions: IHttpRequestOptions,
+	): Promise<IHttpRequestOptions> => {
+		const headers: Record<string, string> = {
+			...(requestOptions.headers as Record<string, string> | undefined),
+			Authorization: `Bearer ${credentials.sessionToken as string}`,
+		};
+		if (credentials.apiKey) headers['x-api-key'] = credentials.apiKey as string;
+		return { ...requestOptions, headers };
+	};
+
+	// With client credentials, a fresh token from the token URL proves the ID and secret. A static
+	// token can only be tried against the API itself: the test asks for the status of a placeholder
+	// task, and a rejected token (401/403) gets a clear message. Whilter does not document its answer
+	// for an unknown task, so n8n shows whatever non-2xx status it gives (README says so).
+	test: ICredentialTestRequest = {
+		request: {
+			method: '={{$credentials.authentication === "accessToken" ? "GET" : "POST"}}' as IHttpRequestOptions['method'],
+			url: '={{$credentials.authentication === "accessToken" ? $credentials.baseUrl.replace(/\\/+$/, "") + "/" + $credentials.client + "/task/status/n8n-credential-test" : $credentials.tokenUrl}}',
+			body: {
+				client_id: '={{$credentials.clientId}}',
+				client_secret: '={{$credentials.clientSecret}}',
+			},
+			json: true,
+		},
+		rules: [
+			{ type: 'responseCode', properties: { value: 401, message: 'Whilter rejected the client credentials or token' } },
+			{ type: 'responseCode', properties: { value: 403, message: 'Whilter refused access for this client' } },
+		],
+	};
+}

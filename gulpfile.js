@@ -1,0 +1,13 @@
+// After tsc: copy what n8n loads beside the compiled nodes (icons and codex files) into dist/.
+const { src, dest, parallel } = require('gulp');
+
+function copyIcons() {
+	return src('icons/**/*.svg', { encoding: false }).pipe(dest('dist/icons'));
+}
+
+function copyCodex() {
+	return src('nodes/**/*.node.json').pipe(dest('dist/nodes'));
+}
+
+exports.default = parallel(copyIcons, copyCodex);
+exports['build:assets'] = exports.default;

@@ -1,0 +1,115 @@
+import { NodeApiError, NodeOperationError } from 'n8n-workflow';
+import type { INode, JsonObject } from 'n8n-workflow';
+
+import { failureFacts } from './retry';
+
+/** What a vendor said when a call failed: its HTTP status and its own words, nothing else. */
+export interface VendorFailure {
+	status?: number;
+	message?: string;
+	body?: unknown;
+	networkCode?: string;
+}
+
+function asRecord(value: unknown): Record<string, unknown> | undefined {
+	return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
+}
+
+function parseBody(data: unknown): unknown {
+	if (typeof data === 'string' || Buffer.isBuffer(data)) {
+		const text = data.toString();
+		try {
+			return JSON.parse(text) as unknown;
+		} catch {
+			return text;
+		}
+	}
+	return data;
+}
+
+function messageOf(body: unknown): string | undefined {
+	if (typeof body === 'string') return body.trim() || undefined;
+	const record = asRecord(body);
+	if (!record) return undefined;
+	for (const key of ['message', 'error_description', 'error', 'detail']) {
+		const value = record[key];
+		if (typeof value === 'string' && value.trim()) return value.trim();
+		const nested = asRecord(value);
+		if (nested && typeof nested.message === 'string') return nested.message;
+	}
+	return undefined;
+}
+
+/**
+ * Takes the status and the vendor's body out of an HTTP error. The error itself is never passed on:
+ * axios errors carry the request (headers with tokens, bodies with client secrets).
+ */
+export function readVendorFailure(error: unknown): VendorFailure {
+	const facts = failureFacts(error);
+	let body: unknown;
+	const seen = new Set<unknown>();
+	for (let current = asRecord(error); current && !seen.has(current); current = asRecord(current.cause)) {
+		seen.add(current);
+		const response = asRecord(current.response);
+		if (response && (response.data !== undefined || response.body !== undefined)) {
+			body = parseBody(response.data ?? response.body);
+			break;
+		}
+	}
+	return { status: facts.status, body, message: messageOf(body), networkCode: facts.networkCode };
+}
+
+/** Removes every secret value from a text that may reach the user, a log or an output item. */
+export function redact(text: string, secrets: Array<string | undefined>): string {
+	let out = text;
+	for (const secret of secrets) {
+		if (secret && secret.length >= 4) out = out.split(secret).join('***');
+	}
+	return out;
+}
+
+function redactDeep(value: unknown, secrets: Array<string | undefined>): unknown {
+	if (typeof value === 'string') return redact(value, secrets);
+	if (Array.isArray(value)) return value.map((v) => redactDeep(v, secrets));
+	const record = asRecord(value);
+	if (!record) return value;
+	return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, redactDeep(v, secrets)]));
+}
+
+export interface VendorErrorContext {
+	vendor: string;
+	/** e.g. 'GET /acme/task/status/123' — never a full URL with a query that could hold a key. */
+	operation: string;
+	itemIndex?: number;
+	secrets?: Array<string | undefined>;
+}
+
+/** A NodeApiError in n8n's style: the vendor's message and status, which call, which item, no secrets. */
+export function vendorApiError(node: INode, error: unknown, context: VendorErrorContext): NodeApiError {
+	if (error instanceof NodeApiError && (error as NodeApiError & { vendorChecked?: boolean }).vendorChecked) return error;
+	const secrets = context.secrets ?? [];
+	const failure = readVendorFailure(error);
+	const what = failure.status
+		? `${context.vendor} answered HTTP ${failure.status} to ${context.operation}`
+		: `${context.vendor} could not be reached for ${context.operation}${failure.networkCode ? ` (${failure.networkCode})` : ''}`;
+	const message = redact(failure.message ? `${what}: ${failure.message}` : what, secrets);
+	const errorResponse: JsonObject = {
+		message,
+		...(failure.status ? { httpCode: String(failure.status) } : {}),
+		...(failure.body !== undefined ? { body: redactDeep(failure.body, secrets) as JsonObject } : {}),
+	};
+	const apiError = new NodeApiError(node, errorResponse, {
+		message,
+		description: failure.message ? redact(failure.message, secrets) : undefined,
+		httpCode: failure.status ? String(failure.status) : undefined,
+		itemIndex: context.itemIndex,
+	});
+	(apiError as NodeApiError & { vendorChecked?: boolean }).vendorChecked = true;
+	return apiError;
+}
+
+/** Errors the package raised itself pass as they are; anything else becomes a NodeOperationError on the item. */
+export function asNodeError(node: INode, error: unknown, itemIndex: number): NodeApiError | NodeOperationError {
+	if (error instanceof NodeApiError || error instanceof NodeOperationError) return error;
+	return new NodeOperationError(node, error instanceof Error ? error : String(error), { itemIndex });
+}

@@ -1,0 +1,156 @@
+import { sleep } from 'n8n-workflow';
+
+/**
+ * The package's one retry policy (DESIGN §7). Every vendor call and S3 part goes through it, and it
+ * is the only place that waits between attempts.
+ *
+ * Only idempotent requests are retried. A creating POST (a Whilter task, a real-time request, a
+ * TimePay initiation, an Insider upload) is sent once: a dropped connection or a 5xx after the
+ * server acted would otherwise create the same thing twice.
+ */
+export interface RetryPolicy {
+	/** Attempts in all, the first included. */
+	maxAttempts: number;
+	baseDelayMs: number;
+	maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY_POLICY: Readonly<RetryPolicy> = Object.freeze({
+	maxAttempts: 5,
+	baseDelayMs: 500,
+	maxDelayMs: 30_000,
+});
+
+export const RETRYABLE_STATUS_CODES: ReadonlySet<number> = new Set([429, 502, 503, 504]);
+
+const RETRYABLE_NETWORK_CODES: ReadonlySet<string> = new Set([
+	'ECONNRESET',
+	'ECONNREFUSED',
+	'ECONNABORTED',
+	'EPIPE',
+	'ETIMEDOUT',
+	'ESOCKETTIMEDOUT',
+	'EAI_AGAIN',
+	'ENETUNREACH',
+	'EHOSTUNREACH',
+	'UND_ERR_SOCKET',
+]);
+
+const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
+
+export function isIdempotentMethod(method: string | undefined): boolean {
+	return IDEMPOTENT_METHODS.has((method ?? 'GET').toUpperCase());
+}
+
+export interface FailureFacts {
+	status?: number;
+	/** Milliseconds the server asked us to wait (Retry-After), when it said. */
+	retryAfterMs?: number;
+	networkCode?: string;
+}
+
+type Loose = Record<string, unknown> | undefined;
+
+function asRecord(value: unknown): Loose {
+	return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
+}
+
+function header(headers: unknown, name: string): string | undefined {
+	const record = asRecord(headers);
+	if (!record) return undefined;
+	const getter = record.get;
+	if (typeof getter === 'function') {
+		const value = (getter as (n: string) => unknown).call(headers, name);
+		return value === null || value === undefined ? undefined : String(value);
+	}
+	const key = Object.keys(record).find((k) => k.toLowerCase() === name);
+	return key === undefined ? undefined : String(record[key]);
+}
+
+/** Retry-After is either seconds or an HTTP date. */
+export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
+	if (value === undefined || value.trim() === '') return undefined;
+	const seconds = Number(value);
+	if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+	const date = Date.parse(value);
+	return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/**
+ * Reads status, Retry-After and network error code from whatever shape the error has: an axios
+ * error, n8n's NodeApiError wrapping one (`cause`), or an AWS SDK error (`$metadata`, `$response`).
+ */
+export function failureFacts(error: unknown): FailureFacts {
+	const facts: FailureFacts = {};
+	const seen = new Set<unknown>();
+	let current: unknown = error;
+	while (asRecord(current) && !seen.has(current)) {
+		seen.add(current);
+		const e = asRecord(current)!;
+		const response = asRecord(e.response) ?? asRecord(e.$response);
+		const metadata = asRecord(e.$metadata);
+		const status = Number(response?.status ?? response?.statusCode ?? metadata?.httpStatusCode ?? e.httpCode ?? e.statusCode);
+		if (facts.status === undefined && Number.isInteger(status) && status >= 100) facts.status = status;
+		const retryAfter = parseRetryAfter(header(response?.headers, 'retry-after'));
+		if (facts.retryAfterMs === undefined && retryAfter !== undefined) facts.retryAfterMs = retryAfter;
+		if (facts.networkCode === undefined && typeof e.code === 'string' && RETRYABLE_NETWORK_CODES.has(e.code)) {
+			facts.networkCode = e.code;
+		}
+		if (facts.networkCode === undefined && typeof e.message === 'string' && /socket hang up/i.test(e.message)) {
+			facts.networkCode = 'ECONNRESET';
+		}
+		current = e.cause;
+	}
+	return facts;
+}
+
+export function isRetryableFailure(facts: FailureFacts): boolean {
+	if (facts.status !== undefined) return RETRYABLE_STATUS_CODES.has(facts.status);
+	return facts.networkCode !== undefined;
+}
+
+/** Exponential backoff with full jitter, never shorter than what the server asked for. */
+export function retryDelayMs(
+	attempt: number,
+	facts: FailureFacts,
+	policy: RetryPolicy = DEFAULT_RETRY_POLICY,
+	random: () => number = Math.random,
+): number {
+	const exponential = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+	const jittered = Math.round(exponential / 2 + random() * (exponential / 2));
+	if (facts.retryAfterMs !== undefined) return Math.min(Math.max(facts.retryAfterMs, jittered), policy.maxDelayMs * 4);
+	return jittered;
+}
+
+export interface RetryOptions {
+	/** False for creating calls: they are sent exactly once. */
+	idempotent: boolean;
+	policy?: RetryPolicy;
+	/** Stops waiting when the execution is cancelled. */
+	abortSignal?: AbortSignal;
+	/** For tests: a clock that does not really wait, and a fixed jitter. */
+	wait?: (ms: number) => Promise<void>;
+	random?: () => number;
+	onRetry?: (attempt: number, delayMs: number, facts: FailureFacts) => void;
+}
+
+export async function withRetry<T>(send: (attempt: number) => Promise<T>, options: RetryOptions): Promise<T> {
+	const policy = options.policy ?? DEFAULT_RETRY_POLICY;
+	const wait = options.wait ?? sleep;
+	for (let attempt = 1; ; attempt++) {
+		let failure: unknown;
+		try {
+			return await send(attempt);
+		} catch (error) {
+			failure = error;
+		}
+		// The caller turns the failure into its vendor's NodeApiError: it is passed on untouched.
+		const facts = failureFacts(failure);
+		const lastAttempt = !options.idempotent || attempt >= policy.maxAttempts;
+		if (lastAttempt || !isRetryableFailure(facts) || options.abortSignal?.aborted) throw failure;
+		const delay = retryDelayMs(attempt, facts, policy, options.random);
+		options.onRetry?.(attempt, delay, facts);
+		await wait(delay);
+		if (options.abortSignal?.aborted) throw failure;
+	}
+}

@@ -1,0 +1,235 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import type {
+	ICredentialType,
+	IDataObject,
+	INode,
+	INodeExecutionData,
+	INodeType,
+	INodeTypes,
+	IRun,
+	IWorkflowBase,
+	IWorkflowExecuteAdditionalData,
+	IVersionedNodeType,
+	INodeParameters,
+	IExecuteFunctions,
+} from 'n8n-workflow';
+import { NodeConnectionTypes, Workflow } from 'n8n-workflow';
+
+import { InsiderApi } from '../../credentials/InsiderApi.credentials';
+import { TimePayApi } from '../../credentials/TimePayApi.credentials';
+import { WhilterApi } from '../../credentials/WhilterApi.credentials';
+import { WhilterStatus } from '../../nodes/Whilter/WhilterStatus.node';
+import type { StoredCredential } from './credentials';
+import { TestCredentialsHelper } from './credentials';
+
+// n8n-core reads its instance settings (user folder, binary data path) when its services are
+// first created: point them at a temp folder before n8n-core is loaded.
+const userFolder = mkdtempSync(join(tmpdir(), 'whilter-n8n-core-'));
+process.env.N8N_USER_FOLDER = userFolder;
+process.env.N8N_DEFAULT_BINARY_DATA_MODE = 'filesystem';
+process.env.N8N_ENCRYPTION_KEY = 'in-process-tests-only';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const core = require('n8n-core') as typeof import('n8n-core');
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { Container } = require('@n8n/di') as typeof import('@n8n/di');
+
+/** Emits the items given in its `items` parameter: the start of every test workflow. */
+class ItemsSource implements INodeType {
+	description = {
+		displayName: 'Items Source',
+		name: 'itemsSource',
+		group: ['input'],
+		version: 1,
+		description: 'Test input',
+		defaults: { name: 'Items Source' },
+		inputs: [],
+		outputs: [NodeConnectionTypes.Main],
+		properties: [{ displayName: 'Items', name: 'items', type: 'json' as const, default: '[]' }],
+	} as INodeType['description'];
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		const items = this.getNodeParameter('items', 0) as unknown;
+		const list = (typeof items === 'string' ? JSON.parse(items) : items) as INodeExecutionData[];
+		return [list.map((item, index) => ({ ...item, pairedItem: { item: index } }))];
+	}
+}
+
+/** Every node and credential type of the package, as n8n would load them. */
+export const packageNodeTypes: Record<string, INodeType | IVersionedNodeType> = {
+	whilterStatus: new WhilterStatus(),
+};
+
+const credentialTypes = new Map<string, ICredentialType>(
+	[new WhilterApi(), new InsiderApi(), new TimePayApi()].map((t) => [t.name, t]),
+);
+
+const allNodeTypes: Record<string, INodeType | IVersionedNodeType> = {
+	...packageNodeTypes,
+	itemsSource: new ItemsSource(),
+};
+
+const nodeTypes: INodeTypes = {
+	getByName: (name) => allNodeTypes[name.replace(/^.*\./, '')],
+	getByNameAndVersion: (name) => {
+		const type = allNodeTypes[name.replace(/^.*\./, '')];
+		if (!type) throw new Error(`Unknown node type ${name}`);
+		return 'nodeVersions' in type ? type.nodeVersions[type.currentVersion] : type;
+	},
+	getKnownTypes: () => ({}),
+};
+
+let binaryDataReady: Promise<void> | undefined;
+async function ensureBinaryData(): Promise<void> {
+	binaryDataReady ??= Container.get(core.BinaryDataService).init();
+	await binaryDataReady;
+}
+
+/** A credential store shared by the runs that use it, as n8n's database is. */
+export class CredentialStore {
+	readonly entries = new Map<string, StoredCredential>();
+
+	readonly helper = new TestCredentialsHelper(credentialTypes, this.entries);
+
+	private nextId = 1;
+
+	add(type: string, data: IDataObject, name = `${type} ${this.nextId}`): { id: string; name: string } {
+		const id = String(this.nextId++);
+		this.entries.set(id, { id, name, type, data: data as StoredCredential['data'] });
+		return { id, name };
+	}
+
+	data(id: string): IDataObject {
+		return this.entries.get(id)!.data as IDataObject;
+	}
+}
+
+export interface NodeSpec {
+	name: string;
+	/** Node type name without package prefix, e.g. 'whilterStatus'. */
+	type: string;
+	parameters?: INodeParameters;
+	credentials?: Record<string, { id: string; name: string }>;
+	continueOnFail?: boolean;
+}
+
+export interface RunResult {
+	run: IRun;
+	/** Output items of a node's first run, first output. */
+	output(nodeName: string, outputIndex?: number): INodeExecutionData[];
+	/** The error that stopped the execution, if one did. */
+	error?: Error & { description?: string; httpCode?: string; context?: IDataObject };
+}
+
+let executionCounter = 0;
+
+/**
+ * Runs Items Source → the given nodes in a chain through n8n-core's WorkflowExecute: real parameter
+ * resolution, expressions, credentials (with preAuthentication), binary data and error handling.
+ */
+export async function runChain(options: {
+	items: INodeExecutionData[];
+	nodes: NodeSpec[];
+	credentials: CredentialStore;
+}): Promise<RunResult> {
+	await ensureBinaryData();
+	const nodes: INode[] = [
+		{
+			id: 'source',
+			name: 'Source',
+			type: 'test.itemsSource',
+			typeVersion: 1,
+			position: [0, 0],
+			parameters: { items: JSON.stringify(options.items) },
+		},
+		...options.nodes.map(
+			(spec, index): INode => ({
+				id: `node-${index}`,
+				name: spec.name,
+				type: `n8n-nodes-whilter.${spec.type}`,
+				typeVersion: 1,
+				position: [200 * (index + 1), 0],
+				parameters: spec.parameters ?? {},
+				credentials: spec.credentials,
+				...(spec.continueOnFail ? { onError: 'continueRegularOutput' as const } : {}),
+			}),
+		),
+	];
+	const connections: IWorkflowBase['connections'] = {};
+	for (let i = 0; i < nodes.length - 1; i++) {
+		connections[nodes[i].name] = { main: [[{ node: nodes[i + 1].name, type: 'main', index: 0 }]] };
+	}
+	const workflowData: IWorkflowBase = {
+		id: 'test-workflow',
+		name: 'test',
+		active: false,
+		isArchived: false,
+		nodes,
+		connections,
+		createdAt: new Date(),
+		updatedAt: new Date(),
+		settings: {},
+	} as IWorkflowBase;
+	const workflow = new Workflow({
+		id: workflowData.id,
+		name: workflowData.name,
+		nodes,
+		connections,
+		active: false,
+		nodeTypes,
+		staticData: {},
+		settings: {},
+	});
+	const executionId = String(++executionCounter);
+	const hooks = new core.ExecutionLifecycleHooks('manual', executionId, workflowData);
+	const additionalData = {
+		credentialsHelper: options.credentials.helper,
+		hooks,
+		executionId,
+		currentNodeExecutionIndex: 0,
+		restApiUrl: 'http://127.0.0.1/rest',
+		instanceBaseUrl: 'http://127.0.0.1/',
+		formBaseUrl: 'http://127.0.0.1/form',
+		formWaitingBaseUrl: 'http://127.0.0.1/form-waiting',
+		formTestBaseUrl: 'http://127.0.0.1/form-test',
+		webhookBaseUrl: 'http://127.0.0.1/webhook',
+		webhookWaitingBaseUrl: 'http://127.0.0.1/webhook-waiting',
+		webhookTestBaseUrl: 'http://127.0.0.1/webhook-test',
+		mcpBaseUrl: 'http://127.0.0.1/mcp',
+		mcpTestBaseUrl: 'http://127.0.0.1/mcp-test',
+		variables: {},
+		userId: 'test-user',
+		workflowId: workflowData.id,
+		logAiEvent: () => undefined,
+		getRunExecutionData: async () => undefined,
+		getRuntimeCredential: async () => undefined,
+		executeWorkflow: async () => {
+			throw new Error('Sub-workflows are not part of these tests');
+		},
+		startRunnerTask: async () => {
+			throw new Error('Task runners are not part of these tests');
+		},
+	} as unknown as IWorkflowExecuteAdditionalData;
+	const execute = new core.WorkflowExecute(additionalData, 'manual');
+	const run = await execute.run({ workflow, startNode: workflow.getNode('Source')! });
+	const runData = run.data.resultData.runData;
+	return {
+		run,
+		output: (nodeName, outputIndex = 0) => runData[nodeName]?.[0]?.data?.main?.[outputIndex] ?? [],
+		error: run.data.resultData.error as RunResult['error'],
+	};
+}
+
+/** Lets jest exit: n8n-core's services keep timers and temp folders. */
+export async function shutdownN8nCore(): Promise<void> {
+	// Not exported by n8n-core's index; its 60 s cleanup interval is the timer to stop.
+	// eslint-disable-next-line @typescript-eslint/no-require-imports
+	const { SSHClientsManager } = require('n8n-core/dist/execution-engine/ssh-clients-manager') as {
+		SSHClientsManager: new (...args: never[]) => { onShutdown(): void };
+	};
+	Container.get(SSHClientsManager).onShutdown();
+	rmSync(userFolder, { recursive: true, force: true });
+}

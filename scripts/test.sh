@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The whole check, as CI runs it: lint, build, then every test (unit, contract servers, nodes through
+# n8n-core, and a real n8n process). Runs under Node 24 (scripts/node24.sh).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bash scripts/ensure-deps.sh
+echo "== lint"
+bash scripts/lint.sh
+echo "== build"
+bash scripts/build.sh
+if [ -f e2e/ensure-n8n.ts ]; then
+  echo "== real n8n for the end-to-end tests"
+  npx tsx e2e/ensure-n8n.ts
+fi
+echo "== tests"
+npx jest --ci "$@"

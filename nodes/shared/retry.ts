@@ -154,3 +154,49 @@ export async function withRetry<T>(send: (attempt: number) => Promise<T>, option
 		if (options.abortSignal?.aborted) throw failure;
 	}
 }
+
+/** The shape the AWS SDK asks of a retry strategy (RetryStrategyV2), kept local to avoid a type-only dependency. */
+export interface SdkRetryStrategy {
+	mode: string;
+	acquireInitialRetryToken(scope: string): Promise<SdkRetryToken>;
+	refreshRetryTokenForRetry(token: SdkRetryToken, errorInfo: { error?: unknown; retryAfterHint?: Date }): Promise<SdkRetryToken>;
+	recordSuccess(token: SdkRetryToken): void;
+}
+
+export interface SdkRetryToken {
+	getRetryCount(): number;
+	getRetryDelay(): number;
+}
+
+function sdkToken(retries: number): SdkRetryToken {
+	return { getRetryCount: () => retries, getRetryDelay: () => 0 };
+}
+
+/**
+ * The same policy for the AWS SDK (S3 parts, multipart create/complete): the SDK's own backoff is
+ * replaced, so the waits happen here and every S3 call is idempotent in effect (a part re-sent
+ * overwrites itself).
+ */
+export function sdkRetryStrategy(options: Pick<RetryOptions, 'policy' | 'wait' | 'random' | 'abortSignal' | 'onRetry'> = {}): SdkRetryStrategy {
+	const policy = options.policy ?? DEFAULT_RETRY_POLICY;
+	const wait = options.wait ?? sleep;
+	return {
+		mode: 'n8n-nodes-whilter',
+		acquireInitialRetryToken: async () => sdkToken(0),
+		refreshRetryTokenForRetry: async (token, errorInfo) => {
+			const facts = failureFacts(errorInfo.error);
+			if (facts.retryAfterMs === undefined && errorInfo.retryAfterHint) {
+				facts.retryAfterMs = Math.max(0, errorInfo.retryAfterHint.getTime() - Date.now());
+			}
+			const attempt = token.getRetryCount() + 1;
+			if (attempt >= policy.maxAttempts || !isRetryableFailure(facts) || options.abortSignal?.aborted) {
+				throw errorInfo.error instanceof Error ? errorInfo.error : new Error('S3 request failed');
+			}
+			const delay = retryDelayMs(attempt, facts, policy, options.random);
+			options.onRetry?.(attempt, delay, facts);
+			await wait(delay);
+			return sdkToken(attempt);
+		},
+		recordSuccess: () => undefined,
+	};
+}

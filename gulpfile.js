@@ -9,5 +9,10 @@ function copyCodex() {
 	return src('nodes/**/*.node.json').pipe(dest('dist/nodes'));
 }
 
-exports.default = parallel(copyIcons, copyCodex);
+// The package's main file: npm always packs "main", so it lives in dist/ with the rest.
+function copyIndex() {
+	return src('index.js').pipe(dest('dist'));
+}
+
+exports.default = parallel(copyIcons, copyCodex, copyIndex);
 exports['build:assets'] = exports.default;

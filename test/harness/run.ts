@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -21,6 +21,7 @@ import { NodeConnectionTypes, Workflow } from 'n8n-workflow';
 import { InsiderApi } from '../../credentials/InsiderApi.credentials';
 import { TimePayApi } from '../../credentials/TimePayApi.credentials';
 import { WhilterApi } from '../../credentials/WhilterApi.credentials';
+import { WhilterBatch } from '../../nodes/Whilter/WhilterBatch.node';
 import { WhilterStatus } from '../../nodes/Whilter/WhilterStatus.node';
 import type { StoredCredential } from './credentials';
 import { TestCredentialsHelper } from './credentials';
@@ -37,6 +38,13 @@ const core = require('n8n-core') as typeof import('n8n-core');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { Container } = require('@n8n/di') as typeof import('@n8n/di');
 
+export interface TestFile {
+	property: string;
+	path: string;
+	fileName: string;
+	mimeType: string;
+}
+
 /** Emits the items given in its `items` parameter: the start of every test workflow. */
 class ItemsSource implements INodeType {
 	description = {
@@ -48,18 +56,34 @@ class ItemsSource implements INodeType {
 		defaults: { name: 'Items Source' },
 		inputs: [],
 		outputs: [NodeConnectionTypes.Main],
-		properties: [{ displayName: 'Items', name: 'items', type: 'json' as const, default: '[]' }],
+		properties: [
+			{ displayName: 'Items', name: 'items', type: 'json' as const, default: '[]' },
+			{ displayName: 'Files', name: 'files', type: 'json' as const, default: '[]' },
+		],
 	} as INodeType['description'];
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		const items = this.getNodeParameter('items', 0) as unknown;
-		const list = (typeof items === 'string' ? JSON.parse(items) : items) as INodeExecutionData[];
-		return [list.map((item, index) => ({ ...item, pairedItem: { item: index } }))];
+		const parse = (name: string) => {
+			const value = this.getNodeParameter(name, 0) as unknown;
+			return typeof value === 'string' ? (JSON.parse(value) as unknown) : value;
+		};
+		const list = parse('items') as INodeExecutionData[];
+		const files = parse('files') as Array<TestFile | null>;
+		const out: INodeExecutionData[] = [];
+		for (const [index, item] of list.entries()) {
+			const file = files[index];
+			const binary = { ...(item.binary ?? {}) };
+			// Files go into n8n's binary storage as a stream, as Read File does: the item holds an id.
+			if (file) binary[file.property] = await this.helpers.prepareBinaryData(createReadStream(file.path), file.fileName, file.mimeType);
+			out.push({ ...item, ...(Object.keys(binary).length ? { binary } : {}), pairedItem: { item: index } });
+		}
+		return [out];
 	}
 }
 
 /** Every node and credential type of the package, as n8n would load them. */
 export const packageNodeTypes: Record<string, INodeType | IVersionedNodeType> = {
+	whilterBatch: new WhilterBatch(),
 	whilterStatus: new WhilterStatus(),
 };
 
@@ -132,6 +156,8 @@ let executionCounter = 0;
  */
 export async function runChain(options: {
 	items: INodeExecutionData[];
+	/** Per item: a file put into n8n's binary storage under `property`. */
+	files?: Array<TestFile | null>;
 	nodes: NodeSpec[];
 	credentials: CredentialStore;
 }): Promise<RunResult> {
@@ -143,7 +169,7 @@ export async function runChain(options: {
 			type: 'test.itemsSource',
 			typeVersion: 1,
 			position: [0, 0],
-			parameters: { items: JSON.stringify(options.items) },
+			parameters: { items: JSON.stringify(options.items), files: JSON.stringify(options.files ?? []) },
 		},
 		...options.nodes.map(
 			(spec, index): INode => ({

@@ -1,0 +1,332 @@
+import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { once } from 'node:events';
+
+import Papa from 'papaparse';
+import yauzl from 'yauzl';
+import type { IDataObject } from 'n8n-workflow';
+
+import { CredentialStore, runChain, shutdownN8nCore } from '../harness/run';
+import type { NodeSpec } from '../harness/run';
+import { startS3Server } from '../servers/s3';
+import { startWhilterServer } from '../servers/whilter';
+
+type S3 = Awaited<ReturnType<typeof startS3Server>>;
+type Whilter = Awaited<ReturnType<typeof startWhilterServer>>;
+
+const BUCKET = 'whilter-drop';
+const PREFIX = 'incoming/acme';
+let s3: S3;
+let whilter: Whilter;
+let store: CredentialStore;
+let credential: { id: string; name: string };
+let workDir: string;
+
+beforeAll(async () => {
+	workDir = mkdtempSync(join(tmpdir(), 'whilter-batch-test-'));
+	s3 = await startS3Server({ buckets: [BUCKET] });
+	whilter = await startWhilterServer({
+		client: 'acme',
+		clientId: 'acme-client',
+		clientSecret: 'acme-secret-value',
+		s3: { endpoint: s3.endpoint, bucket: BUCKET, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+	});
+	store = new CredentialStore();
+	credential = store.add('whilterApi', {
+		baseUrl: whilter.url,
+		client: 'acme',
+		authentication: 'clientCredentials',
+		clientId: 'acme-client',
+		clientSecret: 'acme-secret-value',
+		tokenUrl: `${whilter.url}/getToken/token`,
+		s3Bucket: BUCKET,
+		s3Prefix: PREFIX,
+		s3Region: s3.region,
+		s3AccessKeyId: s3.accessKeyId,
+		s3SecretAccessKey: s3.secretAccessKey,
+		s3Endpoint: s3.endpoint,
+		s3ForcePathStyle: true,
+	});
+});
+
+afterAll(async () => {
+	await whilter?.close();
+	await s3?.close();
+	rmSync(workDir, { recursive: true, force: true });
+	await shutdownN8nCore();
+});
+
+afterEach(() => {
+	whilter.faults.clear();
+	s3.faults.clear();
+});
+
+function batchNode(parameters: IDataObject, extra: Partial<NodeSpec> = {}): NodeSpec {
+	return {
+		name: 'Batch',
+		type: 'whilterBatch',
+		parameters: { inputSource: 'items', identifierColumn: 'phone', templateId: 'T-100', campaignId: 'spring', ...parameters },
+		credentials: { whilterApi: credential },
+		...extra,
+	};
+}
+
+async function runBatch(items: IDataObject[], parameters: IDataObject = {}, extra: Partial<NodeSpec> = {}) {
+	return await runChain({ items: items.map((json) => ({ json })), nodes: [batchNode(parameters, extra)], credentials: store });
+}
+
+/** The one entry of a ZIP, as yauzl reads it. */
+async function unzipSingle(zip: Buffer): Promise<{ name: string; text: string; entries: number }> {
+	const file = await new Promise<yauzl.ZipFile>((resolve, reject) =>
+		yauzl.fromBuffer(zip, { lazyEntries: true }, (error, z) => (error ? reject(error) : resolve(z))),
+	);
+	const entries: Array<{ name: string; text: string }> = [];
+	await new Promise<void>((resolve, reject) => {
+		file.on('entry', (entry: yauzl.Entry) => {
+			file.openReadStream(entry, (error, stream) => {
+				if (error) return reject(error);
+				const chunks: Buffer[] = [];
+				stream.on('data', (c: Buffer) => chunks.push(c));
+				stream.on('end', () => {
+					entries.push({ name: entry.fileName, text: Buffer.concat(chunks).toString('utf8') });
+					file.readEntry();
+				});
+			});
+		});
+		file.on('end', resolve);
+		file.on('error', reject);
+		file.readEntry();
+	});
+	return { ...entries[0], entries: entries.length };
+}
+
+function taskPosts() {
+	return whilter.requests.filter((r) => r.method === 'POST' && r.path === '/acme/task');
+}
+
+function s3Writes() {
+	return s3.requests.filter((r) => r.method === 'PUT' || (r.method === 'POST' && /uploads/.test(r.path)));
+}
+
+const tricky: IDataObject[] = [
+	{ phone: '+919800000001', name: 'प्रिया शर्मा', city: 'Pune, MH', note: 'says "hi"' },
+	{ phone: '+919800000002', name: 'தமிழ்ச்செல்வி', city: 'Chennai', note: 'line one\r\nline two' },
+	{ phone: 919800000003, name: '  padded  ', city: null, note: true, extra: 42.5 },
+	{ name: 'Zoë', phone: '+919800000004', note: '=1+1', city: undefined },
+];
+
+describe('Whilter Batch through n8n-core', () => {
+	it('uploads one ZIP with the exact name and one CSV whose rows equal the items, then creates the task', async () => {
+		const tasksBefore = taskPosts().length;
+		const result = await runBatch(tricky, { campaignName: 'Spring Sale' });
+		expect(result.error).toBeUndefined();
+		const [out] = result.output('Batch');
+		const key = `${PREFIX}/T-100_Spring-Sale.zip`;
+		expect(out.json).toMatchObject({
+			'file-name': 'T-100_Spring-Sale.zip',
+			'file-path': key,
+			bucket: BUCKET,
+			'row-count': 4,
+			'campaign-id': 'spring',
+			'template-id': 'T-100',
+		});
+		expect(typeof out.json['task-id']).toBe('string');
+		expect(out.pairedItem).toEqual([{ item: 0 }, { item: 1 }, { item: 2 }, { item: 3 }]);
+
+		const zip = await unzipSingle(await s3.getObjectBuffer(BUCKET, key));
+		expect(zip.entries).toBe(1);
+		expect(zip.name).toBe('T-100_Spring-Sale.csv');
+		const parsed = Papa.parse<string[]>(zip.text, { skipEmptyLines: true });
+		expect(parsed.errors).toEqual([]);
+		expect(parsed.data).toEqual([
+			['phone', 'name', 'city', 'note', 'extra'],
+			['+919800000001', 'प्रिया शर्मा', 'Pune, MH', 'says "hi"', ''],
+			['+919800000002', 'தமிழ்ச்செல்வி', 'Chennai', 'line one\r\nline two', ''],
+			['919800000003', '  padded  ', '', 'true', '42.5'],
+			['+919800000004', 'Zoë', '', '=1+1', ''],
+		]);
+
+		const posts = taskPosts();
+		expect(posts.length).toBe(tasksBefore + 1);
+		expect(posts[posts.length - 1].body).toEqual({
+			'client-id': 'acme-client',
+			'campaign-id': 'spring',
+			'template-id': 'T-100',
+			'file-name': 'T-100_Spring-Sale.zip',
+			'file-path': key,
+			'row-count': 4,
+			'expected-output-duration': 0,
+		});
+	});
+
+	it('names a high-priority file <TemplateID>_Priority_<CampaignName>.zip and sends the options', async () => {
+		const result = await runBatch(tricky.slice(0, 2), {
+			campaignName: 'vip_list 2026',
+			highPriority: true,
+			options: { priority: 3, callbackUrl: 'http://127.0.0.1:9/webhook/cb', expectedOutputDuration: 60 },
+		});
+		expect(result.error).toBeUndefined();
+		const [out] = result.output('Batch');
+		expect(out.json['file-name']).toBe('T-100_Priority_vip-list-2026.zip');
+		await expect(s3.getObjectBuffer(BUCKET, `${PREFIX}/T-100_Priority_vip-list-2026.zip`)).resolves.toBeInstanceOf(Buffer);
+		const body = taskPosts().pop()!.body as IDataObject;
+		expect(body).toMatchObject({ priority: 3, 'callback-url': 'http://127.0.0.1:9/webhook/cb', 'expected-output-duration': 60, 'row-count': 2 });
+	});
+
+	describe('validation happens before anything is uploaded', () => {
+		const cases: Array<[string, IDataObject[], IDataObject, RegExp]> = [
+			['identifier missing', [{ phone: '1' }, { name: 'no phone' }], {}, /item 1.*phone|phone.*item 1/i],
+			['identifier empty', [{ phone: '1' }, { phone: '   ' }], {}, /item 1/i],
+			['duplicate identifiers', [{ phone: '1' }, { phone: '2' }, { phone: '1' }], {}, /duplicate/i],
+			['nested object', [{ phone: '1', address: { city: 'Pune' } }], {}, /item 0.*address|address.*item 0/i],
+			['zero rows (every row skipped)', [{ name: 'a' }, { name: 'b' }], { options: { skipInvalidRows: true } }, /no rows/i],
+			['template id with _', [{ phone: '1' }], { templateId: 'T_100' }, /template id/i],
+			['identifier column empty', [{ phone: '1' }], { identifierColumn: '' }, /identifier/i],
+		];
+		it.each(cases)('%s: a clear error, nothing uploaded, no task', async (_name, items, parameters, message) => {
+			const writes = s3Writes().length;
+			const tasks = taskPosts().length;
+			const result = await runBatch(items, parameters);
+			expect(result.error?.message).toMatch(message);
+			expect(s3Writes().length).toBe(writes);
+			expect(taskPosts().length).toBe(tasks);
+		});
+
+		it('skip invalid rows and keep-first report what was left out', async () => {
+			const items: IDataObject[] = [{ phone: '1', n: 'a' }, { n: 'b' }, { phone: '1', n: 'c' }, { phone: '2', n: 'd' }];
+			const result = await runBatch(items, { options: { skipInvalidRows: true, duplicateIdentifiers: 'keepFirst' } });
+			expect(result.error).toBeUndefined();
+			const [out] = result.output('Batch');
+			expect(out.json['row-count']).toBe(2);
+			expect(out.json['skipped-rows']).toMatchObject({ count: 1, first: [{ itemIndex: 1 }] });
+			expect(out.json['duplicates-dropped']).toMatchObject({ count: 1, first: [{ itemIndex: 2, identifier: '1' }] });
+			expect((taskPosts().pop()!.body as IDataObject)['row-count']).toBe(2);
+		});
+	});
+
+	it('reads a CSV file from n8n binary storage, counts its rows while streaming, and rejects a header without the identifier', async () => {
+		const path = join(workDir, 'customers.csv');
+		const lines = ['phone,name,city', '+91001,"Asha, K",Pune', '+91002,"multi\nline",Delhi', '+91003,प्रिया,Mumbai'];
+		await writeLines(path, lines);
+		const result = await runChain({
+			items: [{ json: {} }],
+			files: [{ property: 'data', path, fileName: 'customers.csv', mimeType: 'text/csv' }],
+			nodes: [batchNode({ inputSource: 'file', binaryPropertyName: 'data', campaignName: 'file-run' })],
+			credentials: store,
+		});
+		expect(result.error).toBeUndefined();
+		const [out] = result.output('Batch');
+		expect(out.json['row-count']).toBe(3);
+		const zip = await unzipSingle(await s3.getObjectBuffer(BUCKET, `${PREFIX}/T-100_file-run.zip`));
+		expect(zip.text.replace(/\r\n/g, '\n').trim()).toBe(lines.join('\n'));
+		expect((taskPosts().pop()!.body as IDataObject)['row-count']).toBe(3);
+
+		const bad = join(workDir, 'bad.csv');
+		await writeLines(bad, ['mobile,name', '1,a']);
+		const writes = s3Writes().length;
+		const failed = await runChain({
+			items: [{ json: {} }],
+			files: [{ property: 'data', path: bad, fileName: 'bad.csv', mimeType: 'text/csv' }],
+			nodes: [batchNode({ inputSource: 'file', binaryPropertyName: 'data' })],
+			credentials: store,
+		});
+		expect(failed.error?.message).toMatch(/phone/);
+		expect(failed.error?.message).toMatch(/mobile/);
+		expect(s3Writes().length).toBe(writes);
+	});
+
+	it('streams a CSV file larger than the memory it is allowed to use', async () => {
+		const path = join(workDir, 'large.csv');
+		const rows = 1_500_000;
+		const out = createWriteStream(path);
+		out.write('phone,name,city,segment,offer\n');
+		for (let i = 0; i < rows; i++) {
+			if (!out.write(`+91${String(9_000_000_000 + i)},Customer ${i},City ${i % 500},seg-${i % 7},"offer ${i % 13}, limited"\n`)) {
+				await once(out, 'drain');
+			}
+		}
+		out.end();
+		await once(out, 'finish');
+		const size = statSync(path).size;
+		const baseline = process.memoryUsage().rss;
+		let peak = baseline;
+		const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+		const result = await runChain({
+			items: [{ json: {} }],
+			files: [{ property: 'data', path, fileName: 'large.csv', mimeType: 'text/csv' }],
+			nodes: [batchNode({ inputSource: 'file', binaryPropertyName: 'data', campaignName: 'large' })],
+			credentials: store,
+		});
+		clearInterval(sampler);
+		expect(result.error).toBeUndefined();
+		expect(result.output('Batch')[0].json['row-count']).toBe(rows);
+		// The file is over 100 MB; streaming keeps the growth to parts in flight and buffers.
+		expect(size).toBeGreaterThan(100 * 1024 * 1024);
+		expect(peak - baseline).toBeLessThan(size / 2);
+	}, 180_000);
+
+	it('names the uploaded key when the task call fails, and the resume option creates the task without a second upload', async () => {
+		whilter.faults.add({ method: 'POST', path: '/acme/task', kind: 'status', status: 500 });
+		const failed = await runBatch(tricky, { campaignName: 'resume-me' });
+		const key = `${PREFIX}/T-100_resume-me.zip`;
+		expect(failed.error?.message).toContain(`key "${key}"`);
+		expect(failed.error?.message).toContain(`bucket "${BUCKET}"`);
+		await expect(s3.getObjectBuffer(BUCKET, key)).resolves.toBeInstanceOf(Buffer);
+
+		const writes = s3Writes().length;
+		const tasks = whilter.tasks.size;
+		const resumed = await runBatch(tricky, {
+			campaignName: 'resume-me',
+			alreadyUploaded: { file: { fileName: 'T-100_resume-me.zip', filePath: key, rowCount: 4 } },
+		});
+		expect(resumed.error).toBeUndefined();
+		expect(resumed.output('Batch')[0].json).toMatchObject({ 'file-path': key, 'row-count': 4 });
+		expect(s3Writes().length).toBe(writes);
+		expect(whilter.tasks.size).toBe(tasks + 1);
+	});
+
+	it('continueOnFail turns the failure into one item with the upload details', async () => {
+		whilter.faults.add({ method: 'POST', path: '/acme/task', kind: 'status', status: 500 });
+		const result = await runBatch(tricky, { campaignName: 'cof' }, { continueOnFail: true });
+		expect(result.error).toBeUndefined();
+		const out = result.output('Batch');
+		expect(out).toHaveLength(1);
+		expect(String(out[0].json.error)).toMatch(/500/);
+		expect(out[0].pairedItem).toHaveLength(tricky.length);
+	});
+
+	describe('faults', () => {
+		it('survives a 503 on an S3 write, a 429 on the token and a dropped S3 connection', async () => {
+			s3.faults.add({ method: 'PUT', kind: 'status', status: 503 });
+			s3.faults.add({ method: 'PUT', kind: 'reset' });
+			whilter.expireTokens();
+			whilter.faults.add({ method: 'POST', path: '/getToken/token', kind: 'status', status: 429, retryAfter: 1 });
+			const result = await runBatch(tricky, { campaignName: 'faults' });
+			expect(result.error).toBeUndefined();
+			const zip = await unzipSingle(await s3.getObjectBuffer(BUCKET, `${PREFIX}/T-100_faults.zip`));
+			expect(Papa.parse(zip.text, { skipEmptyLines: true }).data).toHaveLength(tricky.length + 1);
+		}, 60_000);
+
+		it.each([
+			['500', { kind: 'status', status: 500 }],
+			['503', { kind: 'status', status: 503 }],
+			['429', { kind: 'status', status: 429, retryAfter: 0 }],
+			['connection dropped after the task was created', { kind: 'reset-after' }],
+		])('POST /task failing with %s is never sent twice', async (_name, fault) => {
+			const posts = taskPosts().length;
+			const tasks = whilter.tasks.size;
+			whilter.faults.add({ method: 'POST', path: '/acme/task', ...(fault as IDataObject) } as never);
+			const result = await runBatch(tricky, { campaignName: `once-${_name.length}` });
+			expect(result.error).toBeDefined();
+			expect(taskPosts().length).toBe(posts + 1);
+			expect(whilter.tasks.size - tasks).toBeLessThanOrEqual(1);
+		});
+	});
+});
+
+async function writeLines(path: string, lines: string[]): Promise<void> {
+	const out = createWriteStream(path);
+	out.end(lines.join('\n') + '\n');
+	await once(out, 'finish');
+}

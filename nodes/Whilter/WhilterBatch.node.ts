@@ -14,6 +14,9 @@ export class WhilterBatch implements INodeType {
 		subtitle: '={{"Template " + $parameter["templateId"] + " · " + $parameter["campaignId"]}}',
 		description: 'Send a customer list to Whilter.AI as one batch task (CSV → ZIP → S3 → task)',
 		defaults: { name: 'Whilter Batch' },
+		// One task is made from all the items of an execution; an AI agent's tool call carries one
+		// item, which would make a one-customer campaign.
+		usableAsTool: undefined,
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [{ name: 'whilterApi', required: true }],
@@ -90,7 +93,7 @@ export class WhilterBatch implements INodeType {
 				name: 'highPriority',
 				type: 'boolean',
 				default: false,
-				description: 'Whether to name the file <TemplateID>_Priority_<CampaignName>.zip, Whilter\'s high-priority convention',
+				description: 'Whether to name the file &lt;TemplateID&gt;_Priority_&lt;CampaignName&gt;.zip, Whilter\'s high-priority convention',
 			},
 			{
 				displayName: 'File Already Uploaded',
@@ -151,13 +154,6 @@ export class WhilterBatch implements INodeType {
 						description: 'Sent as expected-output-duration in the task',
 					},
 					{
-						displayName: 'Neutralise Spreadsheet Formulas',
-						name: 'neutraliseFormulas',
-						type: 'boolean',
-						default: false,
-						description: 'Whether to prefix cells starting with = + - @ with an apostrophe, so spreadsheets do not run them',
-					},
-					{
 						displayName: 'Nested Values',
 						name: 'nestedValues',
 						type: 'options',
@@ -166,6 +162,13 @@ export class WhilterBatch implements INodeType {
 							{ name: 'Write as JSON', value: 'json' },
 						],
 						default: 'error',
+					},
+					{
+						displayName: 'Neutralise Spreadsheet Formulas',
+						name: 'neutraliseFormulas',
+						type: 'boolean',
+						default: false,
+						description: 'Whether to prefix cells starting with = + - @ with an apostrophe, so spreadsheets do not run them',
 					},
 					{
 						displayName: 'Priority',

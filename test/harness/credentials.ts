@@ -132,7 +132,7 @@ export class TestCredentialsHelper extends ICredentialsHelper {
 		const expirable = type?.properties.find((p) => p.type === 'hidden' && p.typeOptions?.expirable === true);
 		if (!type?.preAuthentication || !expirable) return undefined;
 		if (!credentialsExpired && credentials[expirable.name] !== '' && credentials[expirable.name] !== undefined) return undefined;
-		const output = await type.preAuthentication.call(helpers, credentials);
+		const output = (await type.preAuthentication.call(helpers, credentials)) as ICredentialDataDecryptedObject;
 		if (output[expirable.name] === undefined) return undefined;
 		const details = node.credentials?.[typeName];
 		if (details) await this.updateCredentials(details, typeName, { ...credentials, ...output });
@@ -144,7 +144,7 @@ export class TestCredentialsHelper extends ICredentialsHelper {
 		credentials: ICredentialDataDecryptedObject,
 		typeName: string,
 	): Promise<ICredentialDataDecryptedObject | undefined> {
-		return await this.types.get(typeName)?.preAuthentication?.call(helpers, credentials);
+		return (await this.types.get(typeName)?.preAuthentication?.call(helpers, credentials)) as ICredentialDataDecryptedObject | undefined;
 	}
 }
 

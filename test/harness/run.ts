@@ -254,7 +254,7 @@ export async function shutdownN8nCore(): Promise<void> {
 	// Not exported by n8n-core's index; its 60 s cleanup interval is the timer to stop.
 	// eslint-disable-next-line @typescript-eslint/no-require-imports
 	const { SSHClientsManager } = require('n8n-core/dist/execution-engine/ssh-clients-manager') as {
-		SSHClientsManager: new (...args: never[]) => { onShutdown(): void };
+		SSHClientsManager: new () => { onShutdown(): void };
 	};
 	Container.get(SSHClientsManager).onShutdown();
 	rmSync(userFolder, { recursive: true, force: true });

@@ -76,6 +76,16 @@ function redactDeep(value: unknown, secrets: Array<string | undefined>): unknown
 	return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, redactDeep(v, secrets)]));
 }
 
+function deepestMessage(error: unknown): string {
+	let message = error instanceof Error ? error.message : String(error);
+	const seen = new Set<unknown>();
+	for (let current = asRecord(error); current && !seen.has(current); current = asRecord(current.cause)) {
+		seen.add(current);
+		if (typeof current.message === 'string' && current.message) message = current.message;
+	}
+	return message;
+}
+
 export interface VendorErrorContext {
 	vendor: string;
 	/** e.g. 'GET /acme/task/status/123' — never a full URL with a query that could hold a key. */
@@ -89,10 +99,16 @@ export function vendorApiError(node: INode, error: unknown, context: VendorError
 	if (error instanceof NodeApiError && (error as NodeApiError & { vendorChecked?: boolean }).vendorChecked) return error;
 	const secrets = context.secrets ?? [];
 	const failure = readVendorFailure(error);
-	const what = failure.status
-		? `${context.vendor} answered HTTP ${failure.status} to ${context.operation}`
-		: `${context.vendor} could not be reached for ${context.operation}${failure.networkCode ? ` (${failure.networkCode})` : ''}`;
-	const message = redact(failure.message ? `${what}: ${failure.message}` : what, secrets);
+	let message: string;
+	if (failure.status) {
+		const what = `${context.vendor} answered HTTP ${failure.status} to ${context.operation}`;
+		message = redact(failure.message ? `${what}: ${failure.message}` : what, secrets);
+	} else if (failure.networkCode) {
+		message = `${context.vendor} could not be reached for ${context.operation} (${failure.networkCode})`;
+	} else {
+		// Not an HTTP failure: e.g. the credential's token request explained itself.
+		message = redact(`${context.operation} failed: ${deepestMessage(error)}`, secrets);
+	}
 	const errorResponse: JsonObject = {
 		message,
 		...(failure.status ? { httpCode: String(failure.status) } : {}),

@@ -182,7 +182,8 @@ describe('Whilter Batch through n8n-core', () => {
 			['nested object', [{ phone: '1', address: { city: 'Pune' } }], {}, /item 0.*address|address.*item 0/i],
 			['zero rows (every row skipped)', [{ name: 'a' }, { name: 'b' }], { options: { skipInvalidRows: true } }, /no rows/i],
 			['template id with _', [{ phone: '1' }], { templateId: 'T_100' }, /template id/i],
-			['identifier column empty', [{ phone: '1' }], { identifierColumn: '' }, /identifier/i],
+			// An empty literal is refused by n8n itself (required parameter); an expression can still come out empty.
+			['identifier column empty', [{ phone: '1' }], { identifierColumn: '={{ "" }}' }, /identifier column/i],
 		];
 		it.each(cases)('%s: a clear error, nothing uploaded, no task', async (_name, items, parameters, message) => {
 			const writes = s3Writes().length;
@@ -238,7 +239,7 @@ describe('Whilter Batch through n8n-core', () => {
 
 	it('streams a CSV file larger than the memory it is allowed to use', async () => {
 		const path = join(workDir, 'large.csv');
-		const rows = 1_500_000;
+		const rows = 4_000_000;
 		const out = createWriteStream(path);
 		out.write('phone,name,city,segment,offer\n');
 		for (let i = 0; i < rows; i++) {
@@ -261,9 +262,11 @@ describe('Whilter Batch through n8n-core', () => {
 		clearInterval(sampler);
 		expect(result.error).toBeUndefined();
 		expect(result.output('Batch')[0].json['row-count']).toBe(rows);
-		// The file is over 100 MB; streaming keeps the growth to parts in flight and buffers.
-		expect(size).toBeGreaterThan(100 * 1024 * 1024);
-		expect(peak - baseline).toBeLessThan(size / 2);
+		// A 250 MB file goes through while the process grows by a fraction of it: parts in flight,
+		// zlib and stream buffers, never the file.
+		expect(size).toBeGreaterThan(240 * 1024 * 1024);
+		expect(peak - baseline).toBeLessThan(size / 3);
+		process.stderr.write(`[batch file] ${Math.round(size / 1048576)} MB file, RSS grew ${Math.round((peak - baseline) / 1048576)} MB\n`);
 	}, 180_000);
 
 	it('names the uploaded key when the task call fails, and the resume option creates the task without a second upload', async () => {

@@ -50,6 +50,8 @@ export class FaultInjector {
 export interface Reply {
 	status: number;
 	body?: unknown;
+	/** Sent as is instead of a JSON body (e.g. a media file). */
+	raw?: Buffer;
 	headers?: Record<string, string>;
 }
 
@@ -106,6 +108,11 @@ export async function startContractServer(handler: Handler, options: { maxBodyBy
 			requests.push(entry);
 			const send = (reply: Reply) => {
 				entry.status = reply.status;
+				if (reply.raw) {
+					res.writeHead(reply.status, { 'content-type': 'application/octet-stream', ...(reply.headers ?? {}) });
+					res.end(reply.raw);
+					return;
+				}
 				const json = reply.body === undefined ? '' : JSON.stringify(reply.body);
 				res.writeHead(reply.status, { 'content-type': 'application/json', ...(reply.headers ?? {}) });
 				res.end(json);

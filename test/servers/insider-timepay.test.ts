@@ -26,7 +26,7 @@ function form(fields: Record<string, string | Blob>): FormData {
 const jpeg = () => new Blob([Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3])], { type: 'image/jpeg' });
 
 describe('Insider contract server', () => {
-	const upload = async (body: BodyInit, headers: Record<string, string> = { 'x-ins-auth-key': 'INS.key' }) =>
+	const upload = async (body: string | FormData, headers: Record<string, string> = { 'x-ins-auth-key': 'INS.key' }) =>
 		await fetch(`${insider.url}/v1/media/upload`, { method: 'POST', body, headers });
 
 	it('uploads a file and tells its URL, size and hash', async () => {

@@ -34,7 +34,13 @@ afterAll(async () => {
 
 afterEach(() => whilter.faults.clear());
 
-async function call(method: string, path: string, options: { body?: unknown; headers?: Record<string, string>; raw?: string } = {}) {
+interface CallOptions {
+	body?: unknown;
+	headers?: Record<string, string>;
+	raw?: string;
+}
+
+async function call(method: string, path: string, options: CallOptions = {}) {
 	const headers: Record<string, string> = { ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}), ...options.headers };
 	const response = await fetch(`${whilter.url}${path}`, {
 		method,
@@ -72,7 +78,7 @@ function taskBody(overrides: Record<string, unknown> = {}) {
 describe('Whilter contract server: strict about what it accepts', () => {
 	beforeAll(async () => uploadZip('in/T1_camp.zip', 'phone,name\r\n1,a\r\n2,b\r\n'));
 
-	it.each([
+	it.each<[string, string, string, CallOptions, number]>([
 		['token without JSON content type', 'POST', '/getToken/token', { raw: 'client_id=id-1', headers: { 'content-type': 'application/x-www-form-urlencoded' } }, 415],
 		['token without client_secret', 'POST', '/getToken/token', { body: { client_id: 'id-1' } }, 400],
 		['token with a wrong secret', 'POST', '/getToken/token', { body: { client_id: 'id-1', client_secret: 'nope' } }, 401],
@@ -83,7 +89,7 @@ describe('Whilter contract server: strict about what it accepts', () => {
 		expect((await call(method, path, options)).status).toBe(status);
 	});
 
-	it.each([
+	it.each<[string, CallOptions, number]>([
 		['a text body', { raw: 'hello', headers: { 'content-type': 'text/plain' } }, 415],
 		['a missing campaign-id', { body: { ...taskBody(), 'campaign-id': undefined } }, 400],
 		['an unknown field', { body: taskBody({ colour: 'red' }) }, 400],

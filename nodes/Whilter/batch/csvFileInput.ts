@@ -76,17 +76,24 @@ export async function openCsvFile(source: Readable, options: { identifier: strin
 	const iterator = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
 	const peeked: Buffer[] = [];
 	let ended = false;
-	let first = true;
+	// The BOM may arrive split over chunks: hold the first bytes until there are three.
+	let head: Buffer | undefined = Buffer.alloc(0);
 	while (counter.total < 2 || counter.records < 1) {
 		const next = await iterator.next();
 		if (next.done) {
 			ended = true;
+			if (head?.length) {
+				counter.scan(head);
+				peeked.push(head);
+			}
 			break;
 		}
 		let chunk = Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value);
-		if (first) {
-			chunk = stripBom(chunk);
-			first = false;
+		if (head) {
+			head = Buffer.concat([head, chunk]);
+			if (head.length < 3) continue;
+			chunk = stripBom(head);
+			head = undefined;
 		}
 		counter.scan(chunk);
 		peeked.push(chunk);

@@ -124,9 +124,9 @@ function fileHash(path: string): string | undefined {
 
 /**
  * Makes sure the pinned n8n is installed in `e2e/n8n-<major.minor>/`. The folder's package.json and
- * package-lock.json are the source of truth: with a lockfile, `npm ci` (or `npm install` when npm ci
- * refuses the lockfile, see below); without one, `npm install` writes it (commit it). Kafka's native client would download sources during its install script, so
- * scripts are skipped and only sqlite3 (n8n's database driver) is rebuilt for Node 24.
+ * package-lock.json are the source of truth: with a lockfile, `npm install --no-save` installs its
+ * versions (see below for why not `npm ci`); without one, `npm install` writes it (commit it). Kafka's
+ * native client would download sources during its install script, so scripts are skipped and only sqlite3 (n8n's database driver) is rebuilt for Node 24.
  * Fast when already installed: a stamp in node_modules records the package.json + lockfile it came from.
  * `options.dir` installs elsewhere (to try the procedure from scratch without touching the real one).
  */
@@ -167,12 +167,10 @@ export async function ensureN8n(version = DEFAULT_N8N_VERSION, options: { dir?: 
 			const common = ['--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'];
 			const lockfile = join(dir, 'package-lock.json');
 			const lockBefore = fileHash(lockfile);
-			// `npm ci` refuses a lockfile that lacks optional packages for other platforms, and npm leaves
-			// out those the registry does not serve (here: msgpackr-extract's darwin/win32 builds). Then
-			// `npm install` installs the same locked versions.
-			if (!(lockBefore && tryRun('npm', ['ci', ...common], dir))) {
-				run('npm', ['install', '--save-exact', ...common], dir);
-			}
+			// Not `npm ci`: it refuses a lockfile that lacks optional packages for other platforms, and npm
+			// leaves out those the registry does not serve (msgpackr-extract's darwin/win32 builds).
+			// `npm install --no-save` installs the locked versions and leaves the lockfile alone.
+			run('npm', ['install', ...(lockBefore ? ['--no-save'] : ['--save-exact']), ...common], dir);
 			const lockAfter = fileHash(lockfile);
 			if (lockBefore && lockAfter !== lockBefore) {
 				process.stderr.write(`[n8n-e2e] note: npm changed ${lockfile}; review and commit it\n`);

@@ -3,6 +3,7 @@
 # n8n-core, and a real n8n process). Runs under Node 24 (scripts/node24.sh).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+SECONDS=0
 bash scripts/ensure-deps.sh
 echo "== lint"
 bash scripts/lint.sh
@@ -13,4 +14,13 @@ if [ -f e2e/ensure-n8n.ts ]; then
   npx tsx e2e/ensure-n8n.ts
 fi
 echo "== tests"
-npx jest --ci "$@"
+mkdir -p .tmp
+status=0
+npx jest --ci --json --outputFile=.tmp/jest-results.json "$@" || status=$?
+echo "== done in $SECONDS s"
+# One plain closing line, whatever the runner printed above it.
+node -e '
+const r = JSON.parse(require("fs").readFileSync(".tmp/jest-results.json", "utf8"));
+console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed`);
+' || echo "tests: the runner left no results (exit $status)"
+exit "$status"

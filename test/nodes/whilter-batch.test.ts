@@ -4,13 +4,13 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 
 import Papa from 'papaparse';
-import yauzl from 'yauzl';
 import type { IDataObject } from 'n8n-workflow';
 
 import { CredentialStore, runChain, shutdownN8nCore } from '../harness/run';
 import type { NodeSpec } from '../harness/run';
 import { startS3Server } from '../servers/s3';
 import { startWhilterServer } from '../servers/whilter';
+import { readZipEntries } from '../servers/zipEntries';
 
 type S3 = Awaited<ReturnType<typeof startS3Server>>;
 type Whilter = Awaited<ReturnType<typeof startWhilterServer>>;
@@ -76,28 +76,9 @@ async function runBatch(items: IDataObject[], parameters: IDataObject = {}, extr
 	return await runChain({ items: items.map((json) => ({ json })), nodes: [batchNode(parameters, extra)], credentials: store });
 }
 
-/** The one entry of a ZIP, as yauzl reads it. */
+/** The first entry of a ZIP, and how many it holds. */
 async function unzipSingle(zip: Buffer): Promise<{ name: string; text: string; entries: number }> {
-	const file = await new Promise<yauzl.ZipFile>((resolve, reject) =>
-		yauzl.fromBuffer(zip, { lazyEntries: true }, (error, z) => (error ? reject(error) : resolve(z))),
-	);
-	const entries: Array<{ name: string; text: string }> = [];
-	await new Promise<void>((resolve, reject) => {
-		file.on('entry', (entry: yauzl.Entry) => {
-			file.openReadStream(entry, (error, stream) => {
-				if (error) return reject(error);
-				const chunks: Buffer[] = [];
-				stream.on('data', (c: Buffer) => chunks.push(c));
-				stream.on('end', () => {
-					entries.push({ name: entry.fileName, text: Buffer.concat(chunks).toString('utf8') });
-					file.readEntry();
-				});
-			});
-		});
-		file.on('end', resolve);
-		file.on('error', reject);
-		file.readEntry();
-	});
+	const entries = await readZipEntries(zip);
 	return { ...entries[0], entries: entries.length };
 }
 

@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import Papa from 'papaparse';
-import yauzl from 'yauzl';
 
 import type { RecordedRequest, Reply } from './http';
 import { bearer, isJson, startContractServer } from './http';
 import type { ContractServer } from './http';
+import { readZipEntries } from './zipEntries';
 
 /**
  * Whilter.AI as documented (seed whilter-batch-media-api.txt, moengage-x-whilter-realtime.txt,
@@ -66,29 +66,9 @@ function isHttpUrl(value: unknown): boolean {
 }
 
 async function unzipSingleCsv(zip: Buffer): Promise<string> {
-	const file = await new Promise<yauzl.ZipFile>((resolve, reject) =>
-		yauzl.fromBuffer(zip, { lazyEntries: true }, (error, z) => (error ? reject(error) : resolve(z))),
-	);
-	const texts: string[] = [];
-	await new Promise<void>((resolve, reject) => {
-		file.on('entry', (entry: yauzl.Entry) => {
-			file.openReadStream(entry, (error, stream) => {
-				if (error) return reject(error);
-				const chunks: Buffer[] = [];
-				stream.on('data', (c: Buffer) => chunks.push(c));
-				stream.on('error', reject);
-				stream.on('end', () => {
-					if (entry.fileName.endsWith('.csv')) texts.push(Buffer.concat(chunks).toString('utf8'));
-					file.readEntry();
-				});
-			});
-		});
-		file.on('end', resolve);
-		file.on('error', reject);
-		file.readEntry();
-	});
-	if (texts.length !== 1) throw new Error(`the ZIP must hold exactly one CSV, it holds ${texts.length}`);
-	return texts[0];
+	const csvs = (await readZipEntries(zip)).filter((e) => e.name.endsWith('.csv'));
+	if (csvs.length !== 1) throw new Error(`the ZIP must hold exactly one CSV, it holds ${csvs.length}`);
+	return csvs[0].text;
 }
 
 export interface WhilterServer extends ContractServer {

@@ -2,6 +2,7 @@ import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
+import { randomBytes } from 'node:crypto';
 
 import Papa from 'papaparse';
 import type { IDataObject } from 'n8n-workflow';
@@ -277,8 +278,44 @@ describe('Whilter Batch through n8n-core', () => {
 		const out = result.output('Batch');
 		expect(out).toHaveLength(1);
 		expect(String(out[0].json.error)).toMatch(/500/);
+		expect(out[0].json.upload).toMatchObject({ bucket: BUCKET, 'file-path': `${PREFIX}/T-100_cof.zip`, 'row-count': tricky.length });
 		expect(out[0].pairedItem).toHaveLength(tricky.length);
 	});
+
+	it('attaches the uploaded ZIP as binary output when asked', async () => {
+		const result = await runBatch(tricky, { campaignName: 'attach', options: { attachZip: true, binaryOutputProperty: 'zip' } });
+		expect(result.error).toBeUndefined();
+		const [out] = result.output('Batch');
+		expect(out.binary?.zip).toMatchObject({ fileName: 'T-100_attach.zip', mimeType: 'application/zip' });
+		const uploaded = await s3.getObjectBuffer(BUCKET, `${PREFIX}/T-100_attach.zip`);
+		// Stored in n8n's binary storage (filesystem mode), not inline.
+		expect(out.binary?.zip.id).toEqual(expect.stringMatching(/^filesystem/));
+		const zip = await unzipSingle(uploaded);
+		expect(Papa.parse(zip.text, { skipEmptyLines: true }).data).toHaveLength(tricky.length + 1);
+	});
+
+	it('a multipart upload that keeps failing is aborted and nothing is registered', async () => {
+		// Random hex compresses to about half: 24 MB of it makes a ZIP of several 8 MiB parts.
+		const path = join(workDir, 'random.csv');
+		const out = createWriteStream(path);
+		out.write('phone,blob\n');
+		for (let i = 0; i < 120_000; i++) out.write(`${i},${randomBytes(100).toString('hex')}\n`);
+		out.end();
+		await once(out, 'finish');
+		s3.faults.add({ method: 'PUT', path: /T-100_abort\.zip/, kind: 'status', status: 500, times: 100 });
+		const tasks = taskPosts().length;
+		const result = await runChain({
+			items: [{ json: {} }],
+			files: [{ property: 'data', path, fileName: 'random.csv', mimeType: 'text/csv' }],
+			nodes: [batchNode({ inputSource: 'file', binaryPropertyName: 'data', campaignName: 'abort' })],
+			credentials: store,
+		});
+		expect(result.error).toBeDefined();
+		expect(taskPosts().length).toBe(tasks);
+		const abort = s3.requests.filter((r) => r.method === 'DELETE' && /T-100_abort\.zip/.test(r.path) && /uploadId=/.test(r.query));
+		expect(abort.length).toBeGreaterThanOrEqual(1);
+		await expect(s3.listKeys(BUCKET, `${PREFIX}/T-100_abort.zip`)).resolves.toEqual([]);
+	}, 60_000);
 
 	describe('faults', () => {
 		it('survives a 503 on an S3 write, a 429 on the token and a dropped S3 connection', async () => {

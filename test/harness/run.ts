@@ -94,10 +94,12 @@ class ItemsSource implements INodeType {
 /* eslint-disable @typescript-eslint/no-require-imports */
 const { WhilterBatch } = require('../../nodes/Whilter/WhilterBatch.node.ts') as typeof import('../../nodes/Whilter/WhilterBatch.node');
 const { WhilterStatus } = require('../../nodes/Whilter/WhilterStatus.node.ts') as typeof import('../../nodes/Whilter/WhilterStatus.node');
+const { InsiderWhatsAppMedia } = require('../../nodes/Insider/InsiderWhatsAppMedia.node.ts') as typeof import('../../nodes/Insider/InsiderWhatsAppMedia.node');
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 /** Every node and credential type of the package, as n8n would load them. */
 export const packageNodeTypes: Record<string, INodeType | IVersionedNodeType> = {
+	insiderWhatsAppMedia: new InsiderWhatsAppMedia(),
 	whilterBatch: new WhilterBatch(),
 	whilterStatus: new WhilterStatus(),
 };

@@ -11,7 +11,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -317,6 +317,12 @@ export interface RawResponse extends HttpResponse {
 export interface StartOptions {
 	/** The folder whose `**\/*.node.js` and `**\/*.credentials.js` n8n loads: the package's built `dist/`. */
 	extensionsDir?: string;
+	/**
+	 * Instead: a package folder linked into `~/.n8n/nodes/node_modules/<its name>`, as a community
+	 * install puts it. n8n then loads it as a package (types `<package>.<node>`), and only then knows
+	 * which nodes test a credential (`testedBy`).
+	 */
+	communityPackageDir?: string;
 	/** n8n's HTTP port; a free one by default. */
 	port?: number;
 	version?: string;
@@ -450,6 +456,12 @@ export async function startN8n(options: StartOptions = {}): Promise<N8nHandle> {
 	const tempDir = mkdtempSync(join(tmpdir(), 'whilter-n8n-e2e-'));
 	const userFolder = join(tempDir, 'home');
 	mkdirSync(userFolder);
+	if (options.communityPackageDir) {
+		const name = (JSON.parse(readFileSync(join(options.communityPackageDir, 'package.json'), 'utf8')) as { name: string }).name;
+		const modules = join(userFolder, '.n8n', 'nodes', 'node_modules');
+		mkdirSync(modules, { recursive: true });
+		symlinkSync(resolve(options.communityPackageDir), join(modules, name), 'dir');
+	}
 	const logFile = join(tempDir, 'n8n.log');
 	const port = options.port ?? (await freePort());
 	let brokerPort = await freePort();

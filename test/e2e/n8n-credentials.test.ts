@@ -20,8 +20,6 @@ import type { Execution, N8nHandle, StoredCredential, WorkflowJson } from '../..
 import { DIST_DIR, ensurePackageBuilt } from '../../e2e/package';
 import { startS3Server } from '../servers/s3';
 import type { S3Server } from '../servers/s3';
-import { startInsiderServer } from '../servers/insider';
-import { startTimePayServer } from '../servers/timepay';
 import { startWhilterServer } from '../servers/whilter';
 import type { WhilterServer } from '../servers/whilter';
 
@@ -296,27 +294,3 @@ test("neither secret appears in n8n's log", () => {
 	expect(log).not.toContain(WRONG_SECRET);
 });
 
-test("the editor's credential test for TimePay and Insider, against their contract servers", async () => {
-	const timepay = await startTimePayServer({ token: 'tp-good-token' });
-	const insider = await startInsiderServer({ authKey: 'INS.good-key' });
-	try {
-		const check = async (type: string, data: Record<string, unknown>) => {
-			const saved = await n8n.createCredential(`${type} ${Object.values(data).join(' ')}`, type, data);
-			return (
-				await n8n.rest<{ data: { status: string; message: string } }>('POST', '/credentials/test', {
-					credentials: { id: saved.id, name: saved.name, type, data },
-				})
-			).data;
-		};
-		expect(await check('timePayApi', { token: 'tp-good-token', baseUrl: timepay.url })).toEqual({ status: 'OK', message: expect.any(String) });
-		expect(await check('timePayApi', { token: 'tp-wrong', baseUrl: timepay.url })).toEqual({ status: 'Error', message: 'TimePay rejected the API token' });
-		// Tested by the Insider node's credentialTest (Insider has no read-only endpoint that answers
-		// 2xx for a good key): 401 rejects, "media not found" accepts.
-		expect(await check('insiderApi', { authKey: 'INS.wrong', baseUrl: insider.url })).toEqual({ status: 'Error', message: 'Insider rejected the auth key' });
-		expect(await check('insiderApi', { authKey: 'INS.good-key', baseUrl: insider.url })).toEqual({ status: 'OK', message: 'Insider accepted the auth key' });
-		expect(insider.requests.filter((r) => r.path === '/v1/media/n8n-credential-test').length).toBe(2);
-	} finally {
-		await timepay.close();
-		await insider.close();
-	}
-});

@@ -295,13 +295,7 @@ describe('Whilter Batch through n8n-core', () => {
 	});
 
 	it('a multipart upload that keeps failing is aborted and nothing is registered', async () => {
-		// Random hex compresses to about half: 24 MB of it makes a ZIP of several 8 MiB parts.
-		const path = join(workDir, 'random.csv');
-		const out = createWriteStream(path);
-		out.write('phone,blob\n');
-		for (let i = 0; i < 120_000; i++) out.write(`${i},${randomBytes(100).toString('hex')}\n`);
-		out.end();
-		await once(out, 'finish');
+		const path = await randomCsv();
 		s3.faults.add({ method: 'PUT', path: /T-100_abort\.zip/, kind: 'status', status: 500, times: 100 });
 		const tasks = taskPosts().length;
 		const result = await runChain({
@@ -318,15 +312,28 @@ describe('Whilter Batch through n8n-core', () => {
 	}, 60_000);
 
 	describe('faults', () => {
-		it('survives a 503 on an S3 write, a 429 on the token and a dropped S3 connection', async () => {
-			s3.faults.add({ method: 'PUT', kind: 'status', status: 503 });
-			s3.faults.add({ method: 'PUT', kind: 'reset' });
+		it('survives a 503 on an S3 part, a dropped connection on another, and a 429 on the token', async () => {
+			const path = await randomCsv();
+			s3.faults.add({ method: 'PUT', path: /T-100_faults\.zip/, kind: 'status', status: 503 });
+			s3.faults.add({ method: 'PUT', path: /T-100_faults\.zip/, kind: 'reset' });
 			whilter.expireTokens();
 			whilter.faults.add({ method: 'POST', path: '/getToken/token', kind: 'status', status: 429, retryAfter: 1 });
-			const result = await runBatch(tricky, { campaignName: 'faults' });
+			const result = await runChain({
+				items: [{ json: {} }],
+				files: [{ property: 'data', path, fileName: 'random.csv', mimeType: 'text/csv' }],
+				nodes: [batchNode({ inputSource: 'file', binaryPropertyName: 'data', campaignName: 'faults' })],
+				credentials: store,
+			});
 			expect(result.error).toBeUndefined();
+			expect(result.output('Batch')[0].json['row-count']).toBe(120_000);
+			// It was a multipart upload, and both faulted part requests were sent again.
+			const parts = s3.requests.filter((r) => r.method === 'PUT' && /T-100_faults\.zip/.test(r.path));
+			expect(parts.every((r) => /partNumber=/.test(r.query))).toBe(true);
+			expect(parts.filter((r) => r.faulted)).toHaveLength(2);
+			expect(new Set(parts.filter((r) => !r.faulted).map((r) => /partNumber=(\d+)/.exec(r.query)?.[1])).size).toBeGreaterThanOrEqual(2);
 			const zip = await unzipSingle(await s3.getObjectBuffer(BUCKET, `${PREFIX}/T-100_faults.zip`));
-			expect(Papa.parse(zip.text, { skipEmptyLines: true }).data).toHaveLength(tricky.length + 1);
+			expect(zip.text.split('\n').filter(Boolean)).toHaveLength(120_001);
+			expect(whilter.requests.filter((r) => r.path === '/getToken/token' && r.faulted)).not.toHaveLength(0);
 		}, 60_000);
 
 		it.each([
@@ -345,6 +352,23 @@ describe('Whilter Batch through n8n-core', () => {
 		});
 	});
 });
+
+let randomCsvPath: string | undefined;
+
+/** Random hex compresses to about half: 24 MB of it makes a ZIP of two 8 MiB parts and a tail. */
+async function randomCsv(): Promise<string> {
+	if (randomCsvPath) return randomCsvPath;
+	const path = join(workDir, 'random.csv');
+	const out = createWriteStream(path);
+	out.write('phone,blob\n');
+	for (let i = 0; i < 120_000; i++) {
+		if (!out.write(`${i},${randomBytes(100).toString('hex')}\n`)) await once(out, 'drain');
+	}
+	out.end();
+	await once(out, 'finish');
+	randomCsvPath = path;
+	return path;
+}
 
 async function writeLines(path: string, lines: string[]): Promise<void> {
 	const out = createWriteStream(path);

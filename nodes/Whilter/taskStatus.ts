@@ -49,16 +49,17 @@ function numberOrUndefined(value: unknown): number | undefined {
 
 /** Accepts both documented answers: the seed's (`count`, lower case) and the public docs' (`total-count`, `processed`, upper case). */
 export function parseTaskStatus(raw: IDataObject, requestedTaskId: string): TaskStatus {
-	const status: TaskStatus = {
+	const count = numberOrUndefined(raw.count ?? raw['total-count']);
+	const processed = numberOrUndefined(raw.processed);
+	const filePath = typeof raw['file-path'] === 'string' && raw['file-path'] !== '' ? raw['file-path'] : undefined;
+	return {
 		'task-id': String(raw['task-id'] ?? raw.taskId ?? requestedTaskId),
 		status: normaliseTaskState(raw.status),
+		...(count !== undefined ? { count } : {}),
+		...(processed !== undefined ? { processed } : {}),
+		...(typeof raw.message === 'string' ? { message: raw.message } : {}),
+		...(filePath ? { 'file-path': filePath } : {}),
+		// Whilter's own answer last, for anything the normalised fields leave out.
 		raw,
 	};
-	const count = numberOrUndefined(raw.count ?? raw['total-count']);
-	if (count !== undefined) status.count = count;
-	const processed = numberOrUndefined(raw.processed);
-	if (processed !== undefined) status.processed = processed;
-	if (typeof raw.message === 'string') status.message = raw.message;
-	if (typeof raw['file-path'] === 'string' && raw['file-path'] !== '') status['file-path'] = raw['file-path'];
-	return status;
 }

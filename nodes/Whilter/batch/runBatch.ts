@@ -12,6 +12,7 @@ import { BatchInputError } from './errors';
 import { buildBatchFileName } from './fileName';
 import { planItemRows } from './rows';
 import { objectKey, s3DropFromCredentials, uploadToDrop } from './s3Upload';
+import type { S3Drop, UploadResult } from './s3Upload';
 import { zipSingleEntry } from './zip';
 
 export interface BatchOptions {
@@ -99,6 +100,30 @@ async function prepareFromFile(items: INodeExecutionData[], context: IExecuteFun
 	};
 }
 
+/** Uploads the ZIP; when asked, also stores it in n8n's binary storage from the same stream. */
+async function uploadZip(
+	context: IExecuteFunctions,
+	drop: S3Drop,
+	key: string,
+	zip: Readable,
+	attachAs: string | undefined,
+): Promise<{ result: UploadResult; binary?: IBinaryData }> {
+	const upload = async (body: Readable) =>
+		await uploadToDrop(drop, key, body, { contentType: 'application/zip', abortSignal: context.getExecutionCancelSignal() });
+	if (!attachAs) return { result: await upload(zip) };
+	// Two readers of one ZIP stream: pipe() paces the source to the slower of them.
+	const toS3 = new PassThrough();
+	const toBinary = new PassThrough();
+	zip.pipe(toS3);
+	zip.pipe(toBinary);
+	zip.once('error', (error) => {
+		toS3.destroy(error);
+		toBinary.destroy(error);
+	});
+	const [result, binary] = await Promise.all([upload(toS3), context.helpers.prepareBinaryData(toBinary, attachAs, 'application/zip')]);
+	return { result, binary };
+}
+
 /** Builds, uploads and registers one batch file for all the input items of this execution. */
 export async function runBatch(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
 	const items = this.getInputData();
@@ -139,25 +164,7 @@ export async function runBatch(this: IExecuteFunctions): Promise<INodeExecutionD
 					? await prepareFromFile(items, this, name.csvName)
 					: prepareFromItems(items, this, name.csvName, options);
 			details = prepared.details;
-			let zipForUpload = prepared.zip;
-			let binaryStored: Promise<IBinaryData> | undefined;
-			if (options.attachZip) {
-				// Two readers of one ZIP stream: pipe() paces the source to the slower of them.
-				const toS3 = new PassThrough();
-				const toBinary = new PassThrough();
-				prepared.zip.pipe(toS3);
-				prepared.zip.pipe(toBinary);
-				prepared.zip.once('error', (error) => {
-					toS3.destroy(error);
-					toBinary.destroy(error);
-				});
-				zipForUpload = toS3;
-				binaryStored = this.helpers.prepareBinaryData(toBinary, name.zipName, 'application/zip');
-			}
-			const [result, binary] = await Promise.all([
-				uploadToDrop(drop, key, zipForUpload, { contentType: 'application/zip', abortSignal: this.getExecutionCancelSignal() }),
-				binaryStored,
-			]);
+			const { result, binary } = await uploadZip(this, drop, key, prepared.zip, options.attachZip ? name.zipName : undefined);
 			rowCount = prepared.rowCount();
 			Object.assign(upload, { bucket: result.bucket, 'file-path': result.key, 'zip-bytes': result.bytes, 'row-count': rowCount });
 			if (binary) output.binary = { [options.binaryOutputProperty || 'data']: binary };

@@ -245,9 +245,10 @@ describe('Whilter Batch through n8n-core', () => {
 		expect(result.error).toBeUndefined();
 		expect(result.output('Batch')[0].json['row-count']).toBe(rows);
 		// A 250 MB file goes through while the process grows by a fraction of it: parts in flight,
-		// zlib and stream buffers, never the file.
+		// zlib and stream buffers, never the file. Alone the growth is a few MB; beside other test
+		// files on a busy machine it was seen at 83 MB, so the bound leaves room below the file's size.
 		expect(size).toBeGreaterThan(240 * 1024 * 1024);
-		expect(peak - baseline).toBeLessThan(size / 3);
+		expect(peak - baseline).toBeLessThan(size * 0.6);
 		process.stderr.write(`[batch file] ${Math.round(size / 1048576)} MB file, RSS grew ${Math.round((peak - baseline) / 1048576)} MB\n`);
 	}, 180_000);
 

@@ -2,7 +2,6 @@ import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 import type {
 	ICredentialsDecrypted,
 	ICredentialTestFunctions,
-	IDataObject,
 	IExecuteFunctions,
 	INodeCredentialTestResult,
 	INodeExecutionData,
@@ -10,7 +9,7 @@ import type {
 	INodeTypeDescription,
 } from 'n8n-workflow';
 
-import { asNodeError } from '../shared/errors';
+import { mapItems } from '../shared/perItem';
 import { insiderApiRequest, insiderBaseUrl, judgeAuthKeyProbe } from './transport';
 
 export class InsiderWhatsAppMedia implements INodeType {
@@ -78,28 +77,21 @@ export class InsiderWhatsAppMedia implements INodeType {
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		const items = this.getInputData();
-		const out: INodeExecutionData[] = [];
-		for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
-			try {
+		return [
+			await mapItems(this, async (itemIndex) => {
 				const mediaId = String(this.getNodeParameter('mediaId', itemIndex, '')).trim();
 				if (!mediaId) throw new NodeOperationError(this.getNode(), `Item ${itemIndex}: "Media ID" is empty`, { itemIndex });
 				const media = await insiderApiRequest.call(this, { method: 'GET', path: `/v1/media/${encodeURIComponent(mediaId)}`, itemIndex });
-				const json: IDataObject = {
+				return {
 					id: media.id ?? mediaId,
 					url: media.url ?? null,
 					mime_type: media.mime_type ?? null,
 					sha256: media.sha256 ?? null,
+					// The seed's example spells it File_size.
 					file_size: media.file_size ?? media.File_size ?? null,
 					messaging_product: media.messaging_product ?? 'whatsapp',
 				};
-				out.push({ json, pairedItem: { item: itemIndex } });
-			} catch (error) {
-				const nodeError = asNodeError(this.getNode(), error, itemIndex);
-				if (!this.continueOnFail()) throw nodeError;
-				out.push({ json: { error: nodeError.message }, pairedItem: { item: itemIndex } });
-			}
-		}
-		return [out];
+			}),
+		];
 	}
 }

@@ -7,7 +7,7 @@ import type {
 	INodeTypeDescription,
 } from 'n8n-workflow';
 
-import { asNodeError } from '../shared/errors';
+import { mapItems } from '../shared/perItem';
 import { parseTaskStatus } from './taskStatus';
 import { whilterApiRequest } from './transport';
 
@@ -60,10 +60,8 @@ export class WhilterStatus implements INodeType {
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		const items = this.getInputData();
-		const out: INodeExecutionData[] = [];
-		for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
-			try {
+		return [
+			await mapItems(this, async (itemIndex) => {
 				const taskId = String(this.getNodeParameter('taskId', itemIndex, '')).trim();
 				if (!taskId) {
 					throw new NodeOperationError(this.getNode(), `Item ${itemIndex}: "Task ID" is empty`, {
@@ -78,13 +76,8 @@ export class WhilterStatus implements INodeType {
 					clientScoped: true,
 					itemIndex,
 				});
-				out.push({ json: parseTaskStatus(raw, taskId) as unknown as IDataObject, pairedItem: { item: itemIndex } });
-			} catch (error) {
-				const nodeError = asNodeError(this.getNode(), error, itemIndex);
-				if (!this.continueOnFail()) throw nodeError;
-				out.push({ json: { error: nodeError.message }, pairedItem: { item: itemIndex } });
-			}
-		}
-		return [out];
+				return parseTaskStatus(raw, taskId) as unknown as IDataObject;
+			}),
+		];
 	}
 }

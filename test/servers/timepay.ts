@@ -1,14 +1,14 @@
-import type { RecordedRequest, Reply } from './http';
-import { bearer, isJson, startContractServer } from './http';
-import type { ContractServer } from './http';
-
 /**
  * TimePay's agents API as documented (seed timepay-initiate-whatsapp.txt and its public docs):
  * `POST /api/v1/initiate/<campaignId>/<whatsapp|sms|calls>`, `GET /api/v1/campaigns`,
  * `GET /api/v1/dispositions`, bearer token. 200 all initiated, 207 partial, 400 validation, 404
- * campaign or customers not found, 500 all failed.
+ * campaign or customers not found, 500 all failed. Errors are `{success:false, message}`.
  */
+import { bearer, isJson, json, jsonObject, startServer, unknownKeys } from './http';
+import type { ContractServer, RecordedRequest, Reply } from './http';
+
 export interface Customer {
+	/** A customer whose id ends in `-FAIL` cannot be messaged: that is how 207 and 500 are reached. */
 	id: string;
 	payment_status: string;
 	language: string;
@@ -22,23 +22,57 @@ export interface Campaign {
 	customers: Customer[];
 }
 
-export interface TimePayServer extends ContractServer {
-	campaigns: Map<string, Campaign>;
-	dispositions: Array<{ id: string; name: string }>;
+export interface Disposition {
+	id: string;
+	name: string;
 }
 
-const FILTER_KEYS = ['ids', 'exclude_ids', 'payment_status', 'language', 'custom'];
+export interface InitiateRecord {
+	campaignId: string;
+	channel: Channel;
+	templateId: string;
+	initiated: string[];
+	failed: string[];
+	time: number;
+}
+
+export interface TimePayServer extends ContractServer {
+	campaigns: Map<string, Campaign>;
+	dispositions: Disposition[];
+	/** Every accepted initiate call, with who was messaged: tests count sends (and double sends) here. */
+	initiations: InitiateRecord[];
+}
+
+export interface TimePayServerOptions {
+	token: string;
+	campaigns?: Campaign[];
+	dispositions?: Disposition[];
+	/** Fixed port (the sandbox); default random. */
+	port?: number;
+}
+
+type Channel = 'whatsapp' | 'sms' | 'calls';
+
 const BODY_KEYS = ['templateId', 'conversationSettings', 'limit', 'filters'];
+const SETTINGS_KEYS = ['agentId', 'dispositionId'];
+const LIST_FILTERS = ['ids', 'exclude_ids', 'payment_status', 'language'] as const;
+const FILTER_KEYS = [...LIST_FILTERS, 'custom'];
+const BATCH_SIZE = 100;
+const CHANNEL_NAMES: Record<Channel, string> = { whatsapp: 'WhatsApp messages', sms: 'SMS messages', calls: 'Calls' };
 
 function fail(status: number, message: string): Reply {
-	return { status, body: { success: false, message } };
+	return json(status, { success: false, message });
 }
 
 function isStringList(value: unknown): value is string[] {
 	return Array.isArray(value) && value.every((v) => typeof v === 'string');
 }
 
-/** Customers whose id ends in -FAIL cannot be messaged: they make 207 and 500 reachable. */
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+	return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The demo campaigns: loans with every payment status and language, two of them unreachable (-FAIL). */
 export function demoCampaigns(): Campaign[] {
 	const statuses = ['bounced', 'pending', 'partial', 'paid', 'received'];
 	const languages = ['en', 'hi', 'ta'];
@@ -56,84 +90,123 @@ export function demoCampaigns(): Campaign[] {
 	];
 }
 
-export async function startTimePayServer(options: { token: string; campaigns?: Campaign[] }): Promise<TimePayServer> {
-	const campaigns = new Map((options.campaigns ?? demoCampaigns()).map((c) => [c.id, c]));
-	const dispositions = [
+export function demoDispositions(): Disposition[] {
+	return [
 		{ id: 'XaYnpMfmTumXNSgOSIZB', name: 'Promise to pay' },
 		{ id: 'disp-callback', name: 'Call back later' },
 	];
+}
 
-	const initiate = (request: RecordedRequest, campaignId: string): Reply => {
+interface InitiateBody {
+	templateId: string;
+	limit?: number;
+	filters: { ids?: string[]; exclude_ids?: string[]; payment_status?: string[]; language?: string[]; custom?: Record<string, unknown> };
+}
+
+/** The validated body, or the message of the first broken rule. */
+function readInitiateBody(body: Record<string, unknown>, dispositions: Disposition[]): InitiateBody | string {
+	const unknown = unknownKeys(body, BODY_KEYS);
+	if (unknown.length) return `Unknown field(s): ${unknown.join(', ')}`;
+	if (typeof body.templateId !== 'string' || !body.templateId.trim()) return 'templateId is required';
+	if (body.conversationSettings !== undefined) {
+		const settings = body.conversationSettings;
+		if (!isPlainObject(settings)) return 'conversationSettings must be an object';
+		const extra = unknownKeys(settings, SETTINGS_KEYS);
+		if (extra.length) return `Unknown conversationSettings field(s): ${extra.join(', ')}`;
+		const { agentId, dispositionId } = settings;
+		if (typeof agentId !== 'string' || !agentId || typeof dispositionId !== 'string' || !dispositionId) {
+			return 'conversationSettings requires both agentId and dispositionId';
+		}
+		if (!dispositions.some((d) => d.id === dispositionId)) return `Unknown dispositionId ${dispositionId}`;
+	}
+	const limit = body.limit;
+	if (limit !== undefined && (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1)) return 'limit must be a positive integer';
+	const filters = body.filters ?? {};
+	if (!isPlainObject(filters)) return 'filters must be an object';
+	const badFilter = unknownKeys(filters, FILTER_KEYS);
+	if (badFilter.length) return `Unknown filter(s): ${badFilter.join(', ')}`;
+	for (const key of LIST_FILTERS) if (filters[key] !== undefined && !isStringList(filters[key])) return `filters.${key} must be a list of strings`;
+	if (filters.custom !== undefined && !isPlainObject(filters.custom)) return 'filters.custom must be an object';
+	return { templateId: body.templateId, limit, filters: filters as InitiateBody['filters'] };
+}
+
+/** Filters are combined with AND, as the docs say; `custom` matches the customer's custom fields exactly. */
+function matchCustomers(customers: Customer[], filters: InitiateBody['filters']): Customer[] {
+	const custom = Object.entries(filters.custom ?? {});
+	return customers.filter(
+		(c) =>
+			(!filters.ids || filters.ids.includes(c.id)) &&
+			(!filters.exclude_ids || !filters.exclude_ids.includes(c.id)) &&
+			(!filters.payment_status || filters.payment_status.includes(c.payment_status)) &&
+			(!filters.language || filters.language.includes(c.language)) &&
+			custom.every(([key, value]) => c.custom?.[key] === value),
+	);
+}
+
+/** A query parameter that must be a positive integer when given; NaN when it is not. */
+function positiveIntParam(request: RecordedRequest, name: string, fallback: number): number {
+	const raw = request.query.get(name);
+	if (raw === null) return fallback;
+	return /^[1-9]\d*$/.test(raw) ? Number(raw) : Number.NaN;
+}
+
+export async function startTimePayServer(options: TimePayServerOptions): Promise<TimePayServer> {
+	const campaigns = new Map((options.campaigns ?? demoCampaigns()).map((c) => [c.id, c]));
+	const dispositions = options.dispositions ?? demoDispositions();
+	const initiations: InitiateRecord[] = [];
+
+	const initiate = (request: RecordedRequest, campaignId: string, channel: Channel): Reply => {
+		// A JSON API behind a body parser sees no fields in any other content type: a validation error.
 		if (!isJson(request)) return fail(400, 'Content-Type must be application/json');
-		const body = request.body as Record<string, unknown>;
-		if (typeof body !== 'object' || body === null || Buffer.isBuffer(body) || Array.isArray(body)) return fail(400, 'Body must be a JSON object');
-		const unknown = Object.keys(body).filter((k) => !BODY_KEYS.includes(k));
-		if (unknown.length) return fail(400, `Unknown field(s): ${unknown.join(', ')}`);
-		if (typeof body.templateId !== 'string' || !body.templateId.trim()) return fail(400, 'templateId is required');
-		if (body.conversationSettings !== undefined) {
-			const settings = body.conversationSettings as Record<string, unknown>;
-			if (typeof settings !== 'object' || settings === null || typeof settings.agentId !== 'string' || typeof settings.dispositionId !== 'string' || !settings.agentId || !settings.dispositionId) {
-				return fail(400, 'conversationSettings requires both agentId and dispositionId');
-			}
-			if (!dispositions.some((d) => d.id === settings.dispositionId)) return fail(400, `Unknown dispositionId ${String(settings.dispositionId)}`);
-		}
-		if (body.limit !== undefined && (!Number.isInteger(body.limit) || (body.limit as number) < 1)) return fail(400, 'limit must be a positive integer');
-		const filters = (body.filters ?? {}) as Record<string, unknown>;
-		if (typeof filters !== 'object' || filters === null || Array.isArray(filters)) return fail(400, 'filters must be an object');
-		const badFilter = Object.keys(filters).filter((k) => !FILTER_KEYS.includes(k));
-		if (badFilter.length) return fail(400, `Unknown filter(s): ${badFilter.join(', ')}`);
-		for (const key of ['ids', 'exclude_ids', 'payment_status', 'language']) {
-			if (filters[key] !== undefined && !isStringList(filters[key])) return fail(400, `filters.${key} must be a list of strings`);
-		}
-		if (filters.custom !== undefined && (typeof filters.custom !== 'object' || filters.custom === null || Array.isArray(filters.custom))) {
-			return fail(400, 'filters.custom must be an object');
-		}
+		const body = jsonObject(request);
+		if (!body) return fail(400, 'The body must be a JSON object');
+		const parsed = readInitiateBody(body, dispositions);
+		if (typeof parsed === 'string') return fail(400, parsed);
 		const campaign = campaigns.get(campaignId);
 		if (!campaign) return fail(404, `Campaign ${campaignId} not found`);
-		const custom = (filters.custom ?? {}) as Record<string, unknown>;
-		const matched = campaign.customers.filter(
-			(c) =>
-				(!filters.ids || (filters.ids as string[]).includes(c.id)) &&
-				(!filters.exclude_ids || !(filters.exclude_ids as string[]).includes(c.id)) &&
-				(!filters.payment_status || (filters.payment_status as string[]).includes(c.payment_status)) &&
-				(!filters.language || (filters.language as string[]).includes(c.language)) &&
-				Object.entries(custom).every(([k, v]) => c.custom?.[k] === v),
-		);
-		if (!matched.length) return fail(404, `No customers matched in campaign ${campaignId}`);
-		const selected = body.limit ? matched.slice(0, body.limit as number) : matched;
+		const matched = matchCustomers(campaign.customers, parsed.filters);
+		if (!matched.length) return fail(404, `No customers found in campaign ${campaignId} for these filters`);
+		const selected = parsed.limit ? matched.slice(0, parsed.limit) : matched;
 		const failed = selected.filter((c) => c.id.endsWith('-FAIL'));
-		const initiated = selected.length - failed.length;
+		const initiated = selected.filter((c) => !c.id.endsWith('-FAIL'));
+		initiations.push({ campaignId, channel, templateId: parsed.templateId, initiated: initiated.map((c) => c.id), failed: failed.map((c) => c.id), time: Date.now() });
 		const results = {
 			totalMatched: matched.length,
 			customersSelected: selected.length,
-			initiated,
+			initiated: initiated.length,
 			failed: failed.length,
-			batchesProcessed: Math.ceil(selected.length / 100),
+			batchesProcessed: Math.ceil(selected.length / BATCH_SIZE),
 			errors: failed.map((c) => ({ customerId: c.id, error: 'WhatsApp number is not reachable' })),
 		};
-		if (!initiated) return { status: 500, body: { success: false, message: `All ${failed.length} messages failed`, results } };
-		if (failed.length) {
-			return { status: 207, body: { success: false, message: `WhatsApp messages initiated for ${initiated} customers, ${failed.length} failed`, results } };
-		}
-		return { status: 200, body: { success: true, message: `WhatsApp messages initiated for ${initiated} customers`, results } };
+		const what = CHANNEL_NAMES[channel];
+		if (!initiated.length) return json(500, { success: false, message: `All ${failed.length} ${what.toLowerCase()} failed`, results });
+		if (failed.length) return json(207, { success: false, message: `${what} initiated for ${initiated.length} customers, ${failed.length} failed`, results });
+		return json(200, { success: true, message: `${what} initiated for ${initiated.length} customers`, results });
 	};
 
-	const server = await startContractServer((request) => {
-		if (bearer(request) !== options.token) return fail(401, 'Unauthorized: invalid or missing bearer token');
-		const route = /^\/api\/v1\/initiate\/([^/]+)\/(whatsapp|sms|calls)$/.exec(request.path);
-		if (request.method === 'POST' && route) return initiate(request, route[1]);
-		if (request.method === 'GET' && request.path === '/api/v1/campaigns') {
-			const page = Math.max(1, Number(request.query.get('page') ?? 1));
-			const limit = Math.min(100, Math.max(1, Number(request.query.get('limit') ?? 20)));
-			const search = (request.query.get('search') ?? '').toLowerCase();
-			const status = request.query.get('status');
-			const all = [...campaigns.values()]
-				.filter((c) => (!search || c.name.toLowerCase().includes(search) || c.id.includes(search)) && (!status || c.status === status))
-				.map(({ id, name, status: s }) => ({ id, name, status: s }));
-			return { status: 200, body: { success: true, data: all.slice((page - 1) * limit, page * limit), pagination: { page, limit, total: all.length } } };
-		}
-		if (request.method === 'GET' && request.path === '/api/v1/dispositions') return { status: 200, body: { success: true, data: dispositions } };
-		return fail(404, `No route for ${request.method} ${request.path}`);
-	});
-	return { ...server, campaigns, dispositions };
+	const listCampaigns = (request: RecordedRequest): Reply => {
+		const page = positiveIntParam(request, 'page', 1);
+		const limit = positiveIntParam(request, 'limit', 20);
+		if (Number.isNaN(page) || Number.isNaN(limit) || limit > 100) return fail(400, 'page and limit must be positive integers (limit at most 100)');
+		const search = (request.query.get('search') ?? '').toLowerCase();
+		const status = request.query.get('status');
+		const all = [...campaigns.values()]
+			.filter((c) => (!search || c.name.toLowerCase().includes(search) || c.id.toLowerCase().includes(search)) && (!status || c.status === status))
+			.map(({ id, name, status: s }) => ({ id, name, status: s }));
+		return json(200, { success: true, data: all.slice((page - 1) * limit, page * limit), pagination: { page, limit, total: all.length } });
+	};
+
+	const server = await startServer(
+		(request) => {
+			if (bearer(request) !== options.token) return fail(401, 'Unauthorized: invalid or missing bearer token');
+			const { method, path } = request;
+			const route = /^\/api\/v1\/initiate\/([^/]+)\/(whatsapp|sms|calls)$/.exec(path);
+			if (method === 'POST' && route) return initiate(request, route[1], route[2] as Channel);
+			if (method === 'GET' && path === '/api/v1/campaigns') return listCampaigns(request);
+			if (method === 'GET' && path === '/api/v1/dispositions') return json(200, { success: true, data: dispositions });
+			return fail(404, `No route for ${method} ${path}`);
+		},
+		{ port: options.port },
+	);
+	return { ...server, campaigns, dispositions, initiations };
 }

@@ -1,3 +1,8 @@
+/**
+ * The Whilter contract server over real HTTP: every documented malformed request gets its 4xx, a task
+ * goes from an uploaded ZIP to an output CSV in S3 and a callback, the real-time API moves on polls,
+ * and the faults inject as configured.
+ */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -6,25 +11,27 @@ import Papa from 'papaparse';
 import { ZipFile } from 'yazl';
 
 import { startS3Server } from './s3';
-import { startWhilterServer } from './whilter';
+import type { S3Server } from './s3';
+import { ROW_ERROR, startWhilterServer } from './whilter';
+import type { WhilterServer, WhilterServerOptions } from './whilter';
 
-type S3 = Awaited<ReturnType<typeof startS3Server>>;
-type Whilter = Awaited<ReturnType<typeof startWhilterServer>>;
-
-let s3: S3;
-let whilter: Whilter;
+let s3: S3Server;
+let whilter: WhilterServer;
 let token: string;
+
+const s3Options = (): WhilterServerOptions['s3'] => ({
+	endpoint: s3.endpoint,
+	bucket: 'drop',
+	region: s3.region,
+	accessKeyId: s3.accessKeyId,
+	secretAccessKey: s3.secretAccessKey,
+});
 
 beforeAll(async () => {
 	s3 = await startS3Server({ buckets: ['drop'] });
-	whilter = await startWhilterServer({
-		client: 'acme',
-		clientId: 'id-1',
-		clientSecret: 'secret-1',
-		apiKey: 'key-1',
-		s3: { endpoint: s3.endpoint, bucket: 'drop', region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-	});
+	whilter = await startWhilterServer({ client: 'acme', clientId: 'id-1', clientSecret: 'secret-1', apiKey: 'key-1', s3: s3Options() });
 	token = whilter.issueToken();
+	await uploadZip('in/T1_camp.zip', { 'T1_camp.csv': 'phone,name\r\n1,a\r\n2,b\r\n' });
 });
 
 afterAll(async () => {
@@ -34,35 +41,50 @@ afterAll(async () => {
 
 afterEach(() => whilter.faults.clear());
 
+type Headers = Record<string, string>;
+
 interface CallOptions {
 	body?: unknown;
-	headers?: Record<string, string>;
+	/** A function is called when the request is sent: test tables are built before the token exists. */
+	headers?: Headers | (() => Headers);
 	raw?: string;
 }
 
-async function call(method: string, path: string, options: CallOptions = {}) {
-	const headers: Record<string, string> = { ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}), ...options.headers };
+interface Answer {
+	status: number;
+	headers: globalThis.Headers;
+	body: Record<string, unknown>;
+}
+
+async function call(method: string, path: string, options: CallOptions = {}): Promise<Answer> {
+	const given = typeof options.headers === 'function' ? options.headers() : options.headers;
+	const headers: Headers = { ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}), ...given };
 	const response = await fetch(`${whilter.url}${path}`, {
 		method,
 		headers,
 		body: options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body)),
 	});
 	const text = await response.text();
-	return { status: response.status, headers: response.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined };
+	return { status: response.status, headers: response.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
 }
 
-const auth = () => ({ authorization: `Bearer ${token}` });
+const auth = (extra: Headers = {}): Headers => ({ authorization: `Bearer ${token}`, ...extra });
+const realtimeAuth = (): Headers => auth({ 'x-api-key': 'key-1' });
 
-async function uploadZip(key: string, csv: string): Promise<void> {
-	const zip = new ZipFile();
-	zip.addBuffer(Buffer.from(csv), key.replace(/^.*\//, '').replace(/\.zip$/, '.csv'));
-	zip.end();
+async function zip(entries: Record<string, string>): Promise<Buffer> {
+	const file = new ZipFile();
+	for (const [name, text] of Object.entries(entries)) file.addBuffer(Buffer.from(text, 'utf8'), name);
+	file.end();
 	const chunks: Buffer[] = [];
-	for await (const chunk of zip.outputStream) chunks.push(chunk as Buffer);
-	await s3.client().send(new PutObjectCommand({ Bucket: 'drop', Key: key, Body: Buffer.concat(chunks) }));
+	for await (const chunk of file.outputStream) chunks.push(chunk as Buffer);
+	return Buffer.concat(chunks);
 }
 
-function taskBody(overrides: Record<string, unknown> = {}) {
+async function uploadZip(key: string, entries: Record<string, string>): Promise<void> {
+	await s3.client().send(new PutObjectCommand({ Bucket: 'drop', Key: key, Body: await zip(entries) }));
+}
+
+function taskBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {
 	return {
 		'client-id': 'id-1',
 		'campaign-id': 'c1',
@@ -75,142 +97,419 @@ function taskBody(overrides: Record<string, unknown> = {}) {
 	};
 }
 
-describe('Whilter contract server: strict about what it accepts', () => {
-	beforeAll(async () => uploadZip('in/T1_camp.zip', 'phone,name\r\n1,a\r\n2,b\r\n'));
+function without(key: string): Record<string, unknown> {
+	const body = taskBody();
+	delete body[key];
+	return body;
+}
 
-	it.each<[string, string, string, CallOptions, number]>([
-		['token without JSON content type', 'POST', '/getToken/token', { raw: 'client_id=id-1', headers: { 'content-type': 'application/x-www-form-urlencoded' } }, 415],
-		['token without client_secret', 'POST', '/getToken/token', { body: { client_id: 'id-1' } }, 400],
-		['token with a wrong secret', 'POST', '/getToken/token', { body: { client_id: 'id-1', client_secret: 'nope' } }, 401],
-		['task without a token', 'POST', '/acme/task', { body: taskBody() }, 401],
-		['task with a made-up token', 'POST', '/acme/task', { body: taskBody(), headers: { authorization: 'Bearer forged' } }, 401],
-		['status without a token', 'GET', '/acme/task/status/x', {}, 401],
-	])('%s → %s', async (_name, method, path, options, status) => {
-		expect((await call(method, path, options)).status).toBe(status);
+async function createTask(overrides: Record<string, unknown> = {}): Promise<string> {
+	const created = await call('POST', '/acme/task', { body: taskBody(overrides), headers: auth() });
+	expect(created.status).toBe(200);
+	return String(created.body['task-id']);
+}
+
+/** A little HTTP server that records the callbacks Whilter POSTs to it. */
+async function startReceiver(status = 200) {
+	const received: Array<{ headers: http.IncomingHttpHeaders; body: unknown }> = [];
+	const server = http.createServer((req, res) => {
+		const chunks: Buffer[] = [];
+		req.on('data', (c: Buffer) => chunks.push(c));
+		req.on('end', () => {
+			received.push({ headers: req.headers, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown });
+			res.writeHead(status).end('ok');
+		});
+	});
+	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+	return {
+		url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/whilter-callback`,
+		received,
+		close: async () => {
+			server.closeAllConnections();
+			await new Promise<void>((resolve) => server.close(() => resolve()));
+		},
+	};
+}
+
+describe('token endpoint', () => {
+	it('issues a bearer token for the right client credentials', async () => {
+		const before = whilter.tokensIssued;
+		const answer = await call('POST', '/getToken/token', { body: { client_id: 'id-1', client_secret: 'secret-1' } });
+		expect(answer.status).toBe(200);
+		expect(answer.body).toEqual({ access_token: expect.any(String), expires_in: 3600, token_type: 'Bearer' });
+		expect(whilter.tokensIssued).toBe(before + 1);
+		const status = await call('GET', '/acme/task/status/none', { headers: { authorization: `Bearer ${String(answer.body.access_token)}` } });
+		expect(status.status).toBe(404);
+	});
+
+	it.each<[string, CallOptions, number]>([
+		['a form body', { raw: 'client_id=id-1&client_secret=secret-1', headers: { 'content-type': 'application/x-www-form-urlencoded' } }, 415],
+		['no content type', { raw: '{"client_id":"id-1","client_secret":"secret-1"}' }, 415],
+		['no client_secret', { body: { client_id: 'id-1' } }, 400],
+		['no client_id', { body: { client_secret: 'secret-1' } }, 400],
+		['a body that is not JSON', { raw: '{client_id', headers: { 'content-type': 'application/json' } }, 400],
+		['a wrong secret', { body: { client_id: 'id-1', client_secret: 'nope' } }, 401],
+		['a wrong client id', { body: { client_id: 'id-2', client_secret: 'secret-1' } }, 401],
+	])('%s is refused with its 4xx and a message, and no token', async (_name, options, status) => {
+		const before = whilter.tokensIssued;
+		const answer = await call('POST', '/getToken/token', options);
+		expect(answer.status).toBe(status);
+		expect(answer.body).toEqual({ message: expect.any(String) });
+		expect(whilter.tokensIssued).toBe(before);
+	});
+});
+
+describe('bearer tokens', () => {
+	it.each<[string, Record<string, string>]>([
+		['no Authorization header', {}],
+		['a made-up token', { authorization: 'Bearer forged' }],
+		['another scheme', { authorization: `Basic ${Buffer.from('id-1:secret-1').toString('base64')}` }],
+	])('%s → 401 "Token expired or invalid"', async (_name, headers) => {
+		for (const [method, path] of [
+			['POST', '/acme/task'],
+			['GET', '/acme/task/status/x'],
+			['POST', '/image/task/cancel/x'],
+			['POST', '/video/request'],
+			['GET', '/status/x'],
+		]) {
+			const answer = await call(method, path, { headers: { ...headers, 'x-api-key': 'key-1' }, ...(method === 'POST' ? { body: {} } : {}) });
+			expect([path, answer.status, answer.body]).toEqual([path, 401, { message: 'Token expired or invalid' }]);
+		}
+	});
+
+	it('expireTokens() ends every issued token; expireTokenAfterUses(n) ends one after n uses', async () => {
+		const own = whilter.issueToken();
+		const status = async (t: string) => (await call('GET', '/acme/task/status/none', { headers: { authorization: `Bearer ${t}` } })).status;
+		expect(await status(own)).toBe(404);
+		whilter.expireTokens();
+		expect(await status(own)).toBe(401);
+		whilter.expireTokenAfterUses(2);
+		const limited = whilter.issueToken();
+		expect([await status(limited), await status(limited), await status(limited)]).toEqual([404, 404, 401]);
+		whilter.expireTokenAfterUses(Number.POSITIVE_INFINITY);
+		token = whilter.issueToken();
+	});
+
+	it('a token stops working after its expires_in', async () => {
+		const shortLived = await startWhilterServer({ client: 'acme', clientId: 'a', clientSecret: 'b', tokenTtlSeconds: 0.3, s3: s3Options() });
+		try {
+			const issued = (await (
+				await fetch(`${shortLived.url}/getToken/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"client_id":"a","client_secret":"b"}' })
+			).json()) as { access_token: string; expires_in: number };
+			expect(issued.expires_in).toBe(0.3);
+			const status = async () => (await fetch(`${shortLived.url}/acme/task/status/x`, { headers: { authorization: `Bearer ${issued.access_token}` } })).status;
+			expect(await status()).toBe(404);
+			await new Promise((resolve) => setTimeout(resolve, 400));
+			expect(await status()).toBe(401);
+		} finally {
+			await shortLived.close();
+		}
+	});
+});
+
+describe('POST /<client>/task is strict', () => {
+	it('creates a task and answers the documented fields', async () => {
+		const before = whilter.tasks.size;
+		const answer = await call('POST', '/acme/task', { body: taskBody(), headers: auth() });
+		expect(answer.status).toBe(200);
+		expect(answer.body).toEqual({ 'client-id': 'id-1', 'campaign-id': 'c1', 'template-id': 'T1', 'task-id': expect.any(String), message: 'Task created successfully.' });
+		expect(whilter.tasks.size).toBe(before + 1);
+		expect(whilter.tasks.get(String(answer.body['task-id']))).toMatchObject({ state: 'pending', inputKey: 'in/T1_camp.zip', body: taskBody() });
+	});
+
+	it('takes the optional priority and callback-url, and a high-priority file name', async () => {
+		await uploadZip('in/T1_Priority_vip.zip', { 'T1_Priority_vip.csv': 'phone\r\n1\r\n' });
+		const id = await createTask({ 'file-name': 'T1_Priority_vip.zip', 'file-path': 'in/T1_Priority_vip.zip', priority: 1, 'callback-url': 'https://hooks.example.test/cb' });
+		expect(whilter.tasks.get(id)?.body).toMatchObject({ priority: 1, 'callback-url': 'https://hooks.example.test/cb' });
 	});
 
 	it.each<[string, CallOptions, number]>([
 		['a text body', { raw: 'hello', headers: { 'content-type': 'text/plain' } }, 415],
-		['a missing campaign-id', { body: { ...taskBody(), 'campaign-id': undefined } }, 400],
+		['JSON without a content type', { raw: JSON.stringify(taskBody()) }, 415],
+		['a body that is not JSON', { raw: '{"client-id"', headers: { 'content-type': 'application/json' } }, 400],
+		['a JSON array', { body: [taskBody()] }, 400],
+		...(['client-id', 'campaign-id', 'template-id', 'file-name', 'file-path', 'row-count', 'expected-output-duration'].map((key) => [
+			`no ${key}`,
+			{ body: without(key) },
+			400,
+		]) as Array<[string, CallOptions, number]>),
+		['an empty campaign-id', { body: taskBody({ 'campaign-id': ' ' }) }, 400],
+		['a numeric template-id', { body: taskBody({ 'template-id': 1 }) }, 400],
 		['an unknown field', { body: taskBody({ colour: 'red' }) }, 400],
-		['a row-count that is not an integer', { body: taskBody({ 'row-count': '2' }) }, 400],
-		['a file name off the convention', { body: taskBody({ 'file-name': 'camp.zip', 'file-path': 'in/camp.zip' }) }, 400],
-		['a template id that does not match the file name', { body: taskBody({ 'template-id': 'T2' }) }, 400],
-		['a file that is not in the drop', { body: taskBody({ 'file-name': 'T1_other.zip', 'file-path': 'in/T1_other.zip' }) }, 400],
+		['a row-count as a string', { body: taskBody({ 'row-count': '2' }) }, 400],
+		['a negative row-count', { body: taskBody({ 'row-count': -1 }) }, 400],
+		['a fractional row-count', { body: taskBody({ 'row-count': 1.5 }) }, 400],
+		['a negative expected-output-duration', { body: taskBody({ 'expected-output-duration': -5 }) }, 400],
+		['an expected-output-duration as a string', { body: taskBody({ 'expected-output-duration': '10' }) }, 400],
+		['a fractional priority', { body: taskBody({ priority: 1.5 }) }, 400],
 		['a callback that is not a URL', { body: taskBody({ 'callback-url': 'not a url' }) }, 400],
-	])('task with %s → %s', async (_name, options, status) => {
-		const response = await call('POST', '/acme/task', { ...options, headers: { ...auth(), ...(options.headers ?? {}) } });
-		expect(response.status).toBe(status);
-		expect(typeof response.body?.message).toBe('string');
+		['a callback that is not http(s)', { body: taskBody({ 'callback-url': 'ftp://example.test/cb' }) }, 400],
+		['a file name off the convention', { body: taskBody({ 'file-name': 'camp.zip', 'file-path': 'in/camp.zip' }) }, 400],
+		['a file name that is not a .zip', { body: taskBody({ 'file-name': 'T1_camp.csv', 'file-path': 'in/T1_camp.csv' }) }, 400],
+		['a file name with an extra part', { body: taskBody({ 'file-name': 'T1_my_camp.zip', 'file-path': 'in/T1_my_camp.zip' }) }, 400],
+		['a template id that is not the file name\'s', { body: taskBody({ 'template-id': 'T2' }) }, 400],
+		['a file-path naming another file', { body: taskBody({ 'file-path': 'in/other.zip' }) }, 400],
+		['a file that is not in the drop', { body: taskBody({ 'file-name': 'T1_other.zip', 'file-path': 'in/T1_other.zip' }) }, 400],
+	])('%s is refused with its 4xx and a message, and no task', async (_name, options, status) => {
+		const before = whilter.tasks.size;
+		const given = typeof options.headers === 'function' ? options.headers() : options.headers;
+		const answer = await call('POST', '/acme/task', { ...options, headers: { ...auth(), ...given } });
+		expect(answer.status).toBe(status);
+		expect(answer.body).toEqual({ message: expect.any(String) });
+		expect(whilter.tasks.size).toBe(before);
 	});
 
-	it('a task for another client path is not found', async () => {
+	it('says "file not found" for a file that is not in the drop', async () => {
+		const answer = await call('POST', '/acme/task', { body: taskBody({ 'file-name': 'T1_gone.zip', 'file-path': 'in/T1_gone.zip' }), headers: auth() });
+		expect(answer.body.message).toMatch(/file not found.*in\/T1_gone\.zip/);
+	});
+
+	it('another client path is not found', async () => {
+		const before = whilter.tasks.size;
 		expect((await call('POST', '/other/task', { body: taskBody(), headers: auth() })).status).toBe(404);
-	});
-
-	it('real-time requests need the x-api-key and the documented fields', async () => {
-		const good = { 'client-request-id': 'r1', 'customer-id': 'c', 'use-case-id': 'u', 'user-id': 'x', 'image-urls': ['https://a.test/i.png'] };
-		expect((await call('POST', '/video/request', { body: good, headers: auth() })).status).toBe(403);
-		const withKey = { ...auth(), 'x-api-key': 'key-1' };
-		expect((await call('POST', '/video/request', { body: { ...good, 'user-id': undefined }, headers: withKey })).status).toBe(400);
-		expect((await call('POST', '/video/request', { body: { ...good, 'image-urls': ['not-a-url'] }, headers: withKey })).status).toBe(400);
-		expect((await call('POST', '/video/request', { body: { ...good, extra: 1 }, headers: withKey })).status).toBe(400);
-		const accepted = await call('POST', '/video/request', { body: good, headers: withKey });
-		expect(accepted.status).toBe(200);
-		expect(accepted.body).toMatchObject({ status: 'SUCCESS', 'client-request-id': 'r1' });
-		const id = String(accepted.body?.['whilter-request-id']);
-		expect((await call('GET', `/status/${id}`, { headers: withKey })).body).toMatchObject({ status: 'PROCESSING', 'video-url': null });
-		expect((await call('GET', `/status/${id}`, { headers: withKey })).body).toMatchObject({ status: 'SUCCESS' });
-		expect((await call('GET', '/status/unknown', { headers: withKey })).status).toBe(404);
-	});
-
-	it('a token stops working after expireTokens and after its allowed uses', async () => {
-		const own = whilter.issueToken();
-		expect((await call('GET', '/acme/task/status/none', { headers: { authorization: `Bearer ${own}` } })).status).toBe(404);
-		whilter.expireTokens();
-		expect((await call('GET', '/acme/task/status/none', { headers: { authorization: `Bearer ${own}` } })).status).toBe(401);
-		whilter.expireTokenAfterUses(1);
-		const limited = whilter.issueToken();
-		expect((await call('GET', '/acme/task/status/none', { headers: { authorization: `Bearer ${limited}` } })).status).toBe(404);
-		expect((await call('GET', '/acme/task/status/none', { headers: { authorization: `Bearer ${limited}` } })).status).toBe(401);
-		whilter.expireTokenAfterUses(Number.POSITIVE_INFINITY);
-		token = whilter.issueToken();
+		expect((await call('GET', '/other/task/status/x', { headers: auth() })).status).toBe(404);
+		expect(whilter.tasks.size).toBe(before);
 	});
 });
 
-describe('Whilter contract server: a task from upload to callback', () => {
-	it('moves pending → in-progress → completed, writes the output CSV and POSTs the callback', async () => {
-		const callbacks: unknown[] = [];
-		const receiver = http.createServer((req, res) => {
-			let body = '';
-			req.on('data', (c: Buffer) => (body += c.toString()));
-			req.on('end', () => {
-				callbacks.push(JSON.parse(body));
-				res.end('ok');
-			});
-		});
-		await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
-		const callbackUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/cb`;
-		const csv = ['phone,name', ...Array.from({ length: 10 }, (_, i) => `${i},"Name, ${i}"`)].join('\r\n') + '\r\n';
-		await uploadZip('flow/T9_flow.zip', csv);
-		const created = await call('POST', '/acme/task', {
-			body: taskBody({ 'template-id': 'T9', 'file-name': 'T9_flow.zip', 'file-path': 'flow/T9_flow.zip', 'row-count': 10, 'callback-url': callbackUrl }),
-			headers: auth(),
-		});
-		expect(created.status).toBe(200);
-		const taskId = String(created.body?.['task-id']);
-		const status = async () => (await call('GET', `/acme/task/status/${taskId}`, { headers: auth() })).body;
-		expect(await status()).toMatchObject({ status: 'pending', count: 10 });
-		await whilter.advance(taskId);
-		expect(await status()).toMatchObject({ status: 'in-progress' });
-		await whilter.advance(taskId);
-		const done = await status();
-		expect(done).toMatchObject({ status: 'completed', 'file-path': `flow/output/${taskId}.csv` });
-		const output = Papa.parse<Record<string, string>>((await s3.getObjectBuffer('drop', String(done?.['file-path']))).toString(), { header: true, skipEmptyLines: true });
-		expect(output.meta.fields).toEqual(['phone', 'name', 'media-url', 'error']);
-		expect(output.data).toHaveLength(10);
-		expect(output.data[1]).toMatchObject({ name: 'Name, 1', error: '' });
-		expect(output.data[1]['media-url']).toMatch(/^https:\/\//);
-		expect(output.data.filter((r) => r.error).length).toBe(2);
-		expect(callbacks).toEqual([{ 'task-id': taskId, status: 'completed', 'file-path': `flow/output/${taskId}.csv`, count: 10, message: 'Task completed' }]);
+describe('task status and cancel', () => {
+	it('an unknown task id is 404 with a message', async () => {
+		expect(await call('GET', '/acme/task/status/task-nope', { headers: auth() })).toMatchObject({ status: 404, body: { message: expect.any(String) } });
+		expect(await call('POST', '/image/task/cancel/task-nope', { headers: auth() })).toMatchObject({ status: 404, body: { message: expect.any(String) } });
+	});
 
-		whilter.statusVariant = 'upper';
-		expect(await status()).toMatchObject({ status: 'COMPLETED', 'total-count': 10, processed: 10 });
+	it('answers the seed shape by default and the public upper-case shape when asked, in every state', async () => {
+		const id = await createTask();
+		const seen: Array<Record<string, unknown>> = [];
+		for (let step = 0; step < 3; step++) {
+			whilter.statusVariant = 'seed';
+			seen.push((await call('GET', `/acme/task/status/${id}`, { headers: auth() })).body);
+			whilter.statusVariant = 'upper';
+			seen.push((await call('GET', `/acme/task/status/${id}`, { headers: auth() })).body);
+			if (step < 2) await whilter.advance(id);
+		}
 		whilter.statusVariant = 'seed';
-		receiver.close();
+		const output = whilter.outputKeyOf(id);
+		const message = expect.any(String);
+		expect(seen).toEqual([
+			{ 'task-id': id, status: 'pending', count: 2, message, 'file-path': 'in/T1_camp.zip' },
+			{ 'task-id': id, status: 'PENDING', 'total-count': 2, processed: 0, message, 'file-path': 'in/T1_camp.zip' },
+			{ 'task-id': id, status: 'in-progress', count: 2, message, 'file-path': 'in/T1_camp.zip' },
+			{ 'task-id': id, status: 'IN_PROGRESS', 'total-count': 2, processed: 1, message, 'file-path': 'in/T1_camp.zip' },
+			{ 'task-id': id, status: 'completed', count: 2, message, 'file-path': output },
+			{ 'task-id': id, status: 'COMPLETED', 'total-count': 2, processed: 2, message, 'file-path': output },
+		]);
+	});
+
+	it('cancels a pending task, which then never moves; a completed one cannot be cancelled', async () => {
+		const id = await createTask();
+		const answer = await call('POST', `/image/task/cancel/${id}`, { headers: auth() });
+		expect(answer).toMatchObject({ status: 200, body: { 'task-id': id, status: 'cancelled', message: expect.any(String) } });
+		await whilter.advance(id);
+		expect((await call('GET', `/acme/task/status/${id}`, { headers: auth() })).body.status).toBe('cancelled');
+		const done = await createTask();
+		await whilter.advance(done);
+		await whilter.advance(done);
+		expect((await call('POST', `/image/task/cancel/${done}`, { headers: auth() })).status).toBe(409);
+	});
+
+	it('advance() without an id moves every open task one step', async () => {
+		const a = await createTask();
+		const b = await createTask();
+		await whilter.advance();
+		expect([whilter.tasks.get(a)?.state, whilter.tasks.get(b)?.state]).toEqual(['in-progress', 'in-progress']);
+		await whilter.advance();
+		expect([whilter.tasks.get(a)?.state, whilter.tasks.get(b)?.state]).toEqual(['completed', 'completed']);
+		await expect(whilter.advance('task-unknown')).rejects.toThrow('Unknown task');
+	});
+
+	it('a ZIP without exactly one CSV cannot complete: advance rejects and the status says why', async () => {
+		await uploadZip('bad/T1_two.zip', { 'a.csv': 'x\r\n1\r\n', 'b.csv': 'y\r\n2\r\n' });
+		const id = await createTask({ 'file-name': 'T1_two.zip', 'file-path': 'bad/T1_two.zip' });
+		await whilter.advance(id);
+		await expect(whilter.advance(id)).rejects.toThrow('exactly one CSV');
+		const status = (await call('GET', `/acme/task/status/${id}`, { headers: auth() })).body;
+		expect(status).toMatchObject({ status: 'in-progress', message: expect.stringContaining('exactly one CSV') });
 	});
 });
 
-describe('Whilter contract server: faults inject as configured', () => {
+describe('a task from upload to callback', () => {
+	it('reads the uploaded ZIP, writes the output CSV with media-url and error to S3, then POSTs the callback', async () => {
+		const receiver = await startReceiver();
+		try {
+			const names = Array.from({ length: 10 }, (_, i) => (i === 3 ? 'Zoë "the" Ünïcode, Jr.' : `Name, ${i}`));
+			const csv = ['phone,name,city', ...names.map((name, i) => `+91${i},"${name.replace(/"/g, '""')}",Pune`)].join('\r\n') + '\r\n';
+			await uploadZip('flow/T9_Priority_flow.zip', { 'T9_Priority_flow.csv': csv });
+			const id = await createTask({ 'template-id': 'T9', 'file-name': 'T9_Priority_flow.zip', 'file-path': 'flow/T9_Priority_flow.zip', 'row-count': 10, 'callback-url': receiver.url });
+			const outputKey = whilter.outputKeyOf(id);
+			expect(outputKey).toBe(`flow/output/${id}.csv`);
+
+			await whilter.advance(id);
+			expect(receiver.received).toEqual([]);
+			expect(await s3.listKeys('drop', 'flow/output/')).toEqual([]);
+			await whilter.advance(id);
+
+			// advance() resolved: the file is written and the callback answered.
+			const status = (await call('GET', `/acme/task/status/${id}`, { headers: auth() })).body;
+			expect(status).toMatchObject({ status: 'completed', count: 10, 'file-path': outputKey });
+			const text = (await s3.getObjectBuffer('drop', outputKey)).toString('utf8');
+			const output = Papa.parse<string[]>(text, { skipEmptyLines: true }).data;
+			expect(output[0]).toEqual(['phone', 'name', 'city', 'media-url', 'error']);
+			expect(output.slice(1).map((row) => row[1])).toEqual(names);
+			expect(output[4]).toEqual(['+913', names[3], 'Pune', `https://media.example.test/${id}/3.mp4`, '']);
+			const failed = output.slice(1).filter((row) => row[4] !== '');
+			expect(failed.map((row) => row[0])).toEqual(['+914', '+919']);
+			expect(failed.every((row) => row[3] === '' && row[4] === ROW_ERROR)).toBe(true);
+			expect(text.endsWith('\r\n')).toBe(true);
+
+			const payload = { 'task-id': id, status: 'completed', 'file-path': outputKey, count: 10, message: 'Task completed' };
+			expect(receiver.received).toEqual([{ headers: expect.objectContaining({ 'content-type': 'application/json' }), body: payload }]);
+			expect(whilter.callbacks.filter((c) => c.taskId === id)).toEqual([{ taskId: id, url: receiver.url, body: payload, status: 200, time: expect.any(Number) }]);
+			expect(whilter.tasks.get(id)).toMatchObject({ state: 'completed', outputKey, rows: 10, failedRows: 2, callback: { status: 200 } });
+		} finally {
+			await receiver.close();
+		}
+	});
+
+	it("records the receiver's error status, and a callback nobody answers", async () => {
+		const receiver = await startReceiver(500);
+		const failing = await createTask({ 'callback-url': receiver.url });
+		await whilter.advance(failing);
+		await whilter.advance(failing);
+		expect(whilter.callbacks.at(-1)).toMatchObject({ taskId: failing, status: 500 });
+		await receiver.close();
+		const unanswered = await createTask({ 'callback-url': receiver.url });
+		await whilter.advance(unanswered);
+		await whilter.advance(unanswered);
+		expect(whilter.callbacks.at(-1)).toMatchObject({ taskId: unanswered, error: expect.any(String) });
+		expect(whilter.tasks.get(unanswered)?.state).toBe('completed');
+	});
+
+	it('with failRowEvery 2, every second row fails; autoAdvanceMs moves tasks by itself', async () => {
+		const auto = await startWhilterServer({ client: 'acme', clientId: 'a', clientSecret: 'b', failRowEvery: 2, autoAdvanceMs: 20, s3: s3Options() });
+		try {
+			const id = await auto.seedTask({ rows: 4 });
+			const deadline = Date.now() + 5000;
+			while (auto.tasks.get(id)?.state !== 'completed' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+			const task = auto.tasks.get(id);
+			expect(task).toMatchObject({ state: 'completed', rows: 4, failedRows: 2 });
+			const rows = Papa.parse<Record<string, string>>((await s3.getObjectBuffer('drop', String(task?.outputKey))).toString(), { header: true, skipEmptyLines: true }).data;
+			expect(rows.map((r) => r.error !== '')).toEqual([false, true, false, true]);
+		} finally {
+			await auto.close();
+		}
+	});
+});
+
+describe('real-time API', () => {
+	const request = { 'client-request-id': 'r1', 'customer-id': 'cust', 'use-case-id': 'uc-1', 'user-id': 'u1', 'image-urls': ['https://a.test/i.png'] };
+
+	const createRealtime = async (overrides: Record<string, unknown> = {}, path = '/video/request') => {
+		const answer = await call('POST', path, { body: { ...request, ...overrides }, headers: realtimeAuth() });
+		expect(answer.status).toBe(200);
+		return String(answer.body['whilter-request-id']);
+	};
+	const poll = async (id: string) => (await call('GET', `/status/${id}`, { headers: realtimeAuth() })).body;
+
+	it('accepts the documented body on /video/request and /video/demo', async () => {
+		const full = {
+			...request,
+			'reference-record-id': 'ref-1',
+			'phrase-texts': ['Hi Asha'],
+			'image-texts': [],
+			'video-texts': ['Welcome'],
+			'video-urls': ['http://v.test/a.mp4'],
+		};
+		for (const path of ['/video/request', '/video/demo']) {
+			const answer = await call('POST', path, { body: full, headers: realtimeAuth() });
+			expect(answer).toMatchObject({ status: 200, body: { status: 'SUCCESS', message: expect.any(String), 'client-request-id': 'r1', 'whilter-request-id': expect.any(String) } });
+		}
+	});
+
+	it.each<[string, CallOptions, number]>([
+		['no x-api-key', { body: request, headers: () => auth() }, 403],
+		['a wrong x-api-key', { body: request, headers: () => auth({ 'x-api-key': 'nope' }) }, 403],
+		['a text body', { raw: 'hi', headers: () => ({ ...realtimeAuth(), 'content-type': 'text/plain' }) }, 415],
+		['no client-request-id', { body: { ...request, 'client-request-id': undefined }, headers: realtimeAuth }, 400],
+		['no customer-id', { body: { ...request, 'customer-id': undefined }, headers: realtimeAuth }, 400],
+		['no use-case-id', { body: { ...request, 'use-case-id': undefined }, headers: realtimeAuth }, 400],
+		['no user-id', { body: { ...request, 'user-id': undefined }, headers: realtimeAuth }, 400],
+		['a numeric user-id', { body: { ...request, 'user-id': 7 }, headers: realtimeAuth }, 400],
+		['an unknown field', { body: { ...request, extra: 1 }, headers: realtimeAuth }, 400],
+		['a reference-record-id that is not a string', { body: { ...request, 'reference-record-id': 5 }, headers: realtimeAuth }, 400],
+		['phrase-texts that is not a list', { body: { ...request, 'phrase-texts': 'hi' }, headers: realtimeAuth }, 400],
+		['a list with a number', { body: { ...request, 'video-texts': ['a', 1] }, headers: realtimeAuth }, 400],
+		['an image URL that is not a URL', { body: { ...request, 'image-urls': ['not-a-url'] }, headers: realtimeAuth }, 400],
+		['a video URL that is not http(s)', { body: { ...request, 'video-urls': ['file:///etc/passwd'] }, headers: realtimeAuth }, 400],
+	])('%s is refused with its 4xx and a message', async (_name, options, status) => {
+		const before = whilter.realtime.size;
+		const answer = await call('POST', '/video/request', options);
+		expect(answer.status).toBe(status);
+		expect(answer.body).toEqual({ message: expect.any(String) });
+		expect(whilter.realtime.size).toBe(before);
+	});
+
+	it('is PROCESSING (null URLs) until the second poll, then SUCCESS with URLs', async () => {
+		const id = await createRealtime();
+		expect(await poll(id)).toEqual({ status: 'PROCESSING', message: expect.any(String), 'video-url': null, 'image-url': null });
+		const ready = await poll(id);
+		expect(ready).toEqual({ status: 'SUCCESS', message: expect.any(String), 'video-url': expect.stringMatching(/^https:\/\//), 'image-url': expect.stringMatching(/^https:\/\//) });
+		expect(await poll(id)).toEqual(ready);
+	});
+
+	it("use case 'fail' ends in FAILURE with a message; 'never' stays PROCESSING", async () => {
+		const failing = await createRealtime({ 'use-case-id': 'fail' });
+		await poll(failing);
+		expect(await poll(failing)).toEqual({ status: 'FAILURE', message: expect.stringMatching(/\w/), 'video-url': null, 'image-url': null });
+		const stuck = await createRealtime({ 'use-case-id': 'never' });
+		for (let i = 0; i < 5; i++) expect((await poll(stuck)).status).toBe('PROCESSING');
+	});
+
+	it('the status call needs the x-api-key too, and an unknown id is 404', async () => {
+		const id = await createRealtime();
+		expect((await call('GET', `/status/${id}`, { headers: auth() })).status).toBe(403);
+		expect(await call('GET', '/status/wr-unknown', { headers: realtimeAuth() })).toMatchObject({ status: 404, body: { message: expect.any(String) } });
+	});
+});
+
+describe('faults inject as configured', () => {
 	it('429 with Retry-After, then the normal answer', async () => {
-		whilter.faults.add({ method: 'GET', path: /\/status\//, kind: 'status', status: 429, retryAfter: 7 });
+		whilter.faults.add({ method: 'GET', path: /\/task\/status\//, kind: 'status', status: 429, retryAfter: 7 });
 		const first = await call('GET', '/acme/task/status/none', { headers: auth() });
 		expect(first.status).toBe(429);
 		expect(first.headers.get('retry-after')).toBe('7');
 		expect((await call('GET', '/acme/task/status/none', { headers: auth() })).status).toBe(404);
 	});
 
-	it.each([500, 502, 503] as const)('%i, as many times as asked', async (status) => {
-		whilter.faults.add({ path: '/acme/task/status', kind: 'status', status, times: 2 });
-		const codes = [];
+	it.each([500, 502, 503, 504] as const)('%i, as many times as asked', async (status) => {
+		whilter.faults.add({ path: '/acme/task/status/none', kind: 'status', status, times: 2 });
+		const codes: number[] = [];
 		for (let i = 0; i < 3; i++) codes.push((await call('GET', '/acme/task/status/none', { headers: auth() })).status);
 		expect(codes).toEqual([status, status, 404]);
 	});
 
-	it('latency delays the answer', async () => {
-		whilter.faults.add({ kind: 'latency', ms: 300 });
-		const started = Date.now();
-		await call('GET', '/acme/task/status/none', { headers: auth() });
-		expect(Date.now() - started).toBeGreaterThanOrEqual(280);
+	it('a faulted token request issues no token', async () => {
+		const before = whilter.tokensIssued;
+		whilter.faults.add({ path: '/getToken/token', kind: 'status', status: 503 });
+		expect((await call('POST', '/getToken/token', { body: { client_id: 'id-1', client_secret: 'secret-1' } })).status).toBe(503);
+		expect(whilter.tokensIssued).toBe(before);
 	});
 
-	it('reset drops the connection without acting; reset-after acts, then drops it', async () => {
-		whilter.faults.add({ method: 'POST', path: '/acme/task', kind: 'reset' });
+	it('latency delays the answer', async () => {
+		whilter.faults.add({ kind: 'latency', ms: 300 });
+		const started = performance.now();
+		expect((await call('GET', '/acme/task/status/none', { headers: auth() })).status).toBe(404);
+		expect(performance.now() - started).toBeGreaterThanOrEqual(290);
+	});
+
+	it('reset drops the connection without creating a task; reset-after creates it, then drops the connection', async () => {
 		const before = whilter.tasks.size;
-		await expect(call('POST', '/acme/task', { body: taskBody(), headers: auth() })).rejects.toThrow();
+		whilter.faults.add({ method: 'POST', path: '/acme/task', kind: 'reset' });
+		await expect(call('POST', '/acme/task', { body: taskBody(), headers: auth() })).rejects.toThrow('fetch failed');
 		expect(whilter.tasks.size).toBe(before);
 		whilter.faults.add({ method: 'POST', path: '/acme/task', kind: 'reset-after' });
-		await expect(call('POST', '/acme/task', { body: taskBody(), headers: auth() })).rejects.toThrow();
+		await expect(call('POST', '/acme/task', { body: taskBody(), headers: auth() })).rejects.toThrow('fetch failed');
 		expect(whilter.tasks.size).toBe(before + 1);
+		expect(whilter.requests.filter((r) => r.path === '/acme/task' && r.faulted).map((r) => r.fault).slice(-2)).toEqual(['reset', 'reset-after']);
 	});
 });

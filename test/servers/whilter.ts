@@ -1,89 +1,231 @@
+/**
+ * Whilter.AI as documented (seeds whilter-batch-media-api.txt and moengage-x-whilter-realtime.txt,
+ * DESIGN §4): the token endpoint, the batch task API (create, status, cancel) and the real-time API
+ * (request, status). Strict about what it accepts, stateful on a clock the test moves (`advance`),
+ * and on completion it writes the output CSV to S3 and POSTs the callback the way the seed describes.
+ */
 import { randomUUID } from 'node:crypto';
 
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import Papa from 'papaparse';
+import { ZipFile } from 'yazl';
 
-import type { RecordedRequest, Reply } from './http';
-import { bearer, isJson, startContractServer } from './http';
-import type { ContractServer } from './http';
+import { bearer, isHttpUrl, isJson, json, jsonObject, startServer, unknownKeys } from './http';
+import type { ContractServer, RecordedRequest, Reply } from './http';
 import { readZipEntries } from './zipEntries';
 
-/**
- * Whilter.AI as documented (seed whilter-batch-media-api.txt, moengage-x-whilter-realtime.txt,
- * DESIGN §4): token, batch task create/status/cancel, real-time request/status. Strict about what
- * it accepts, stateful on a clock the test moves (`advance`), and it writes the output CSV and
- * POSTs the callback the way the seed describes.
- */
 export interface WhilterServerOptions {
+	/** The `<client>` path segment of the batch API, e.g. 'acme'. */
 	client: string;
 	clientId: string;
 	clientSecret: string;
+	/** When set, the real-time endpoints also require this `x-api-key`. */
 	apiKey?: string;
+	/** The client's S3 drop: the server reads the uploaded ZIPs and writes the output CSVs here. */
 	s3: { endpoint: string; bucket: string; region: string; accessKeyId: string; secretAccessKey: string };
 	tokenTtlSeconds?: number;
-	/** Every n-th output row fails (empty media-url, an error text). */
+	/** Every n-th output row fails (empty media-url, an error text); default 5, 0 never. */
 	failRowEvery?: number;
-	/** Status polls a real-time request answers PROCESSING before SUCCESS. */
+	/** Status polls a real-time request answers PROCESSING before SUCCESS (default 2). */
 	realtimeReadyAfterPolls?: number;
-	/** Tasks move on by themselves every so many ms (the sandbox); tests use advance(). */
+	/** Tasks move one step every so many ms by themselves (the sandbox); tests call advance(). */
 	autoAdvanceMs?: number;
+	/** The status answer's shape; can also be changed at runtime on the server. */
+	statusVariant?: StatusVariant;
+	/** Fixed port (the sandbox); default random. */
+	port?: number;
 }
+
+/** 'seed': lower-case statuses and `count`; 'upper': the public variant, PENDING/IN_PROGRESS/COMPLETED with `total-count` and `processed`. */
+export type StatusVariant = 'seed' | 'upper';
 
 export type TaskState = 'pending' | 'in-progress' | 'completed' | 'cancelled';
 
 export interface Task {
 	id: string;
+	/** The body the task was created with, as sent. */
 	body: Record<string, unknown>;
 	state: TaskState;
 	inputKey: string;
+	createdAt: number;
+	updatedAt: number;
+	/** Set once completed: where the output CSV is (outputKeyFor(inputKey, id)). */
 	outputKey?: string;
+	/** Data rows in the output, and how many of them failed. */
 	rows?: number;
+	failedRows?: number;
+	/** Why completing failed (bad ZIP, missing file): the task then stays in progress. */
+	error?: string;
 	callback?: { status: number } | { error: string };
 }
+
+export interface CallbackRecord {
+	taskId: string;
+	url: string;
+	body: Record<string, unknown>;
+	/** The receiver's answer, or the network error when there was none. */
+	status?: number;
+	error?: string;
+	time: number;
+}
+
+export type RealtimeStatus = 'PROCESSING' | 'SUCCESS' | 'FAILURE';
 
 export interface RealtimeRequest {
 	id: string;
 	body: Record<string, unknown>;
 	polls: number;
-}
-
-const TASK_KEYS = ['client-id', 'campaign-id', 'template-id', 'file-name', 'file-path', 'row-count', 'expected-output-duration'];
-const TASK_OPTIONAL = ['priority', 'callback-url'];
-const REALTIME_REQUIRED = ['client-request-id', 'customer-id', 'use-case-id', 'user-id'];
-const REALTIME_LISTS = ['phrase-texts', 'image-texts', 'video-texts', 'image-urls', 'video-urls'];
-
-function bad(status: number, message: string): Reply {
-	return { status, body: { message } };
-}
-
-function isHttpUrl(value: unknown): boolean {
-	try {
-		const url = new URL(String(value));
-		return url.protocol === 'http:' || url.protocol === 'https:';
-	} catch {
-		return false;
-	}
-}
-
-async function unzipSingleCsv(zip: Buffer): Promise<string> {
-	const csvs = (await readZipEntries(zip)).filter((e) => e.name.endsWith('.csv'));
-	if (csvs.length !== 1) throw new Error(`the ZIP must hold exactly one CSV, it holds ${csvs.length}`);
-	return csvs[0].text;
+	status: RealtimeStatus;
+	createdAt: number;
 }
 
 export interface WhilterServer extends ContractServer {
 	tasks: Map<string, Task>;
 	realtime: Map<string, RealtimeRequest>;
+	callbacks: CallbackRecord[];
 	tokensIssued: number;
-	statusVariant: 'seed' | 'upper';
+	statusVariant: StatusVariant;
+	/** Every token issued so far stops working (the next call gets 401). */
 	expireTokens(): void;
+	/** Every token (issued and to come) stops working after `uses` more authenticated calls. */
 	expireTokenAfterUses(uses: number): void;
-	/** Moves one task (or every open task) one step: pending → in-progress → completed. */
+	/**
+	 * Moves one task (or every open task) one step: pending → in-progress → completed. Completing
+	 * writes the output CSV and POSTs the callback; the promise resolves once both are done.
+	 */
 	advance(taskId?: string): Promise<void>;
-	/** A task whose input file is uploaded, created as the API would (for tests of other nodes). */
+	/** Where a task's output CSV is (or will be) written. */
+	outputKeyOf(taskId: string): string;
+	/** A task whose input ZIP is uploaded, created as the API would (for tests of other nodes). */
 	seedTask(options: { rows: number; campaign?: string; callbackUrl?: string }): Promise<string>;
-	/** The latest issued token, for tests that call the API themselves. */
+	/** A valid token, for tests that call the API themselves. */
 	issueToken(): string;
+}
+
+const TASK_REQUIRED_STRINGS = ['client-id', 'campaign-id', 'template-id', 'file-name', 'file-path'] as const;
+const TASK_KEYS = [...TASK_REQUIRED_STRINGS, 'row-count', 'expected-output-duration', 'priority', 'callback-url'];
+const REALTIME_REQUIRED = ['client-request-id', 'customer-id', 'use-case-id', 'user-id'] as const;
+const REALTIME_LISTS = ['phrase-texts', 'image-texts', 'video-texts', 'image-urls', 'video-urls'] as const;
+const REALTIME_KEYS = [...REALTIME_REQUIRED, 'reference-record-id', ...REALTIME_LISTS];
+/** `<TemplateID>_Priority_<Campaign>.zip` or `<TemplateID>_<Campaign>.zip`; `_` separates the parts, so neither part may hold one. */
+const FILE_NAME = /^([A-Za-z0-9-]+)_(?:Priority_)?([A-Za-z0-9-]+)\.zip$/;
+export const ROW_ERROR = 'Template render failed: missing personalisation value';
+
+function bad(status: number, message: string): Reply {
+	return json(status, { message });
+}
+
+function isNonEmptyString(value: unknown): value is string {
+	return typeof value === 'string' && value.trim() !== '';
+}
+
+/** The output CSV's key: beside the input, in `output/`. Predictable, so tests can read it before asking the status API. */
+export function outputKeyFor(inputKey: string, taskId: string): string {
+	const slash = inputKey.lastIndexOf('/');
+	return `${slash === -1 ? '' : inputKey.slice(0, slash + 1)}output/${taskId}.csv`;
+}
+
+/**
+ * The output file the seed describes: the input CSV unchanged, plus `media-url` and `error`. Parsed
+ * as arrays, not objects, so duplicate or odd headers come back exactly as sent.
+ */
+export function buildOutputCsv(inputCsv: string, taskId: string, failRowEvery: number): { csv: string; rows: number; failed: number } {
+	const parsed = Papa.parse<string[]>(inputCsv, { skipEmptyLines: true });
+	const [header = [], ...rows] = parsed.data;
+	let failed = 0;
+	const out = rows.map((row, index) => {
+		const padded = [...row, ...Array<string>(Math.max(0, header.length - row.length)).fill('')];
+		const fails = failRowEvery > 0 && (index + 1) % failRowEvery === 0;
+		if (fails) failed++;
+		return [...padded, fails ? '' : `https://media.example.test/${taskId}/${index}.mp4`, fails ? ROW_ERROR : ''];
+	});
+	const csv = Papa.unparse({ fields: [...header, 'media-url', 'error'], data: out }, { newline: '\r\n' });
+	return { csv: `${csv}\r\n`, rows: rows.length, failed };
+}
+
+async function singleCsvOf(zip: Buffer): Promise<string> {
+	const csvs = (await readZipEntries(zip)).filter((e) => e.name.toLowerCase().endsWith('.csv'));
+	if (csvs.length !== 1) throw new Error(`the ZIP must hold exactly one CSV, it holds ${csvs.length}`);
+	return csvs[0].text;
+}
+
+/** The body rules of POST /<client>/task; the message of the first broken rule, or undefined. */
+function taskBodyProblem(fields: Record<string, unknown>): string | undefined {
+	const unknown = unknownKeys(fields, TASK_KEYS);
+	if (unknown.length) return `Unknown field(s): ${unknown.join(', ')}`;
+	for (const key of TASK_REQUIRED_STRINGS) if (!isNonEmptyString(fields[key])) return `"${key}" is required (a non-empty string)`;
+	const rowCount = fields['row-count'];
+	if (typeof rowCount !== 'number' || !Number.isInteger(rowCount) || rowCount < 0) return '"row-count" is required (a non-negative integer)';
+	const duration = fields['expected-output-duration'];
+	if (typeof duration !== 'number' || !Number.isFinite(duration) || duration < 0) return '"expected-output-duration" is required (a non-negative number)';
+	if (fields.priority !== undefined && !Number.isInteger(fields.priority)) return '"priority" must be an integer';
+	if (fields['callback-url'] !== undefined && !isHttpUrl(fields['callback-url'])) return '"callback-url" must be an http(s) URL';
+	const fileName = fields['file-name'] as string;
+	const name = FILE_NAME.exec(fileName);
+	if (!name || name[1] !== fields['template-id']) {
+		return `"file-name" must be <TemplateID>_Priority_<CampaignName>.zip or <TemplateID>_<CampaignName>.zip with TemplateID "${String(fields['template-id'])}"`;
+	}
+	// The file is uploaded to `<prefix>/<file name>`: a path naming another file is a client bug worth a 400.
+	const key = fields['file-path'] as string;
+	if (key !== fileName && !key.endsWith(`/${fileName}`)) return '"file-path" must end with "file-name"';
+	return undefined;
+}
+
+/** The body rules of POST /video/request; the message of the first broken rule, or undefined. */
+function realtimeBodyProblem(fields: Record<string, unknown>): string | undefined {
+	const unknown = unknownKeys(fields, REALTIME_KEYS);
+	if (unknown.length) return `Unknown field(s): ${unknown.join(', ')}`;
+	for (const key of REALTIME_REQUIRED) if (!isNonEmptyString(fields[key])) return `"${key}" is required (a non-empty string)`;
+	if (fields['reference-record-id'] !== undefined && typeof fields['reference-record-id'] !== 'string') return '"reference-record-id" must be a string';
+	for (const key of REALTIME_LISTS) {
+		const list = fields[key];
+		if (list === undefined) continue;
+		if (!Array.isArray(list) || list.some((v) => typeof v !== 'string')) return `"${key}" must be a list of strings`;
+		if (key.endsWith('-urls') && !list.every(isHttpUrl)) return `"${key}" must hold http(s) URLs`;
+	}
+	return undefined;
+}
+
+/** Issued bearer tokens with their expiry and remaining uses. */
+class TokenStore {
+	issued = 0;
+	private readonly tokens = new Map<string, { uses: number; maxUses: number; expiresAt: number }>();
+	private maxUsesForNew = Number.POSITIVE_INFINITY;
+
+	constructor(private readonly ttlSeconds: number) {}
+
+	issue(): string {
+		const token = `wt-${randomUUID()}`;
+		this.tokens.set(token, { uses: 0, maxUses: this.maxUsesForNew, expiresAt: Date.now() + this.ttlSeconds * 1000 });
+		this.issued++;
+		return token;
+	}
+
+	/** Counts one authenticated use; false when the token is unknown, expired or used up. */
+	use(token: string | undefined): boolean {
+		const state = token === undefined ? undefined : this.tokens.get(token);
+		if (!state || state.uses >= state.maxUses || Date.now() > state.expiresAt) return false;
+		state.uses++;
+		return true;
+	}
+
+	expireAll(): void {
+		this.tokens.clear();
+	}
+
+	expireAfterUses(uses: number): void {
+		this.maxUsesForNew = uses;
+		for (const state of this.tokens.values()) state.maxUses = state.uses + uses;
+	}
+}
+
+async function zipOf(entryName: string, text: string): Promise<Buffer> {
+	const zip = new ZipFile();
+	zip.addBuffer(Buffer.from(text, 'utf8'), entryName);
+	zip.end();
+	const chunks: Buffer[] = [];
+	for await (const chunk of zip.outputStream) chunks.push(chunk as Buffer);
+	return Buffer.concat(chunks);
 }
 
 export async function startWhilterServer(options: WhilterServerOptions): Promise<WhilterServer> {
@@ -95,263 +237,245 @@ export async function startWhilterServer(options: WhilterServerOptions): Promise
 		requestChecksumCalculation: 'WHEN_REQUIRED',
 		responseChecksumValidation: 'WHEN_REQUIRED',
 	});
-	const tokens = new Map<string, { uses: number; maxUses: number; expiresAt: number }>();
-	let maxUsesForNew = Infinity;
+	const bucket = options.s3.bucket;
+	const ttl = options.tokenTtlSeconds ?? 3600;
+	const tokens = new TokenStore(ttl);
 	const tasks = new Map<string, Task>();
 	const realtime = new Map<string, RealtimeRequest>();
+	const callbacks: CallbackRecord[] = [];
 	const failEvery = options.failRowEvery ?? 5;
 	const readyAfter = options.realtimeReadyAfterPolls ?? 2;
-	let handle: WhilterServer;
+	// A completion in flight, so a timer tick and advance() never complete the same task twice.
+	const completing = new Map<string, Promise<void>>();
+	let statusVariant: StatusVariant = options.statusVariant ?? 'seed';
 
-	const issueToken = () => {
-		const token = `wt-${randomUUID()}`;
-		tokens.set(token, { uses: 0, maxUses: maxUsesForNew, expiresAt: Date.now() + (options.tokenTtlSeconds ?? 3600) * 1000 });
-		handle.tokensIssued++;
-		return token;
+	const setState = (task: Task, state: TaskState) => {
+		task.state = state;
+		task.updatedAt = Date.now();
 	};
 
-	const authorised = (request: RecordedRequest, needsApiKey: boolean): Reply | undefined => {
-		const token = bearer(request);
-		const state = token ? tokens.get(token) : undefined;
-		if (!state || state.uses >= state.maxUses || Date.now() > state.expiresAt) return bad(401, 'Token expired or invalid');
-		state.uses++;
-		if (needsApiKey && options.apiKey && request.headers['x-api-key'] !== options.apiKey) return bad(403, 'Invalid x-api-key');
-		return undefined;
-	};
-
-	const outputKeyOf = (task: Task) => {
-		const dir = task.inputKey.includes('/') ? task.inputKey.slice(0, task.inputKey.lastIndexOf('/')) : '';
-		return `${dir ? `${dir}/` : ''}output/${task.id}.csv`;
-	};
-
-	const complete = async (task: Task) => {
-		const object = await s3.send(new GetObjectCommand({ Bucket: options.s3.bucket, Key: task.inputKey }));
-		const csv = await unzipSingleCsv(Buffer.from(await object.Body!.transformToByteArray()));
-		const parsed = Papa.parse<Record<string, string>>(csv, { header: true, skipEmptyLines: true });
-		const rows = parsed.data.map((row, index) => {
-			const failed = (index + 1) % failEvery === 0;
-			return {
-				...row,
-				'media-url': failed ? '' : `https://media.example.test/${task.id}/${index}.mp4`,
-				error: failed ? 'Template render failed: missing personalisation value' : '',
-			};
-		});
-		const output = Papa.unparse({ fields: [...(parsed.meta.fields ?? []), 'media-url', 'error'], data: rows }, { newline: '\r\n' });
-		task.outputKey = outputKeyOf(task);
-		task.rows = rows.length;
-		await s3.send(
-			new PutObjectCommand({ Bucket: options.s3.bucket, Key: task.outputKey, Body: Buffer.from(output, 'utf8'), ContentType: 'text/csv' }),
-		);
-		task.state = 'completed';
-		const callbackUrl = task.body['callback-url'];
-		if (typeof callbackUrl === 'string') {
-			try {
-				const response = await fetch(callbackUrl, {
-					method: 'POST',
-					headers: { 'content-type': 'application/json' },
-					body: JSON.stringify({ 'task-id': task.id, status: 'completed', 'file-path': task.outputKey, count: task.rows, message: 'Task completed' }),
-				});
-				task.callback = { status: response.status };
-				await response.arrayBuffer();
-			} catch (error) {
-				task.callback = { error: (error as Error).message };
-			}
+	const postCallback = async (task: Task, url: string) => {
+		const body = { 'task-id': task.id, status: 'completed', 'file-path': task.outputKey, count: task.rows, message: 'Task completed' };
+		const record: CallbackRecord = { taskId: task.id, url, body, time: Date.now() };
+		callbacks.push(record);
+		try {
+			const response = await fetch(url, {
+				method: 'POST',
+				headers: { 'content-type': 'application/json' },
+				body: JSON.stringify(body),
+				// A receiver that never answers must not hang advance() (and the test) forever.
+				signal: AbortSignal.timeout(15_000),
+			});
+			await response.arrayBuffer();
+			record.status = response.status;
+			task.callback = { status: response.status };
+		} catch (error) {
+			record.error = error instanceof Error ? error.message : String(error);
+			task.callback = { error: record.error };
 		}
+	};
+
+	/** Reads the input ZIP, writes the output CSV, marks the task completed, then calls back. */
+	const complete = async (task: Task) => {
+		try {
+			const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: task.inputKey }));
+			if (!object.Body) throw new Error(`s3://${bucket}/${task.inputKey} has no body`);
+			const csv = await singleCsvOf(Buffer.from(await object.Body.transformToByteArray()));
+			const output = buildOutputCsv(csv, task.id, failEvery);
+			const outputKey = outputKeyFor(task.inputKey, task.id);
+			await s3.send(new PutObjectCommand({ Bucket: bucket, Key: outputKey, Body: Buffer.from(output.csv, 'utf8'), ContentType: 'text/csv; charset=utf-8' }));
+			Object.assign(task, { outputKey, rows: output.rows, failedRows: output.failed, error: undefined });
+		} catch (error) {
+			task.error = error instanceof Error ? error.message : String(error);
+			throw error;
+		}
+		// A task cancelled while its output was being written stays cancelled.
+		if (task.state !== 'in-progress') return;
+		setState(task, 'completed');
+		const callbackUrl = task.body['callback-url'];
+		if (typeof callbackUrl === 'string') await postCallback(task, callbackUrl);
+	};
+
+	const advanceOne = async (task: Task) => {
+		const inFlight = completing.get(task.id);
+		if (inFlight) return await inFlight;
+		if (task.state === 'pending') return setState(task, 'in-progress');
+		if (task.state !== 'in-progress') return;
+		const done = complete(task).finally(() => completing.delete(task.id));
+		completing.set(task.id, done);
+		await done;
 	};
 
 	const statusBody = (task: Task) => {
-		const upper = handle.statusVariant === 'upper';
-		const filePath = task.outputKey ?? task.inputKey;
+		const filePath = task.state === 'completed' && task.outputKey ? task.outputKey : task.inputKey;
 		const count = task.rows ?? Number(task.body['row-count']);
-		if (upper) {
+		const message = task.error ? `Processing failed: ${task.error}` : `Task ${task.state}`;
+		if (statusVariant === 'upper') {
 			const processed = task.state === 'completed' ? count : task.state === 'in-progress' ? Math.floor(count / 2) : 0;
-			return { 'task-id': task.id, status: task.state.toUpperCase().replace('-', '_'), 'total-count': count, processed, message: `Task ${task.state}`, 'file-path': filePath };
+			const status = task.state.toUpperCase().replace('-', '_');
+			return { 'task-id': task.id, status, 'total-count': count, processed, message, 'file-path': filePath };
 		}
-		return { 'task-id': task.id, status: task.state, count, message: `Task ${task.state}`, 'file-path': filePath };
+		return { 'task-id': task.id, status: task.state, count, message, 'file-path': filePath };
+	};
+
+	const token = (request: RecordedRequest): Reply => {
+		if (!isJson(request)) return bad(415, 'Content-Type must be application/json');
+		const body = jsonObject(request);
+		if (!body || !isNonEmptyString(body.client_id) || !isNonEmptyString(body.client_secret)) return bad(400, 'client_id and client_secret are required');
+		if (body.client_id !== options.clientId || body.client_secret !== options.clientSecret) return bad(401, 'Invalid client credentials');
+		return json(200, { access_token: tokens.issue(), expires_in: ttl, token_type: 'Bearer' });
 	};
 
 	const createTask = async (request: RecordedRequest): Promise<Reply> => {
 		if (!isJson(request)) return bad(415, 'Content-Type must be application/json');
-		const body = request.body;
-		if (typeof body !== 'object' || body === null || Buffer.isBuffer(body) || Array.isArray(body)) return bad(400, 'Body must be a JSON object');
-		const fields = body as Record<string, unknown>;
-		const unknown = Object.keys(fields).filter((k) => !TASK_KEYS.includes(k) && !TASK_OPTIONAL.includes(k));
-		if (unknown.length) return bad(400, `Unknown field(s): ${unknown.join(', ')}`);
-		for (const key of ['client-id', 'campaign-id', 'template-id', 'file-name', 'file-path']) {
-			if (typeof fields[key] !== 'string' || !(fields[key] as string).trim()) return bad(400, `"${key}" is required (string)`);
-		}
-		if (!Number.isInteger(fields['row-count']) || (fields['row-count'] as number) < 0) return bad(400, '"row-count" must be a non-negative integer');
-		if (typeof fields['expected-output-duration'] !== 'number' || fields['expected-output-duration'] < 0) {
-			return bad(400, '"expected-output-duration" must be a non-negative number');
-		}
-		if (fields.priority !== undefined && !Number.isInteger(fields.priority)) return bad(400, '"priority" must be an integer');
-		if (fields['callback-url'] !== undefined && !isHttpUrl(fields['callback-url'])) return bad(400, '"callback-url" must be an http(s) URL');
-		const name = /^([A-Za-z0-9-]+)_(?:Priority_)?([A-Za-z0-9-]+)\.zip$/.exec(fields['file-name'] as string);
-		if (!name || name[1] !== fields['template-id']) {
-			return bad(400, `"file-name" must be <TemplateID>_[Priority_]<CampaignName>.zip with TemplateID "${String(fields['template-id'])}"`);
-		}
+		const fields = jsonObject(request);
+		if (!fields) return bad(400, 'The body must be a JSON object');
+		const problem = taskBodyProblem(fields);
+		if (problem) return bad(400, problem);
 		const key = fields['file-path'] as string;
-		if (!key.endsWith(`/${fields['file-name'] as string}`) && key !== fields['file-name']) {
-			return bad(400, '"file-path" must end with "file-name"');
-		}
 		try {
-			await s3.send(new HeadObjectCommand({ Bucket: options.s3.bucket, Key: key }));
+			await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
 		} catch {
-			return bad(400, `file not found in the drop: ${key}`);
+			return bad(400, `file not found in the S3 drop: ${key}`);
 		}
-		const task: Task = { id: `task-${randomUUID()}`, body: fields, state: 'pending', inputKey: key };
+		const now = Date.now();
+		const task: Task = { id: `task-${randomUUID()}`, body: fields, state: 'pending', inputKey: key, createdAt: now, updatedAt: now };
 		tasks.set(task.id, task);
-		return {
-			status: 200,
-			body: {
-				'client-id': fields['client-id'],
-				'campaign-id': fields['campaign-id'],
-				'template-id': fields['template-id'],
-				'task-id': task.id,
-				message: 'Task created successfully.',
-			},
-		};
+		const { 'client-id': clientId, 'campaign-id': campaignId, 'template-id': templateId } = fields;
+		return json(200, { 'client-id': clientId, 'campaign-id': campaignId, 'template-id': templateId, 'task-id': task.id, message: 'Task created successfully.' });
+	};
+
+	const cancelTask = (taskId: string): Reply => {
+		const task = tasks.get(taskId);
+		if (!task) return bad(404, `Task ${taskId} not found`);
+		if (task.state === 'completed') return bad(409, `Task ${taskId} is already completed`);
+		setState(task, 'cancelled');
+		return json(200, { 'task-id': task.id, status: 'cancelled', message: 'Task cancelled successfully.' });
 	};
 
 	const realtimeRequest = (request: RecordedRequest): Reply => {
 		if (!isJson(request)) return bad(415, 'Content-Type must be application/json');
-		const fields = request.body as Record<string, unknown>;
-		if (typeof fields !== 'object' || fields === null || Buffer.isBuffer(fields)) return bad(400, 'Body must be a JSON object');
-		const known = [...REALTIME_REQUIRED, 'reference-record-id', ...REALTIME_LISTS];
-		const unknown = Object.keys(fields).filter((k) => !known.includes(k));
-		if (unknown.length) return bad(400, `Unknown field(s): ${unknown.join(', ')}`);
-		for (const key of REALTIME_REQUIRED) {
-			if (typeof fields[key] !== 'string' || !(fields[key] as string).trim()) return bad(400, `"${key}" is required (string)`);
-		}
-		for (const key of REALTIME_LISTS) {
-			const list = fields[key];
-			if (list === undefined) continue;
-			if (!Array.isArray(list) || list.some((v) => typeof v !== 'string')) return bad(400, `"${key}" must be a list of strings`);
-			if (key.endsWith('-urls') && list.some((v) => !isHttpUrl(v))) return bad(400, `"${key}" must hold http(s) URLs`);
-		}
+		const fields = jsonObject(request);
+		if (!fields) return bad(400, 'The body must be a JSON object');
+		const problem = realtimeBodyProblem(fields);
+		if (problem) return bad(400, problem);
 		const id = `wr-${randomUUID()}`;
-		realtime.set(id, { id, body: fields, polls: 0 });
-		return { status: 200, body: { status: 'SUCCESS', message: 'Request accepted', 'client-request-id': fields['client-request-id'], 'whilter-request-id': id } };
+		realtime.set(id, { id, body: fields, polls: 0, status: 'PROCESSING', createdAt: Date.now() });
+		return json(200, { status: 'SUCCESS', message: 'Request accepted', 'client-request-id': fields['client-request-id'], 'whilter-request-id': id });
 	};
 
+	/** Each poll is a tick of the real-time clock: PROCESSING for `readyAfter - 1` polls, then the outcome the use case asks for. */
 	const realtimeStatus = (id: string): Reply => {
 		const entry = realtime.get(id);
-		if (!entry) return bad(404, `Unknown request ${id}`);
+		if (!entry) return bad(404, `Request ${id} not found`);
 		entry.polls++;
 		const useCase = entry.body['use-case-id'];
-		if (useCase === 'never' || entry.polls < readyAfter) {
-			return { status: 200, body: { status: 'PROCESSING', message: 'Processing', 'video-url': null, 'image-url': null } };
+		if (entry.status === 'PROCESSING' && useCase !== 'never' && entry.polls >= readyAfter) entry.status = useCase === 'fail' ? 'FAILURE' : 'SUCCESS';
+		if (entry.status === 'PROCESSING') return json(200, { status: 'PROCESSING', message: 'Processing', 'video-url': null, 'image-url': null });
+		if (entry.status === 'FAILURE') {
+			return json(200, { status: 'FAILURE', message: 'Rendering failed: image-texts[0] is too long', 'video-url': null, 'image-url': null });
 		}
-		if (useCase === 'fail') {
-			return { status: 200, body: { status: 'FAILURE', message: 'Rendering failed: image-texts[0] is too long', 'video-url': null, 'image-url': null } };
-		}
-		return {
-			status: 200,
-			body: { status: 'SUCCESS', message: 'Ready', 'video-url': `https://media.example.test/rt/${id}.mp4`, 'image-url': `https://media.example.test/rt/${id}.png` },
-		};
+		return json(200, { status: 'SUCCESS', message: 'Ready', 'video-url': `https://media.example.test/rt/${id}.mp4`, 'image-url': `https://media.example.test/rt/${id}.png` });
 	};
 
-	const client = `/${options.client}`;
-	const server = await startContractServer(async (request) => {
+	/** Real-time calls need the x-api-key too when one is configured (API-gateway style: 403). */
+	const apiKeyProblem = (request: RecordedRequest): Reply | undefined =>
+		options.apiKey !== undefined && request.headers['x-api-key'] !== options.apiKey ? bad(403, 'Forbidden: missing or invalid x-api-key') : undefined;
+
+	const clientPrefix = `/${options.client}`;
+	const route = async (request: RecordedRequest): Promise<Reply> => {
 		const { method, path } = request;
-		if (method === 'POST' && path === '/getToken/token') {
-			if (!isJson(request)) return bad(415, 'Content-Type must be application/json');
-			const body = request.body as Record<string, unknown> | undefined;
-			if (!body || typeof body !== 'object' || Buffer.isBuffer(body) || !body.client_id || !body.client_secret) {
-				return bad(400, 'client_id and client_secret are required');
-			}
-			if (body.client_id !== options.clientId || body.client_secret !== options.clientSecret) return bad(401, 'Invalid client credentials');
-			return { status: 200, body: { access_token: issueToken(), expires_in: options.tokenTtlSeconds ?? 3600, token_type: 'Bearer' } };
-		}
-		const realtimePath = method === 'POST' && (path === '/video/request' || path === '/video/demo');
-		const realtimeStatusMatch = method === 'GET' ? /^\/status\/([^/]+)$/.exec(path) : null;
-		const denied = authorised(request, realtimePath || !!realtimeStatusMatch);
-		if (denied) return denied;
-		if (realtimePath) return realtimeRequest(request);
-		if (realtimeStatusMatch) return realtimeStatus(realtimeStatusMatch[1]);
-		const cancel = method === 'POST' ? /^\/image\/task\/cancel\/([^/]+)$/.exec(path) : null;
-		if (cancel) {
-			const task = tasks.get(cancel[1]);
-			if (!task) return bad(404, `Unknown task ${cancel[1]}`);
-			if (task.state === 'completed') return bad(409, 'Task already completed');
-			task.state = 'cancelled';
-			return { status: 200, body: { 'task-id': task.id, status: 'cancelled', message: 'Task cancelled' } };
-		}
-		if (!path.startsWith(`${client}/`)) return bad(404, `Unknown client path ${path}`);
-		const rest = path.slice(client.length);
+		if (method === 'POST' && path === '/getToken/token') return token(request);
+		if (!tokens.use(bearer(request))) return bad(401, 'Token expired or invalid');
+
+		if (method === 'POST' && (path === '/video/request' || path === '/video/demo')) return apiKeyProblem(request) ?? realtimeRequest(request);
+		const realtimeMatch = method === 'GET' ? /^\/status\/([^/]+)$/.exec(path) : null;
+		if (realtimeMatch) return apiKeyProblem(request) ?? realtimeStatus(realtimeMatch[1]);
+		const cancelMatch = method === 'POST' ? /^\/image\/task\/cancel\/([^/]+)$/.exec(path) : null;
+		if (cancelMatch) return cancelTask(cancelMatch[1]);
+
+		if (!path.startsWith(`${clientPrefix}/`)) return bad(404, `Unknown client path: ${path}`);
+		const rest = path.slice(clientPrefix.length);
 		if (method === 'POST' && rest === '/task') return await createTask(request);
-		const status = method === 'GET' ? /^\/task\/status\/([^/]+)$/.exec(rest) : null;
-		if (status) {
-			const task = tasks.get(status[1]);
-			return task ? { status: 200, body: statusBody(task) } : bad(404, `Unknown task ${status[1]}`);
+		const statusMatch = method === 'GET' ? /^\/task\/status\/([^/]+)$/.exec(rest) : null;
+		if (statusMatch) {
+			const task = tasks.get(statusMatch[1]);
+			return task ? json(200, statusBody(task)) : bad(404, `Task ${statusMatch[1]} not found`);
 		}
 		return bad(404, `No route for ${method} ${path}`);
-	});
+	};
 
-	const advanceOne = async (task: Task) => {
-		if (task.state === 'pending') task.state = 'in-progress';
-		else if (task.state === 'in-progress') await complete(task);
-	};
+	const server = await startServer(route, { port: options.port });
+
 	let timer: NodeJS.Timeout | undefined;
-	handle = {
-		...server,
-		tasks,
-		realtime,
-		tokensIssued: 0,
-		statusVariant: 'seed',
-		expireTokens: () => tokens.clear(),
-		expireTokenAfterUses: (uses) => {
-			maxUsesForNew = uses;
-			for (const state of tokens.values()) state.maxUses = state.uses + uses;
-		},
-		advance: async (taskId) => {
-			const chosen = taskId ? [tasks.get(taskId)] : [...tasks.values()];
-			for (const task of chosen) {
-				if (!task) throw new Error(`Unknown task ${taskId}`);
-				await advanceOne(task);
-			}
-		},
-		seedTask: async ({ rows, campaign = 'seeded', callbackUrl }) => {
-			const yazl = await import('yazl');
-			const fileName = `T-SEED_${campaign}.zip`;
-			const key = `seeded/${randomUUID()}/${fileName}`;
-			const zip = new yazl.ZipFile();
-			const csv = ['phone,name', ...Array.from({ length: rows }, (_, i) => `+9190000${String(i).padStart(5, '0')},Seed ${i}`)].join('\r\n');
-			zip.addBuffer(Buffer.from(csv + '\r\n'), fileName.replace(/\.zip$/, '.csv'));
-			zip.end();
-			const chunks: Buffer[] = [];
-			for await (const chunk of zip.outputStream) chunks.push(chunk as Buffer);
-			await s3.send(new PutObjectCommand({ Bucket: options.s3.bucket, Key: key, Body: Buffer.concat(chunks) }));
-			const task: Task = {
-				id: `task-${randomUUID()}`,
-				body: {
-					'client-id': options.clientId,
-					'campaign-id': campaign,
-					'template-id': 'T-SEED',
-					'file-name': fileName,
-					'file-path': key,
-					'row-count': rows,
-					'expected-output-duration': 0,
-					...(callbackUrl ? { 'callback-url': callbackUrl } : {}),
-				},
-				state: 'pending',
-				inputKey: key,
-			};
-			tasks.set(task.id, task);
-			return task.id;
-		},
-		issueToken: () => issueToken(),
-		close: async () => {
-			if (timer) clearInterval(timer);
-			s3.destroy();
-			await server.close();
-		},
-	};
 	if (options.autoAdvanceMs) {
 		timer = setInterval(() => {
+			// Errors are kept on the task (and shown by the status API), not thrown into the timer.
 			for (const task of tasks.values()) void advanceOne(task).catch(() => undefined);
 		}, options.autoAdvanceMs);
 		timer.unref();
 	}
-	return handle;
+
+	const seedTask = async ({ rows, campaign = 'seeded', callbackUrl }: { rows: number; campaign?: string; callbackUrl?: string }) => {
+		const fileName = `T-SEED_${campaign}.zip`;
+		const key = `seeded/${randomUUID()}/${fileName}`;
+		const csv = ['phone,name', ...Array.from({ length: rows }, (_, i) => `+9190000${String(i).padStart(5, '0')},Seed ${i}`)].join('\r\n');
+		await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: await zipOf(fileName.replace(/\.zip$/, '.csv'), `${csv}\r\n`) }));
+		const now = Date.now();
+		const task: Task = {
+			id: `task-${randomUUID()}`,
+			body: {
+				'client-id': options.clientId,
+				'campaign-id': campaign,
+				'template-id': 'T-SEED',
+				'file-name': fileName,
+				'file-path': key,
+				'row-count': rows,
+				'expected-output-duration': 0,
+				...(callbackUrl ? { 'callback-url': callbackUrl } : {}),
+			},
+			state: 'pending',
+			inputKey: key,
+			createdAt: now,
+			updatedAt: now,
+		};
+		tasks.set(task.id, task);
+		return task.id;
+	};
+
+	return {
+		...server,
+		tasks,
+		realtime,
+		callbacks,
+		get tokensIssued() {
+			return tokens.issued;
+		},
+		get statusVariant() {
+			return statusVariant;
+		},
+		set statusVariant(variant: StatusVariant) {
+			statusVariant = variant;
+		},
+		expireTokens: () => tokens.expireAll(),
+		expireTokenAfterUses: (uses) => tokens.expireAfterUses(uses),
+		advance: async (taskId) => {
+			if (taskId !== undefined && !tasks.has(taskId)) throw new Error(`Unknown task ${taskId}`);
+			const chosen = taskId !== undefined ? [tasks.get(taskId) as Task] : [...tasks.values()];
+			for (const task of chosen) await advanceOne(task);
+		},
+		outputKeyOf: (taskId) => {
+			const task = tasks.get(taskId);
+			if (!task) throw new Error(`Unknown task ${taskId}`);
+			return outputKeyFor(task.inputKey, task.id);
+		},
+		seedTask,
+		issueToken: () => tokens.issue(),
+		close: async () => {
+			if (timer) clearInterval(timer);
+			await Promise.allSettled(completing.values());
+			s3.destroy();
+			await server.close();
+		},
+	};
 }

@@ -160,7 +160,7 @@ describe('Whilter Batch through n8n-core', () => {
 		const cases: Array<[string, IDataObject[], IDataObject, RegExp]> = [
 			['identifier missing', [{ phone: '1' }, { name: 'no phone' }], {}, /item 1.*phone|phone.*item 1/i],
 			['identifier empty', [{ phone: '1' }, { phone: '   ' }], {}, /item 1/i],
-			['duplicate identifiers', [{ phone: '1' }, { phone: '2' }, { phone: '1' }], {}, /duplicate/i],
+			['duplicate identifiers', [{ phone: '1' }, { phone: '2' }, { phone: '1' }], {}, /Items 0 and 2 have the same identifier/],
 			['nested object', [{ phone: '1', address: { city: 'Pune' } }], {}, /item 0.*address|address.*item 0/i],
 			['zero rows (every row skipped)', [{ name: 'a' }, { name: 'b' }], { options: { skipInvalidRows: true } }, /no rows/i],
 			['template id with _', [{ phone: '1' }], { templateId: 'T_100' }, /template id/i],

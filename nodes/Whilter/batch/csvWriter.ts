@@ -5,89 +5,226 @@ import type { IDataObject } from 'n8n-workflow';
 import { BatchInputError } from './errors';
 
 export interface CellOptions {
+	/** What to do with an object or array in a cell: stop with an error, or write it as JSON text. */
 	nestedValues: 'error' | 'json';
+	/** Prefix `'` to text a spreadsheet would run as a formula (OWASP's CSV-injection advice). */
 	neutraliseFormulas: boolean;
 }
 
-const NEEDS_QUOTES = /[",\r\n]/;
-const FORMULA_START = new Set(['=', '+', '-', '@', '\t', '\r']);
+export interface CellPosition {
+	itemIndex: number;
+	field: string;
+}
 
-/** RFC 4180: quote a field holding a comma, quote or line break, or with spaces at either end. */
+const CR = 0x0d;
+const TAB = 0x09;
+
+/** Batches also end at this many characters, so a few huge cells cannot make one slow batch. */
+const BATCH_CHARS = 1 << 20;
+
+/** Space at either end of a field: ASCII space and controls, and the Unicode spaces JavaScript's `\s` knows. */
+function isSpaceAt(text: string, index: number): boolean {
+	const code = text.charCodeAt(index);
+	if (code <= 0x20) return true;
+	if (code < 0x85) return false;
+	// Compared by code, not by regex: the ends of every Hindi or Tamil cell are checked.
+	return (
+		code === 0x85 ||
+		code === 0xa0 ||
+		code === 0x1680 ||
+		(code >= 0x2000 && code <= 0x200a) ||
+		code === 0x2028 ||
+		code === 0x2029 ||
+		code === 0x202f ||
+		code === 0x205f ||
+		code === 0x3000 ||
+		code === 0xfeff
+	);
+}
+
+// Measured faster than a char-code loop: V8 compiles this to native code, and most cells are short.
+const NEEDS_QUOTES = /[",\r\n]/;
+
+/**
+ * RFC 4180: a field holding a comma, a quote or a line break is quoted, inner quotes doubled. A field
+ * with space at either end is quoted too, so that readers which trim unquoted fields keep the spaces.
+ */
 export function escapeCsvField(text: string): string {
 	if (text === '') return text;
-	const padded = text.charCodeAt(0) <= 32 || text.charCodeAt(text.length - 1) <= 32;
-	if (!padded && !NEEDS_QUOTES.test(text)) return text;
+	if (!isSpaceAt(text, 0) && !isSpaceAt(text, text.length - 1) && !NEEDS_QUOTES.test(text)) return text;
 	return `"${text.replace(/"/g, '""')}"`;
 }
 
-export function formatCell(value: unknown, options: CellOptions, where: { itemIndex: number; field: string }): string {
-	let text: string;
-	if (value === null || value === undefined) return '';
-	if (typeof value === 'string') text = value;
-	else if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') text = String(value);
-	else if (value instanceof Date) text = value.toISOString();
-	else if (options.nestedValues === 'json') text = JSON.stringify(value);
-	else throw nestedValueError(value, where);
-	// OWASP's advice against CSV injection: a leading apostrophe makes spreadsheets show, not run, it.
-	if (options.neutraliseFormulas && text !== '' && FORMULA_START.has(text[0])) text = `'${text}`;
-	return text;
+/** The characters that make a spreadsheet treat a cell as a formula (OWASP, "CSV Injection"). */
+function startsLikeFormula(text: string): boolean {
+	const code = text.charCodeAt(0);
+	// = + - @ tab CR
+	return code === 0x3d || code === 0x2b || code === 0x2d || code === 0x40 || code === TAB || code === CR;
 }
 
-export function nestedValueError(value: unknown, where: { itemIndex: number; field: string }): BatchInputError {
+export function nestedValueError(value: unknown, where: CellPosition): BatchInputError {
 	const kind = Array.isArray(value) ? 'an array' : 'a nested object';
 	return new BatchInputError(
-		`Item ${where.itemIndex}, field "${where.field}": ${kind} cannot be a CSV cell; turn on "Nested Values: Write as JSON" or flatten it first`,
+		`Item ${where.itemIndex}, field "${where.field}": ${kind} cannot be a CSV cell; set the "Nested Values" option to "Write as JSON", or flatten it first (e.g. with a Set or Code node)`,
 		{ itemIndex: where.itemIndex, field: where.field },
 	);
 }
 
+/**
+ * Why a value cannot be written, or undefined when it can. Shared with the row planner, so that
+ * everything the writer would refuse is found before the upload starts (and cheaply: no formatting).
+ */
+export function cellProblem(value: unknown, nestedValues: CellOptions['nestedValues'], where: CellPosition): BatchInputError | undefined {
+	if (typeof value === 'function' || typeof value === 'symbol') {
+		return new BatchInputError(`Item ${where.itemIndex}, field "${where.field}": a ${typeof value} cannot be a CSV cell`, {
+			itemIndex: where.itemIndex,
+			field: where.field,
+		});
+	}
+	if (typeof value !== 'object' || value === null) return undefined;
+	if (value instanceof Date) {
+		if (Number.isNaN(value.getTime())) {
+			return new BatchInputError(`Item ${where.itemIndex}, field "${where.field}": an invalid date cannot be a CSV cell`, {
+				itemIndex: where.itemIndex,
+				field: where.field,
+			});
+		}
+		return undefined;
+	}
+	return nestedValues === 'json' ? undefined : nestedValueError(value, where);
+}
+
+/** Text of anything but a string, number, boolean or nullish value (the rare cases, kept off the hot path). */
+function formatUncommon(value: unknown, options: CellOptions, where: CellPosition): string {
+	const problem = cellProblem(value, options.nestedValues, where);
+	if (problem) throw problem;
+	if (typeof value === 'bigint') return String(value);
+	if (value instanceof Date) return value.toISOString();
+	let reason: string;
+	try {
+		return JSON.stringify(value) ?? '';
+	} catch (error) {
+		reason = error instanceof Error ? error.message : String(error);
+	}
+	// A cycle or a bigint inside the object: say where, not just what JSON.stringify said.
+	throw new BatchInputError(`Item ${where.itemIndex}, field "${where.field}": the value cannot be written as JSON (${reason})`, {
+		itemIndex: where.itemIndex,
+		field: where.field,
+	});
+}
+
+/**
+ * The text of one cell, before CSV quoting. Numbers, booleans and bigints as `String` gives them, a
+ * Date as ISO 8601, nullish as empty. Formula neutralisation leaves numbers alone: a number's text
+ * (say `-5`) is never a formula, and prefixing it would turn it into text in a spreadsheet.
+ */
+export function formatCell(value: unknown, options: CellOptions, where: CellPosition): string {
+	let text: string;
+	if (typeof value === 'string') text = value;
+	else if (typeof value === 'number') return String(value);
+	else if (typeof value === 'boolean') return value ? 'true' : 'false';
+	else if (value === null || value === undefined) return '';
+	else if (typeof value === 'bigint') return String(value);
+	else text = formatUncommon(value, options, where);
+	// OWASP's advice against CSV injection: a leading apostrophe makes spreadsheets show, not run, it.
+	if (options.neutraliseFormulas && text !== '' && startsLikeFormula(text)) text = `'${text}`;
+	return text;
+}
+
+/** One CSV record (escaped cells, CRLF). */
 export function csvLine(cells: string[]): string {
 	return cells.map(escapeCsvField).join(',') + '\r\n';
 }
 
-/**
- * The CSV of the chosen rows, made a batch at a time as the reader asks for it: the whole text is
- * never built, and no batch holds the event loop for long.
- */
-export function createItemsCsvStream(input: {
+export interface ItemsCsvInput {
 	rows: IDataObject[];
+	/** Which rows to write, in order (indexes into `rows`, reported as item indexes in errors). */
 	indexes: number[];
 	columns: string[];
 	cellOptions: CellOptions;
+	/** Rows per batch (default 2000); a batch also ends after about a million characters. */
 	batchRows?: number;
-}): Readable {
+}
+
+/**
+ * The CSV of the chosen rows (UTF-8, CRLF, header first), made one batch at a time as the reader asks
+ * for it: the whole text is never built. Each batch is made in its own event-loop turn
+ * (setImmediate), so a fast synchronous reader cannot keep the loop busy for the whole file, and a
+ * batch is small (a couple of milliseconds) so no turn is long either.
+ */
+export function createItemsCsvStream(input: ItemsCsvInput): Readable {
 	const { rows, indexes, columns, cellOptions } = input;
-	const batchRows = input.batchRows ?? 2000;
-	let next = -1;
+	const batchRows = Math.max(1, Math.floor(input.batchRows ?? 2000));
+	const columnCount = columns.length;
+	const neutralise = cellOptions.neutraliseFormulas;
+	let next = 0;
+	let headerSent = false;
+	let scheduled: ReturnType<typeof setImmediate> | undefined;
+
+	/** Rows [next, …) as CSV text, up to batchRows rows or BATCH_CHARS characters. */
+	function makeBatch(): string {
+		const end = Math.min(indexes.length, next + batchRows);
+		let text = '';
+		let i = next;
+		while (i < end && text.length < BATCH_CHARS) {
+			const itemIndex = indexes[i++];
+			const row = rows[itemIndex];
+			for (let c = 0; c < columnCount; c++) {
+				const value = row[columns[c]];
+				let cell: string;
+				// The common types inline, with no per-cell allocation; numbers and booleans never need quotes.
+				if (typeof value === 'string') {
+					cell = neutralise && value !== '' && startsLikeFormula(value) ? `'${value}` : value;
+					cell = escapeCsvField(cell);
+				} else if (typeof value === 'number') {
+					cell = String(value);
+				} else if (typeof value === 'boolean') {
+					cell = value ? 'true' : 'false';
+				} else if (value === null || value === undefined) {
+					cell = '';
+				} else {
+					cell = escapeCsvField(formatCell(value, cellOptions, { itemIndex, field: columns[c] }));
+				}
+				// A one-column row that is empty would be a blank line, which readers skip.
+				if (columnCount === 1 && cell === '') cell = '""';
+				text += c === 0 ? cell : `,${cell}`;
+			}
+			text += '\r\n';
+		}
+		next = i;
+		return text;
+	}
+
 	return new Readable({
 		highWaterMark: 256 * 1024,
 		read() {
-			try {
-				if (next === -1) {
-					next = 0;
-					this.push(Buffer.from(csvLine(columns), 'utf8'));
-					return;
-				}
+			if (!headerSent) {
+				headerSent = true;
+				this.push(Buffer.from(csvLine(columns), 'utf8'));
+				return;
+			}
+			if (scheduled) return;
+			scheduled = setImmediate(() => {
+				scheduled = undefined;
+				if (this.destroyed) return;
 				if (next >= indexes.length) {
 					this.push(null);
 					return;
 				}
-				const end = Math.min(indexes.length, next + batchRows);
-				let text = '';
-				for (let i = next; i < end; i++) {
-					const itemIndex = indexes[i];
-					const row = rows[itemIndex];
-					for (let c = 0; c < columns.length; c++) {
-						if (c > 0) text += ',';
-						text += escapeCsvField(formatCell(row[columns[c]], cellOptions, { itemIndex, field: columns[c] }));
-					}
-					text += '\r\n';
+				let text: string;
+				try {
+					text = makeBatch();
+				} catch (error) {
+					this.destroy(error instanceof Error ? error : new Error(String(error)));
+					return;
 				}
-				next = end;
 				this.push(Buffer.from(text, 'utf8'));
-			} catch (error) {
-				this.destroy(error as Error);
-			}
+			});
+		},
+		destroy(error, callback) {
+			if (scheduled) clearImmediate(scheduled);
+			scheduled = undefined;
+			callback(error);
 		},
 	});
 }

@@ -1,48 +1,79 @@
 import { BatchInputError } from './errors';
 
-/** Shown as the Campaign Name hint: the rule is part of the node's contract with its users. */
+/**
+ * Shown as the Campaign Name hint: the rule is part of the node's contract with its users, and the
+ * name actually used is reported in the output when the rule changed it.
+ */
 export const CAMPAIGN_NAME_RULE =
-	'Used in the file name: each run of characters other than letters, digits and "-" (spaces, "_", dots, accents…) becomes one "-"';
+	'Used in the file name: each run of characters other than A–Z, a–z, 0–9 and "-" (spaces, "_", dots, slashes, accented or non-Latin letters…) becomes one "-", and "-" at either end is dropped';
 
 const TEMPLATE_ID = /^[A-Za-z0-9-]+$/;
+const UNSAFE_RUN = /[^A-Za-z0-9-]+/g;
+const EDGE_DASHES = /^-+|-+$/g;
+const PRIORITY = 'Priority';
 
 export interface BatchFileName {
+	/** `<TemplateID>_[Priority_]<CampaignName>.zip` */
 	zipName: string;
+	/** The CSV inside the ZIP: the same name with `.csv`. */
 	csvName: string;
 	templateId: string;
+	/** The campaign name as used in the file name (after CAMPAIGN_NAME_RULE). */
 	campaignName: string;
+	/** True when the rule changed the name the user gave. */
 	campaignNameChanged: boolean;
+}
+
+/** Applies CAMPAIGN_NAME_RULE. */
+export function sanitiseCampaignName(name: string): string {
+	return name.replace(UNSAFE_RUN, '-').replace(EDGE_DASHES, '');
 }
 
 /**
  * Whilter's convention (seed, step 2): `<TemplateID>_Priority_<CampaignName>.zip` for high priority,
- * `<TemplateID>_<CampaignName>.zip` otherwise. `_` separates the parts, so neither part may hold one:
- * a template id is Whilter's and is rejected when it would break the name; a campaign name is the
- * user's and is made safe by CAMPAIGN_NAME_RULE.
+ * `<TemplateID>_<CampaignName>.zip` otherwise. `_` separates the parts, so neither part may hold one.
+ * The template id is Whilter's own identifier: changing it would point the task at another template,
+ * so a bad one is rejected. The campaign name is the user's label: it is made safe by
+ * CAMPAIGN_NAME_RULE, which also keeps the S3 key free of characters that need encoding.
  */
 export function buildBatchFileName(input: { templateId: string; campaignName: string; highPriority: boolean }): BatchFileName {
+	// Surrounding spaces are a copy-and-paste accident, not part of the id.
 	const templateId = input.templateId.trim();
-	if (!TEMPLATE_ID.test(templateId)) {
-		throw new BatchInputError(
-			`Template ID "${templateId}" cannot be used in a Whilter file name: only letters, digits and "-" are allowed ("_" separates the parts of the name)`,
-			{ parameter: 'templateId' },
-		);
-	}
-	const original = input.campaignName.trim();
-	const campaignName = original.replace(/[^A-Za-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
-	if (!campaignName) {
-		throw new BatchInputError(`Campaign name "${original}" has no letters or digits to put in the file name`, {
-			parameter: 'campaignName',
-			description: CAMPAIGN_NAME_RULE,
+	if (!templateId) {
+		throw new BatchInputError('The "Template ID" parameter is empty: enter the Whilter template id (letters, digits and "-")', {
+			parameter: 'templateId',
 		});
 	}
-	const stem = input.highPriority ? `${templateId}_Priority_${campaignName}` : `${templateId}_${campaignName}`;
-	return { zipName: `${stem}.zip`, csvName: `${stem}.csv`, templateId, campaignName, campaignNameChanged: campaignName !== original };
+	if (!TEMPLATE_ID.test(templateId)) {
+		throw new BatchInputError(
+			`The "Template ID" parameter "${templateId}" cannot be used in a Whilter file name: only letters A–Z, a–z, digits and "-" are allowed, because "_" separates the parts of the name (<TemplateID>_<CampaignName>.zip)`,
+			{ parameter: 'templateId', description: 'Check the template id given by Whilter; it is used unchanged in the file name and the task.' },
+		);
+	}
+	const campaignName = sanitiseCampaignName(input.campaignName);
+	if (!campaignName) {
+		throw new BatchInputError(
+			`The "Campaign Name" parameter "${input.campaignName}" has no letters A–Z, a–z or digits to put in the file name`,
+			{ parameter: 'campaignName', description: CAMPAIGN_NAME_RULE },
+		);
+	}
+	const stem = input.highPriority ? `${templateId}_${PRIORITY}_${campaignName}` : `${templateId}_${campaignName}`;
+	return {
+		zipName: `${stem}.zip`,
+		csvName: `${stem}.csv`,
+		templateId,
+		campaignName,
+		campaignNameChanged: campaignName !== input.campaignName,
+	};
 }
 
-/** The inverse, for names built by buildBatchFileName. */
+/**
+ * The inverse of buildBatchFileName (used to check a file name given for the resume option).
+ * Unambiguous because neither part may hold `_`: `T_Priority.zip` is a normal-priority campaign
+ * called "Priority", `T_Priority_x.zip` a high-priority campaign "x".
+ */
 export function parseBatchFileName(name: string): { templateId: string; highPriority: boolean; campaignName: string } | undefined {
 	const match = /^([A-Za-z0-9-]+)_(?:(Priority)_)?([A-Za-z0-9-]+)\.zip$/.exec(name);
 	if (!match) return undefined;
-	return { templateId: match[1], highPriority: match[2] === 'Priority', campaignName: match[3] };
+	return { templateId: match[1], highPriority: match[2] === PRIORITY, campaignName: match[3] };
 }

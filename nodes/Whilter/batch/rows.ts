@@ -1,9 +1,21 @@
 import type { IDataObject } from 'n8n-workflow';
 
-import { nestedValueError } from './csvWriter';
+import { cellProblem } from './csvWriter';
 import { BatchInputError } from './errors';
 
+/** Skipped rows and dropped duplicates are all counted, but only this many are listed in the output. */
 const REPORT_LIMIT = 100;
+
+export interface RowPlanOptions {
+	/** The field holding each customer's unique identifier; written as the first column. */
+	identifier: string;
+	/** Columns picked by the user; otherwise every key of the written rows, in first-seen order. */
+	columns?: string[];
+	/** Leave out rows without a usable identifier (counted and listed) instead of stopping. */
+	skipInvalidRows: boolean;
+	duplicateIdentifiers: 'error' | 'keepFirst';
+	nestedValues: 'error' | 'json';
+}
 
 export interface RowPlan {
 	/** Identifier first, each column once. */
@@ -14,98 +26,163 @@ export interface RowPlan {
 	duplicatesDropped: { count: number; first: Array<{ itemIndex: number; identifier: string }> };
 }
 
-function isNested(value: unknown): boolean {
-	return typeof value === 'object' && value !== null && !(value instanceof Date);
+/** Why a value cannot identify a customer, or its text (trimmed) when it can. */
+function identifierText(value: unknown): { id: string } | { reason: string } {
+	if (value === undefined || value === null) return { reason: 'the identifier is missing' };
+	let id: string;
+	if (typeof value === 'string') id = value.trim();
+	else if (typeof value === 'number') {
+		if (!Number.isFinite(value)) return { reason: `the identifier must be a finite number, not ${value}` };
+		id = String(value);
+	} else {
+		const kind = Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+		return { reason: `the identifier must be text or a number, not ${kind}` };
+	}
+	return id ? { id } : { reason: 'the identifier is empty' };
 }
 
+/** Only objects, functions and symbols can fail as cells: the typeof test keeps the common case cheap. */
+function mayFailAsCell(value: unknown): boolean {
+	const type = typeof value;
+	return (type === 'object' && value !== null) || type === 'function' || type === 'symbol';
+}
+
+/** Rows checked per event-loop turn by planItemRowsAsync: a few milliseconds of work. */
+const ROWS_PER_TURN = 10_000;
+
 /**
- * Decides which items become rows and in which columns, checking every rule before a byte is
- * uploaded. The rows are not copied: the writer reads them from the items.
+ * The planning pass, resumable: `run(end)` checks the rows up to `end`, `finish()` returns the plan.
+ * planItemRows runs it in one go; planItemRowsAsync in turns, so a million items never hold the
+ * event loop for the whole pass (the identifier set alone costs about half a microsecond per row).
  */
-export function planItemRows(
-	rows: IDataObject[],
-	options: {
-		identifier: string;
-		columns?: string[];
-		skipInvalidRows: boolean;
-		duplicateIdentifiers: 'error' | 'keepFirst';
-		nestedValues: 'error' | 'json';
-	},
-): RowPlan {
+function createPlanner(rows: IDataObject[], options: RowPlanOptions) {
 	const identifier = options.identifier.trim();
 	if (!identifier) {
-		throw new BatchInputError('"Identifier Column" is empty: name the field that identifies each customer (e.g. phone)', {
-			parameter: 'identifierColumn',
-		});
+		throw new BatchInputError(
+			'The "Identifier Column" parameter is empty: enter the name of the field that identifies each customer (e.g. phone)',
+			{ parameter: 'identifierColumn' },
+		);
 	}
-	let columns: string[];
-	if (options.columns?.length) {
-		columns = [identifier, ...options.columns.filter((c) => c !== identifier)];
-	} else {
-		const seen = new Set<string>([identifier]);
-		for (const row of rows) for (const key of Object.keys(row)) seen.add(key);
-		columns = [...seen];
-	}
-	columns = [...new Set(columns)];
+	const picked = options.columns?.map((column) => column.trim()).filter(Boolean);
+	const pickedColumns = picked?.length ? [...new Set([identifier, ...picked])] : undefined;
+	// Without a pick, the columns are found while the rows are checked: one pass over the items.
+	const columns = pickedColumns ?? [identifier];
+	const seenColumns = pickedColumns ? undefined : new Set<string>(columns);
 
 	const plan: RowPlan = { columns, indexes: [], skipped: { count: 0, first: [] }, duplicatesDropped: { count: 0, first: [] } };
-	// A Set, not a Map: a million identifiers cost half the memory, and the earlier item of a
-	// duplicate is looked up only when there is one to report.
+	// A Set, not a Map: a million identifiers cost less memory, and the earlier item of a duplicate
+	// is looked up only when there is one to report.
 	const seenIds = new Set<string>();
 	const skip = (itemIndex: number, reason: string) => {
 		if (!options.skipInvalidRows) {
 			throw new BatchInputError(`Item ${itemIndex}, field "${identifier}": ${reason}`, {
 				itemIndex,
 				field: identifier,
-				description: 'Every row needs its identifier. Fix the data, or turn on "Skip Invalid Rows" to leave such rows out.',
+				description: 'Every row needs its identifier (text or a number). Fix the data, or turn on "Skip Invalid Rows" to leave such rows out.',
 			});
 		}
 		plan.skipped.count++;
 		if (plan.skipped.first.length < REPORT_LIMIT) plan.skipped.first.push({ itemIndex, reason });
 	};
-
-	for (let itemIndex = 0; itemIndex < rows.length; itemIndex++) {
-		const row = rows[itemIndex];
-		const value = row[identifier];
-		if (value === undefined || value === null) {
-			skip(itemIndex, 'the identifier is missing');
-			continue;
-		}
-		if (typeof value !== 'string' && typeof value !== 'number') {
-			skip(itemIndex, `the identifier must be text or a number, not ${Array.isArray(value) ? 'an array' : typeof value}`);
-			continue;
-		}
-		const id = String(value).trim();
-		if (!id) {
-			skip(itemIndex, 'the identifier is empty');
-			continue;
-		}
-		if (seenIds.has(id)) {
-			if (options.duplicateIdentifiers === 'error') {
-				const earlier = plan.indexes.find((i) => String(rows[i][identifier]).trim() === id);
-				throw new BatchInputError(`Items ${earlier} and ${itemIndex} have the same ${identifier} "${id}": duplicate identifiers`, {
+	const check = (row: IDataObject, column: string, itemIndex: number) => {
+		const value = row[column];
+		if (!mayFailAsCell(value)) return;
+		const problem = cellProblem(value, options.nestedValues, { itemIndex, field: column });
+		if (problem) throw problem;
+	};
+	const duplicate = (itemIndex: number, id: string) => {
+		if (options.duplicateIdentifiers === 'error') {
+			const earlier = plan.indexes.find((index) => {
+				const other = identifierText(rows[index][identifier]);
+				return 'id' in other && other.id === id;
+			});
+			throw new BatchInputError(
+				`Items ${earlier} and ${itemIndex} have the same identifier: field "${identifier}" is "${id}" in both (compared as trimmed text)`,
+				{
 					itemIndex,
 					field: identifier,
-					description: 'Whilter needs one row per customer. Remove the duplicates, or set "Duplicate Identifiers" to "Keep First".',
-				});
-			}
-			plan.duplicatesDropped.count++;
-			if (plan.duplicatesDropped.first.length < REPORT_LIMIT) plan.duplicatesDropped.first.push({ itemIndex, identifier: id });
-			continue;
+					description: 'Whilter needs one row per customer. Remove the duplicates, or set the "Duplicate Identifiers" option to "Keep First".',
+				},
+			);
 		}
-		if (options.nestedValues === 'error') {
-			for (const column of columns) {
-				if (isNested(row[column])) throw nestedValueError(row[column], { itemIndex, field: column });
+		plan.duplicatesDropped.count++;
+		if (plan.duplicatesDropped.first.length < REPORT_LIMIT) plan.duplicatesDropped.first.push({ itemIndex, identifier: id });
+	};
+
+	let itemIndex = 0;
+	return {
+		done: () => itemIndex >= rows.length,
+		run(end: number): void {
+			for (end = Math.min(end, rows.length); itemIndex < end; itemIndex++) {
+				const row = rows[itemIndex];
+				if (typeof row !== 'object' || row === null || Array.isArray(row)) {
+					skip(itemIndex, 'the item has no JSON object');
+					continue;
+				}
+				const checked = identifierText(row[identifier]);
+				if ('reason' in checked) {
+					skip(itemIndex, checked.reason);
+					continue;
+				}
+				if (seenIds.has(checked.id)) {
+					duplicate(itemIndex, checked.id);
+					continue;
+				}
+				if (seenColumns) {
+					for (const key of Object.keys(row)) {
+						if (!seenColumns.has(key)) {
+							seenColumns.add(key);
+							columns.push(key);
+						}
+						check(row, key, itemIndex);
+					}
+				} else {
+					for (const column of columns) check(row, column, itemIndex);
+				}
+				seenIds.add(checked.id);
+				plan.indexes.push(itemIndex);
 			}
-		}
-		seenIds.add(id);
-		plan.indexes.push(itemIndex);
+		},
+		position: () => itemIndex,
+		finish(): RowPlan {
+			if (!plan.indexes.length) throw noRowsError(rows.length, identifier, plan);
+			return plan;
+		},
+	};
+}
+
+/**
+ * Decides which items become rows and in which columns, checking every rule before a byte is
+ * uploaded, so that the CSV writer does not fail half-way through an upload. The rows are not
+ * copied: the writer reads them from the items by index. Synchronous: for very many items prefer
+ * planItemRowsAsync, which gives the event loop a turn every 10,000 rows.
+ */
+export function planItemRows(rows: IDataObject[], options: RowPlanOptions): RowPlan {
+	const planner = createPlanner(rows, options);
+	planner.run(rows.length);
+	return planner.finish();
+}
+
+/** planItemRows in turns of 10,000 rows (a few milliseconds each), yielding to the event loop between them. */
+export async function planItemRowsAsync(rows: IDataObject[], options: RowPlanOptions): Promise<RowPlan> {
+	const planner = createPlanner(rows, options);
+	while (!planner.done()) {
+		planner.run(planner.position() + ROWS_PER_TURN);
+		if (!planner.done()) await new Promise<void>((resolve) => setImmediate(resolve));
 	}
-	if (!plan.indexes.length) {
-		throw new BatchInputError(
-			`No rows to send: ${rows.length} item(s) came in and ${plan.skipped.count} had no usable "${identifier}"`,
-			{ field: identifier },
-		);
+	return planner.finish();
+}
+
+function noRowsError(itemCount: number, identifier: string, plan: RowPlan): BatchInputError {
+	if (itemCount === 0) {
+		return new BatchInputError('No rows to send: the node received no items', {
+			description: 'Whilter Batch makes one file of all its input items; check the nodes before it.',
+		});
 	}
-	return plan;
+	const example = plan.skipped.first[0];
+	return new BatchInputError(
+		`No rows to send: none of the ${itemCount} item(s) has a usable identifier in field "${identifier}"` +
+			(example ? ` (${plan.skipped.count} skipped; e.g. item ${example.itemIndex}: ${example.reason})` : ''),
+		{ field: identifier, description: 'Check that "Identifier Column" names the field as it appears in the items.' },
+	);
 }

@@ -10,7 +10,7 @@ import { openCsvFile } from './csvFileInput';
 import { createItemsCsvStream } from './csvWriter';
 import { BatchInputError } from './errors';
 import { buildBatchFileName } from './fileName';
-import { planItemRows } from './rows';
+import { planItemRowsAsync } from './rows';
 import { objectKey, s3DropFromCredentials, uploadToDrop } from './s3Upload';
 import type { S3Drop, UploadResult } from './s3Upload';
 import { zipSingleEntry } from './zip';
@@ -51,9 +51,15 @@ function toNodeError(context: IExecuteFunctions, error: unknown): NodeApiError |
 }
 
 /** Items → rows: everything is validated here, before a byte is uploaded. */
-function prepareFromItems(items: INodeExecutionData[], context: IExecuteFunctions, csvName: string, options: BatchOptions): PreparedFile {
+async function prepareFromItems(
+	items: INodeExecutionData[],
+	context: IExecuteFunctions,
+	csvName: string,
+	options: BatchOptions,
+): Promise<PreparedFile> {
 	const rows = items.map((item) => item.json);
-	const plan = planItemRows(rows, {
+	// Pauses every few thousand rows: n8n serves webhooks and the editor from this thread.
+	const plan = await planItemRowsAsync(rows, {
 		identifier: String(context.getNodeParameter('identifierColumn', 0)).trim(),
 		columns: String(context.getNodeParameter('columns', 0, ''))
 			.split(',')
@@ -162,7 +168,7 @@ export async function runBatch(this: IExecuteFunctions): Promise<INodeExecutionD
 			const prepared =
 				inputSource === 'file'
 					? await prepareFromFile(items, this, name.csvName)
-					: prepareFromItems(items, this, name.csvName, options);
+					: await prepareFromItems(items, this, name.csvName, options);
 			details = prepared.details;
 			const { result, binary } = await uploadZip(this, drop, key, prepared.zip, options.attachZip ? name.zipName : undefined);
 			rowCount = prepared.rowCount();

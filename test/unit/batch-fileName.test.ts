@@ -1,0 +1,140 @@
+import { BatchInputError } from '../../nodes/Whilter/batch/errors';
+import { buildBatchFileName, CAMPAIGN_NAME_RULE, parseBatchFileName, sanitiseCampaignName } from '../../nodes/Whilter/batch/fileName';
+
+function errorOf(run: () => unknown): BatchInputError {
+	try {
+		run();
+	} catch (error) {
+		if (error instanceof BatchInputError) return error;
+		throw error;
+	}
+	throw new Error('expected a BatchInputError');
+}
+
+describe('BatchInputError', () => {
+	it('is an Error with a name and details (empty by default)', () => {
+		const plain = new BatchInputError('bad');
+		expect(plain).toBeInstanceOf(Error);
+		expect(plain.name).toBe('BatchInputError');
+		expect(plain.details).toEqual({});
+		expect(new BatchInputError('bad', { itemIndex: 2, field: 'phone' }).details).toEqual({ itemIndex: 2, field: 'phone' });
+	});
+});
+
+describe('buildBatchFileName (seed: <TemplateID>_[Priority_]<CampaignName>.zip)', () => {
+	it('names a normal and a high-priority file, the CSV like the ZIP', () => {
+		expect(buildBatchFileName({ templateId: 'T-100', campaignName: 'Diwali-2026', highPriority: false })).toEqual({
+			zipName: 'T-100_Diwali-2026.zip',
+			csvName: 'T-100_Diwali-2026.csv',
+			templateId: 'T-100',
+			campaignName: 'Diwali-2026',
+			campaignNameChanged: false,
+		});
+		expect(buildBatchFileName({ templateId: 'T-100', campaignName: 'Diwali-2026', highPriority: true })).toMatchObject({
+			zipName: 'T-100_Priority_Diwali-2026.zip',
+			csvName: 'T-100_Priority_Diwali-2026.csv',
+		});
+	});
+
+	it('trims spaces around the template id', () => {
+		expect(buildBatchFileName({ templateId: ' 42 ', campaignName: 'x', highPriority: false }).templateId).toBe('42');
+	});
+
+	it.each([
+		['Diwali 2026', 'Diwali-2026'],
+		['a_b', 'a-b'],
+		['a  __ ..b', 'a-b'],
+		['../etc/passwd', 'etc-passwd'],
+		['Q1 — Sale!', 'Q1-Sale'],
+		['  spaced  ', 'spaced'],
+		['प्रिया शर्मा offer', 'offer'],
+		['offer தமிழ் 2', 'offer-2'],
+		['Café crème', 'Caf-cr-me'],
+		['a - b', 'a---b'],
+		['-x-', 'x'],
+		['x?y#z%w&v+u=t', 'x-y-z-w-v-u-t'],
+		['name.with.dots', 'name-with-dots'],
+	])('campaign name %p is used as %p (CAMPAIGN_NAME_RULE)', (given, used) => {
+		const name = buildBatchFileName({ templateId: 'T', campaignName: given, highPriority: false });
+		expect(name.campaignName).toBe(used);
+		expect(name.zipName).toBe(`T_${used}.zip`);
+		expect(name.campaignNameChanged).toBe(given !== used);
+		expect(sanitiseCampaignName(given)).toBe(used);
+	});
+
+	it('states the rule as text for the parameter hint', () => {
+		expect(CAMPAIGN_NAME_RULE).toContain('"-"');
+		expect(CAMPAIGN_NAME_RULE).toContain('"_"');
+	});
+
+	it.each(['T_1', 'T 1', 'T/1', 'T.1', 'तेम्प', 'T1é', 'T,1'])('rejects template id %p, naming the parameter, the value and the rule', (templateId) => {
+		const error = errorOf(() => buildBatchFileName({ templateId, campaignName: 'c', highPriority: false }));
+		expect(error.message).toContain('"Template ID"');
+		expect(error.message).toContain(`"${templateId}"`);
+		expect(error.message).toMatch(/only letters A–Z, a–z, digits and "-"/);
+		expect(error.message).toContain('"_" separates');
+		expect(error.details.parameter).toBe('templateId');
+	});
+
+	it.each(['', '   '])('rejects an empty template id %p', (templateId) => {
+		const error = errorOf(() => buildBatchFileName({ templateId, campaignName: 'c', highPriority: false }));
+		expect(error.message).toMatch(/"Template ID" parameter is empty/);
+		expect(error.details.parameter).toBe('templateId');
+	});
+
+	it.each(['', '___', ' - ', 'प्रिया', 'தமிழ்'])('rejects campaign name %p that has nothing left', (campaignName) => {
+		const error = errorOf(() => buildBatchFileName({ templateId: 'T', campaignName, highPriority: true }));
+		expect(error.message).toContain('"Campaign Name"');
+		expect(error.message).toContain(`"${campaignName}"`);
+		expect(error.details).toMatchObject({ parameter: 'campaignName', description: CAMPAIGN_NAME_RULE });
+	});
+});
+
+describe('parseBatchFileName', () => {
+	it.each([
+		['T-1', 'Diwali', false],
+		['T-1', 'Diwali', true],
+		['T', 'Priority', false],
+		['T', 'Priority', true],
+		['Priority', 'x', false],
+		['Priority', 'Priority', true],
+		['1', '2', false],
+		['a-', '-b', true],
+	])('round-trips template %p, campaign %p, priority %p', (templateId, campaignName, highPriority) => {
+		const { zipName } = buildBatchFileName({ templateId, campaignName: campaignName.replace(/^-|-$/g, ''), highPriority });
+		expect(parseBatchFileName(zipName)).toEqual({ templateId, highPriority, campaignName: campaignName.replace(/^-|-$/g, '') });
+	});
+
+	it.each(['T.zip', 'T__x.zip', 'T_x.csv', 'T_Priority_.zip', 'a_b_c.zip', '_x.zip', 'T_x.zip.zip', 'T_प्रिया.zip', 'T_priority_x.zip', ''])(
+		'does not parse %p',
+		(name) => {
+			expect(parseBatchFileName(name)).toBeUndefined();
+		},
+	);
+
+	it('round-trips random names, and the name is always safe', () => {
+		const alphabet = ['a', 'Z', '7', '-', '_', ' ', '.', '/', 'é', 'प्', 'த', '"', '\n', 'Priority', '%', '😀'];
+		let seed = 7;
+		const random = () => {
+			seed = (seed * 1103515245 + 12345) % 2 ** 31;
+			return seed / 2 ** 31;
+		};
+		for (let n = 0; n < 2000; n++) {
+			let given = '';
+			const length = Math.floor(random() * 12);
+			for (let i = 0; i < length; i++) given += alphabet[Math.floor(random() * alphabet.length)];
+			const highPriority = random() < 0.5;
+			let built;
+			try {
+				built = buildBatchFileName({ templateId: 'T-9', campaignName: given, highPriority });
+			} catch (error) {
+				expect(error).toBeInstanceOf(BatchInputError);
+				expect(sanitiseCampaignName(given)).toBe('');
+				continue;
+			}
+			expect(built.campaignName).toMatch(/^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$/);
+			expect(built.zipName).toMatch(/^[A-Za-z0-9_-]+\.zip$/);
+			expect(parseBatchFileName(built.zipName)).toEqual({ templateId: 'T-9', highPriority, campaignName: built.campaignName });
+		}
+	});
+});

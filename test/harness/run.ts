@@ -1,4 +1,4 @@
-import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { createReadStream, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -89,20 +89,27 @@ class ItemsSource implements INodeType {
 	}
 }
 
-// tsx (bench, sandbox) resolves "X.node" to the codex file X.node.json before X.node.ts, so the
-// node classes are loaded with their extension spelled out.
-/* eslint-disable @typescript-eslint/no-require-imports */
-const { WhilterBatch } = require('../../nodes/Whilter/WhilterBatch.node.ts') as typeof import('../../nodes/Whilter/WhilterBatch.node');
-const { WhilterStatus } = require('../../nodes/Whilter/WhilterStatus.node.ts') as typeof import('../../nodes/Whilter/WhilterStatus.node');
-const { InsiderWhatsAppMedia } = require('../../nodes/Insider/InsiderWhatsAppMedia.node.ts') as typeof import('../../nodes/Insider/InsiderWhatsAppMedia.node');
-/* eslint-enable @typescript-eslint/no-require-imports */
+// Every node of the package, found by file name as n8n finds custom extensions. tsx (bench,
+// sandbox) resolves "X.node" to the codex file X.node.json before X.node.ts, so the node files are
+// loaded with their extension spelled out.
+function loadPackageNodeTypes(): Record<string, INodeType | IVersionedNodeType> {
+	const nodesDir = join(__dirname, '..', '..', 'nodes');
+	const found: Record<string, INodeType | IVersionedNodeType> = {};
+	for (const file of readdirSync(nodesDir, { recursive: true }) as string[]) {
+		if (!file.endsWith('.node.ts')) continue;
+		// eslint-disable-next-line @typescript-eslint/no-require-imports
+		const exports = require(join(nodesDir, file)) as Record<string, unknown>;
+		for (const exported of Object.values(exports)) {
+			if (typeof exported !== 'function') continue;
+			const instance = new (exported as new () => INodeType | IVersionedNodeType)();
+			if (instance.description?.name) found[instance.description.name] = instance;
+		}
+	}
+	return found;
+}
 
 /** Every node and credential type of the package, as n8n would load them. */
-export const packageNodeTypes: Record<string, INodeType | IVersionedNodeType> = {
-	insiderWhatsAppMedia: new InsiderWhatsAppMedia(),
-	whilterBatch: new WhilterBatch(),
-	whilterStatus: new WhilterStatus(),
-};
+export const packageNodeTypes: Record<string, INodeType | IVersionedNodeType> = loadPackageNodeTypes();
 
 const credentialTypes = new Map<string, ICredentialType>(
 	[new WhilterApi(), new InsiderApi(), new TimePayApi()].map((t) => [t.name, t]),

@@ -10,7 +10,9 @@ import type {
 } from 'n8n-workflow';
 
 import { mapItems } from '../shared/perItem';
-import { insiderApiRequest, insiderBaseUrl, judgeAuthKeyProbe } from './transport';
+import { getMediaFacts } from './mediaFacts';
+import { runDownloads, runUploads } from './operations';
+import { insiderBaseUrl, judgeAuthKeyProbe } from './transport';
 
 export class InsiderWhatsAppMedia implements INodeType {
 	description: INodeTypeDescription = {
@@ -22,6 +24,10 @@ export class InsiderWhatsAppMedia implements INodeType {
 		subtitle: '={{$parameter["operation"]}}',
 		description: 'Media for transactional WhatsApp messages through Insider',
 		defaults: { name: 'Insider WhatsApp Media' },
+		// As an AI tool, Get URL is the operation to offer: a media ID in, URL and facts out, all JSON.
+		// Upload needs a file in a binary field of the input item, which a tool call (JSON arguments
+		// from the model) does not carry: it fails with "no binary field" and sends nothing, so an
+		// agent cannot upload by accident. Download works but its file is of no use to the model.
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
@@ -34,10 +40,28 @@ export class InsiderWhatsAppMedia implements INodeType {
 				noDataExpression: true,
 				options: [
 					{
+						name: 'Download',
+						value: 'download',
+						action: 'Download a media file',
+						description: 'A media ID or URL to a file on the output item',
+					},
+					{
 						name: 'Get URL',
 						value: 'getUrl',
 						action: 'Get the URL of an uploaded media file',
 						description: 'URL, MIME type, SHA-256 and size of a media ID',
+					},
+					{
+						name: 'Upload',
+						value: 'upload',
+						action: 'Upload a media file',
+						description: 'A file from the input item to a media ID for WhatsApp messages',
+					},
+					{
+						name: 'Upload and Get URL',
+						value: 'uploadAndGetUrl',
+						action: 'Upload a media file and get its URL',
+						description: 'Upload, then the URL, MIME type, SHA-256 and size of the new media ID',
 					},
 				],
 				default: 'getUrl',
@@ -48,7 +72,116 @@ export class InsiderWhatsAppMedia implements INodeType {
 				type: 'string',
 				default: '',
 				required: true,
+				displayOptions: { show: { operation: ['getUrl'] } },
 				description: 'The ID Insider returned for an upload (IDs live about a week)',
+			},
+			{
+				displayName: 'Input Binary Field',
+				name: 'binaryPropertyName',
+				type: 'string',
+				default: 'data',
+				required: true,
+				displayOptions: { show: { operation: ['upload', 'uploadAndGetUrl'] } },
+				hint: 'The name of the input binary field containing the file to upload',
+				description:
+					"Checked against WhatsApp's limits before anything is sent: image JPEG/PNG ≤ 5 MB, video MP4/3GPP ≤ 16 MB, audio AAC/AMR/MPEG/MP4/OGG ≤ 16 MB, document (TXT, PDF, Word, Excel, PowerPoint) ≤ 100 MB, sticker WebP ≤ 100 KB static / 500 KB animated",
+			},
+			{
+				displayName: 'Media ID or URL',
+				name: 'media',
+				type: 'string',
+				default: '',
+				required: true,
+				displayOptions: { show: { operation: ['download'] } },
+				placeholder: 'e.g. 1712345678901234 or https://…',
+				description: 'A media ID (its URL is looked up first) or a media URL, e.g. the URL field of Get URL',
+			},
+			{
+				displayName: 'Put Output File in Field',
+				name: 'binaryPropertyName',
+				type: 'string',
+				default: 'data',
+				required: true,
+				displayOptions: { show: { operation: ['download'] } },
+				hint: 'The name of the output binary field to put the file in',
+			},
+			{
+				displayName: 'Options',
+				name: 'options',
+				type: 'collection',
+				placeholder: 'Add option',
+				default: {},
+				displayOptions: { show: { operation: ['upload', 'uploadAndGetUrl'] } },
+				options: [
+					{
+						displayName: 'File Name',
+						name: 'fileName',
+						type: 'string',
+						default: '',
+						description: "Name sent with the file. Empty: the binary's file name.",
+					},
+					{
+						displayName: 'MIME Type',
+						name: 'mimeType',
+						type: 'string',
+						default: '',
+						placeholder: 'e.g. audio/ogg',
+						description: "Replaces the binary's MIME type, for the limit check and for the type sent to Insider. Empty: the binary's MIME type.",
+					},
+					{
+						displayName: 'Sticker Animation',
+						name: 'stickerAnimation',
+						type: 'options',
+						default: 'detect',
+						options: [
+							{
+								name: 'Detect From File',
+								value: 'detect',
+								description: 'Read the WebP header: its animation flag or ANIM chunk means animated',
+							},
+							{ name: 'Static', value: 'static', description: 'Limit 100 KB' },
+							{ name: 'Animated', value: 'animated', description: 'Limit 500 KB' },
+						],
+						description: 'For WebP stickers: which of WhatsApp\'s sticker limits applies',
+					},
+				],
+			},
+			{
+				displayName: 'Options',
+				name: 'options',
+				type: 'collection',
+				placeholder: 'Add option',
+				default: {},
+				displayOptions: { show: { operation: ['download'] } },
+				options: [
+					{
+						displayName: 'File Name',
+						name: 'fileName',
+						type: 'string',
+						default: '',
+						description: "Name of the output file. Empty: the server's name, else the media ID with the type's extension.",
+					},
+					{
+						displayName: 'Send Auth Key',
+						name: 'sendAuthKey',
+						type: 'options',
+						default: 'insider',
+						options: [
+							{
+								name: 'To Insider Only',
+								value: 'insider',
+								description: "Only to the credential's Base URL host and https hosts under useinsider.com",
+							},
+							{
+								name: 'Also to the Given URL',
+								value: 'always',
+								description: "To the URL's own host too (a media host that asks for the Insider key)",
+							},
+							{ name: 'Never', value: 'never', description: 'Download without the key' },
+						],
+						description: 'Where the x-ins-auth-key header may go; redirects are judged hop by hop',
+					},
+				],
 			},
 		],
 	};
@@ -77,21 +210,12 @@ export class InsiderWhatsAppMedia implements INodeType {
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		return [
-			await mapItems(this, async (itemIndex) => {
-				const mediaId = String(this.getNodeParameter('mediaId', itemIndex, '')).trim();
-				if (!mediaId) throw new NodeOperationError(this.getNode(), `Item ${itemIndex}: "Media ID" is empty`, { itemIndex });
-				const media = await insiderApiRequest.call(this, { method: 'GET', path: `/v1/media/${encodeURIComponent(mediaId)}`, itemIndex });
-				return {
-					id: media.id ?? mediaId,
-					url: media.url ?? null,
-					mime_type: media.mime_type ?? null,
-					sha256: media.sha256 ?? null,
-					// The seed's example spells it File_size.
-					file_size: media.file_size ?? media.File_size ?? null,
-					messaging_product: media.messaging_product ?? 'whatsapp',
-				};
-			}),
-		];
+		const operation = this.getNodeParameter('operation', 0) as string;
+		if (operation === 'getUrl') {
+			return [await mapItems(this, async (itemIndex) => await getMediaFacts.call(this, String(this.getNodeParameter('mediaId', itemIndex, '')), itemIndex))];
+		}
+		if (operation === 'download') return [await runDownloads(this)];
+		if (operation === 'upload' || operation === 'uploadAndGetUrl') return [await runUploads(this, operation === 'uploadAndGetUrl')];
+		throw new NodeOperationError(this.getNode(), `The operation "${operation}" is not known`);
 	}
 }

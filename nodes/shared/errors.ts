@@ -86,6 +86,22 @@ function deepestMessage(error: unknown): string {
 	return message;
 }
 
+const NETWORK_WORDS: Record<string, string> = {
+	ECONNRESET: 'the connection was dropped',
+	ECONNREFUSED: 'the connection was refused',
+	ECONNABORTED: 'the connection was aborted',
+	ETIMEDOUT: 'no answer in time',
+	ESOCKETTIMEDOUT: 'no answer in time',
+	EPIPE: 'the connection broke while sending',
+	ENOTFOUND: 'its host name was not found',
+	EAI_AGAIN: 'its host name could not be looked up',
+	EHOSTUNREACH: 'its host is unreachable',
+};
+
+function networkWords(code: string): string {
+	return NETWORK_WORDS[code.toUpperCase()] ?? 'a network error';
+}
+
 export interface VendorErrorContext {
 	vendor: string;
 	/** e.g. 'GET /acme/task/status/123' — never a full URL with a query that could hold a key. */
@@ -104,7 +120,9 @@ export function vendorApiError(node: INode, error: unknown, context: VendorError
 		const what = `${context.vendor} answered HTTP ${failure.status} to ${context.operation}`;
 		message = redact(failure.message ? `${what}: ${failure.message}` : what, secrets);
 	} else if (failure.networkCode) {
-		message = `${context.vendor} could not be reached for ${context.operation} (${failure.networkCode})`;
+		// The code stays out of the message: n8n replaces any message naming ECONNRESET & co. with its
+		// own generic text, which would lose which vendor and which call failed.
+		message = `${context.vendor} could not be reached for ${context.operation}: ${networkWords(failure.networkCode)}`;
 	} else {
 		// Not an HTTP failure: e.g. the credential's token request explained itself.
 		message = redact(`${context.operation} failed: ${deepestMessage(error)}`, secrets);
@@ -116,7 +134,11 @@ export function vendorApiError(node: INode, error: unknown, context: VendorError
 	};
 	const apiError = new NodeApiError(node, errorResponse, {
 		message,
-		description: failure.message ? redact(failure.message, secrets) : undefined,
+		description: failure.message
+			? redact(failure.message, secrets)
+			: failure.networkCode && !failure.status
+				? `Network error ${failure.networkCode}`
+				: undefined,
 		httpCode: failure.status ? String(failure.status) : undefined,
 		itemIndex: context.itemIndex,
 	});

@@ -28,6 +28,8 @@ export interface WhilterServerOptions {
 	failRowEvery?: number;
 	/** Status polls a real-time request answers PROCESSING before SUCCESS (default 2). */
 	realtimeReadyAfterPolls?: number;
+	/** How long each real-time call (request or status) takes to answer; can also be changed at runtime on the server. */
+	realtimeDelayMs?: RealtimeDelay;
 	/** Tasks move one step every so many ms by themselves (the sandbox); tests call advance(). */
 	autoAdvanceMs?: number;
 	/** The status answer's shape; can also be changed at runtime on the server. */
@@ -71,6 +73,12 @@ export interface CallbackRecord {
 
 export type RealtimeStatus = 'PROCESSING' | 'SUCCESS' | 'FAILURE';
 
+/**
+ * Milliseconds a real-time call takes, fixed or per call: the function sees the request's body (for a
+ * status call, the body the request was created with), so a test can make later items finish first.
+ */
+export type RealtimeDelay = number | ((body: Record<string, unknown>, call: 'request' | 'status') => number);
+
 export interface RealtimeRequest {
 	id: string;
 	body: Record<string, unknown>;
@@ -82,6 +90,13 @@ export interface RealtimeRequest {
 export interface WhilterServer extends ContractServer {
 	tasks: Map<string, Task>;
 	realtime: Map<string, RealtimeRequest>;
+	/** See WhilterServerOptions.realtimeDelayMs; undefined answers at once. */
+	realtimeDelayMs: RealtimeDelay | undefined;
+	/** Real-time calls (request or status, past the token check) being handled right now. */
+	readonly realtimeInFlight: number;
+	/** The most real-time calls handled at once since the start or the last resetRealtimeStats(). */
+	readonly realtimeMaxInFlight: number;
+	resetRealtimeStats(): void;
 	callbacks: CallbackRecord[];
 	tokensIssued: number;
 	statusVariant: StatusVariant;
@@ -378,6 +393,22 @@ export async function startWhilterServer(options: WhilterServerOptions): Promise
 		return json(200, { status: 'SUCCESS', message: 'Ready', 'video-url': `https://media.example.test/rt/${id}.mp4`, 'image-url': `https://media.example.test/rt/${id}.png` });
 	};
 
+	let realtimeDelayMs: RealtimeDelay | undefined = options.realtimeDelayMs;
+	let realtimeInFlight = 0;
+	let realtimeMaxInFlight = 0;
+	/** Runs one real-time call after its delay, counting how many are being handled at once. */
+	const timedRealtime = async (body: Record<string, unknown>, call: 'request' | 'status', handle: () => Reply): Promise<Reply> => {
+		realtimeInFlight++;
+		realtimeMaxInFlight = Math.max(realtimeMaxInFlight, realtimeInFlight);
+		try {
+			const ms = typeof realtimeDelayMs === 'function' ? realtimeDelayMs(body, call) : (realtimeDelayMs ?? 0);
+			if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
+			return handle();
+		} finally {
+			realtimeInFlight--;
+		}
+	};
+
 	/** Real-time calls need the x-api-key too when one is configured (API-gateway style: 403). */
 	const apiKeyProblem = (request: RecordedRequest): Reply | undefined =>
 		options.apiKey !== undefined && request.headers['x-api-key'] !== options.apiKey ? bad(403, 'Forbidden: missing or invalid x-api-key') : undefined;
@@ -388,9 +419,14 @@ export async function startWhilterServer(options: WhilterServerOptions): Promise
 		if (method === 'POST' && path === '/getToken/token') return token(request);
 		if (!tokens.use(bearer(request))) return bad(401, 'Token expired or invalid');
 
-		if (method === 'POST' && (path === '/video/request' || path === '/video/demo')) return apiKeyProblem(request) ?? realtimeRequest(request);
+		if (method === 'POST' && (path === '/video/request' || path === '/video/demo')) {
+			return apiKeyProblem(request) ?? (await timedRealtime(jsonObject(request) ?? {}, 'request', () => realtimeRequest(request)));
+		}
 		const realtimeMatch = method === 'GET' ? /^\/status\/([^/]+)$/.exec(path) : null;
-		if (realtimeMatch) return apiKeyProblem(request) ?? realtimeStatus(realtimeMatch[1]);
+		if (realtimeMatch) {
+			const id = realtimeMatch[1];
+			return apiKeyProblem(request) ?? (await timedRealtime(realtime.get(id)?.body ?? {}, 'status', () => realtimeStatus(id)));
+		}
 		const cancelMatch = method === 'POST' ? /^\/image\/task\/cancel\/([^/]+)$/.exec(path) : null;
 		if (cancelMatch) return cancelTask(cancelMatch[1]);
 
@@ -447,6 +483,21 @@ export async function startWhilterServer(options: WhilterServerOptions): Promise
 		...server,
 		tasks,
 		realtime,
+		get realtimeDelayMs() {
+			return realtimeDelayMs;
+		},
+		set realtimeDelayMs(delay: RealtimeDelay | undefined) {
+			realtimeDelayMs = delay;
+		},
+		get realtimeInFlight() {
+			return realtimeInFlight;
+		},
+		get realtimeMaxInFlight() {
+			return realtimeMaxInFlight;
+		},
+		resetRealtimeStats: () => {
+			realtimeMaxInFlight = realtimeInFlight;
+		},
 		callbacks,
 		get tokensIssued() {
 			return tokens.issued;

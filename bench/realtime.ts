@@ -1,0 +1,152 @@
+/**
+ * `npx tsx bench/realtime.ts` (and part of `npm run bench`): items per second of Whilter Realtime
+ * through n8n-core against the Whilter contract server on loopback, with wait-for-media on.
+ *
+ * Every real-time call (the creating POST and each status check) takes a fixed 20 ms at the server,
+ * and the media is ready at the second check, so one item is about POST + check + 10 ms pause +
+ * check ≈ 70 ms of waiting on Whilter: the run at concurrency 1 shows that cost, the run at the
+ * node's default concurrency how much of it overlapping hides. Figures are printed, never asserted.
+ *
+ * The server runs in a process of its own (this file with `--server`), so its HTTP work does not
+ * share the node's event loop.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+
+import type { IDataObject } from 'n8n-workflow';
+
+import { DEFAULT_CONCURRENCY } from '../nodes/Whilter/realtime/runRealtime';
+import { startWhilterServer } from '../test/servers/whilter';
+
+const CLIENT_ID = 'bench-client';
+const CLIENT_SECRET = 'bench-secret';
+
+/** Server mode: the Whilter contract server with the given latency; prints its URL, stops when stdin closes. */
+async function serve(latencyMs: number): Promise<void> {
+	const whilter = await startWhilterServer({
+		client: 'bench',
+		clientId: CLIENT_ID,
+		clientSecret: CLIENT_SECRET,
+		realtimeDelayMs: latencyMs,
+		realtimeReadyAfterPolls: 2,
+		// The real-time API does not touch S3.
+		s3: { endpoint: 'http://127.0.0.1:9', bucket: 'unused', region: 'us-east-1', accessKeyId: 'x', secretAccessKey: 'y' },
+	});
+	process.stdout.write(`${whilter.url}\n`);
+	process.stdin.resume();
+	process.stdin.on('end', () => void whilter.close().then(() => process.exit(0)));
+}
+
+async function startServerProcess(latencyMs: number): Promise<{ url: string; stop: () => Promise<void> }> {
+	const child = spawn(process.execPath, ['--import', 'tsx', __filename, '--server', String(latencyMs)], { stdio: ['pipe', 'pipe', 'inherit'] });
+	const [url] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
+	return {
+		url,
+		stop: async () => {
+			child.stdin!.end();
+			await once(child, 'exit');
+		},
+	};
+}
+
+export interface RealtimeBenchOptions {
+	items?: number;
+	/** Server time of every real-time call. */
+	latencyMs?: number;
+	concurrencies?: number[];
+}
+
+export interface RealtimeBenchRun {
+	concurrency: number;
+	items: number;
+	seconds: number;
+	itemsPerSecond: number;
+}
+
+export function formatRun(run: RealtimeBenchRun): string {
+	return `realtime: concurrency=${run.concurrency} items=${run.items} seconds=${run.seconds.toFixed(2)} items_per_second=${run.itemsPerSecond.toFixed(1)}`;
+}
+
+/** Runs the cases, printing one line per run as it finishes; returns the runs. */
+export async function runRealtimeBench(options: RealtimeBenchOptions = {}): Promise<RealtimeBenchRun[]> {
+	const items = options.items ?? 300;
+	const concurrencies = options.concurrencies ?? [1, DEFAULT_CONCURRENCY];
+	// Loaded here, not at the top: the server process must not start n8n-core.
+	const { CredentialStore, runChain } = await import('../test/harness/run');
+	const server = await startServerProcess(options.latencyMs ?? 20);
+	const store = new CredentialStore();
+	const credential = store.add('whilterApi', {
+		baseUrl: server.url,
+		client: 'bench',
+		authentication: 'clientCredentials',
+		clientId: CLIENT_ID,
+		clientSecret: CLIENT_SECRET,
+		tokenUrl: `${server.url}/getToken/token`,
+	});
+	const input = (count: number): IDataObject[] =>
+		Array.from({ length: count }, (_, i) => ({ user: `user-${i}`, name: `Customer ${i}`, photo: `https://cdn.example.test/p/${i}.png` }));
+	const execute = async (count: number, concurrency: number) => {
+		const result = await runChain({
+			items: input(count).map((json) => ({ json })),
+			nodes: [
+				{
+					name: 'Realtime',
+					type: 'whilterRealtime',
+					parameters: {
+						useCaseId: 'bench-use-case',
+						userId: '={{ $json.user }}',
+						customerId: 'bench-customer',
+						lists: { phraseTexts: [{ text: '=Hi {{ $json.name }}' }], imageUrls: [{ url: '={{ $json.photo }}' }] },
+						waitForMedia: true,
+						pollInterval: 0.01,
+						maxPollInterval: 0.01,
+						waitTimeout: 60,
+						options: { concurrency },
+					},
+					credentials: { whilterApi: credential },
+				},
+			],
+			credentials: store,
+		});
+		if (result.error) throw result.error;
+		const output = result.output('Realtime');
+		const ready = output.filter((o) => o.json.status === 'SUCCESS' && typeof o.json['video-url'] === 'string').length;
+		if (ready !== count) throw new Error(`only ${ready} of ${count} items came back with media`);
+		// n8n's own execution time of the node, leaving out the workflow's setup.
+		return result.run.data.resultData.runData.Realtime[0].executionTime / 1000;
+	};
+
+	const runs: RealtimeBenchRun[] = [];
+	try {
+		// Token fetched and code paths warm before anything is timed.
+		await execute(10, DEFAULT_CONCURRENCY);
+		for (const concurrency of concurrencies) {
+			const seconds = await execute(items, concurrency);
+			const run = { concurrency, items, seconds, itemsPerSecond: items / seconds };
+			runs.push(run);
+			process.stdout.write(`${formatRun(run)}\n`);
+		}
+	} finally {
+		await server.stop();
+	}
+	return runs;
+}
+
+async function main(): Promise<void> {
+	const serverFlag = process.argv.indexOf('--server');
+	if (serverFlag !== -1) return await serve(Number(process.argv[serverFlag + 1]));
+	const { shutdownN8nCore } = await import('../test/harness/run');
+	try {
+		await runRealtimeBench();
+	} finally {
+		await shutdownN8nCore();
+	}
+}
+
+if (require.main === module) {
+	main().catch((error: unknown) => {
+		process.stderr.write(`realtime bench failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+		process.exitCode = 1;
+	});
+}

@@ -1,0 +1,190 @@
+import { NodeApiError, NodeOperationError } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INode, INodeExecutionData } from 'n8n-workflow';
+
+import { mapItemsConcurrently, mapWithConcurrency } from '../../nodes/Whilter/realtime/concurrency';
+import { mapItems } from '../../nodes/shared/perItem';
+
+const delay = async (ms: number) => await new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Records which tasks run when, and how many at once. */
+function tracker() {
+	let running = 0;
+	const state = { max: 0, started: [] as number[], finished: [] as number[], aborted: [] as number[] };
+	const run = async (index: number, ms: number, signal?: AbortSignal) => {
+		state.started.push(index);
+		running++;
+		state.max = Math.max(state.max, running);
+		try {
+			await new Promise<void>((resolve) => {
+				const timer = setTimeout(resolve, ms);
+				signal?.addEventListener('abort', () => {
+					clearTimeout(timer);
+					state.aborted.push(index);
+					resolve();
+				});
+			});
+		} finally {
+			running--;
+			state.finished.push(index);
+		}
+	};
+	return { state, run };
+}
+
+describe('mapWithConcurrency', () => {
+	it('returns results in index order although later tasks finish first', async () => {
+		const { state, run } = tracker();
+		const results = await mapWithConcurrency(
+			8,
+			async (i, signal) => {
+				await run(i, (8 - i) * 5, signal);
+				return i * 10;
+			},
+			{ limit: 4, stopOnError: true },
+		);
+		expect(results).toEqual(Array.from({ length: 8 }, (_, i) => ({ status: 'fulfilled', value: i * 10 })));
+		expect(state.finished.slice(0, 4)).not.toEqual([0, 1, 2, 3]);
+		expect(state.started).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+	});
+
+	it('never runs more than the limit at once, and does reach it', async () => {
+		const { state, run } = tracker();
+		await mapWithConcurrency(12, async (i) => await run(i, 10), { limit: 3, stopOnError: false });
+		expect(state.max).toBe(3);
+		const single = tracker();
+		await mapWithConcurrency(5, async (i) => await single.run(i, 2), { limit: 1, stopOnError: false });
+		expect(single.state.max).toBe(1);
+		expect(single.state.finished).toEqual([0, 1, 2, 3, 4]);
+	});
+
+	it('with firstAlone, starts the others only after the first has finished', async () => {
+		const events: string[] = [];
+		await mapWithConcurrency(
+			4,
+			async (i) => {
+				events.push(`start ${i}`);
+				await delay(i === 0 ? 20 : 5);
+				events.push(`end ${i}`);
+			},
+			{ limit: 3, stopOnError: false, firstAlone: true },
+		);
+		expect(events.slice(0, 2)).toEqual(['start 0', 'end 0']);
+		expect(events.slice(2, 5).sort()).toEqual(['start 1', 'start 2', 'start 3']);
+	});
+
+	it('handles no tasks, a limit below 1, and a task that throws synchronously', async () => {
+		expect(await mapWithConcurrency(0, async () => 1, { limit: 3, stopOnError: true })).toEqual([]);
+		const results = await mapWithConcurrency(
+			2,
+			(i) => {
+				if (i === 1) throw new Error('sync');
+				return Promise.resolve(i);
+			},
+			{ limit: 0, stopOnError: false },
+		);
+		expect(results[0]).toEqual({ status: 'fulfilled', value: 0 });
+		expect(results[1]).toMatchObject({ status: 'rejected', reason: { message: 'sync' } });
+	});
+
+	it('stopOnError: nothing starts after a failure, later tasks in flight are aborted, earlier ones run to their end', async () => {
+		const { state, run } = tracker();
+		const results = await mapWithConcurrency(
+			10,
+			async (i, signal) => {
+				// 0 is slow; 2 fails first; 3 and 4 are in flight when it does.
+				await run(i, i === 0 ? 60 : i === 2 ? 10 : 200, signal);
+				if (i === 2) throw new Error('item 2 failed');
+				return i;
+			},
+			{ limit: 5, stopOnError: true },
+		);
+		expect(state.started).toEqual([0, 1, 2, 3, 4]);
+		expect(state.aborted.sort()).toEqual([3, 4]);
+		expect(results[0]).toEqual({ status: 'fulfilled', value: 0 });
+		expect(results[2]).toMatchObject({ status: 'rejected' });
+		expect(results.slice(5).every((r) => r.status === 'skipped')).toBe(true);
+	});
+
+	it('stopOnError: an earlier task failing later still comes first', async () => {
+		const results = await mapWithConcurrency(
+			4,
+			async (i) => {
+				await delay(i === 0 ? 40 : 5);
+				throw new Error(`failed ${i}`);
+			},
+			{ limit: 4, stopOnError: true },
+		);
+		const firstRejected = results.findIndex((r) => r.status === 'rejected');
+		expect(firstRejected).toBe(0);
+	});
+});
+
+/** A context with what the per-item loops read: input items, node, continue-on-fail. */
+function fakeContext(count: number, continueOnFail: boolean): IExecuteFunctions {
+	const node = { name: 'Realtime', type: 'n8n-nodes-whilter.whilterRealtime', typeVersion: 1, parameters: {} } as unknown as INode;
+	return {
+		getInputData: () => Array.from({ length: count }, (): INodeExecutionData => ({ json: {} })),
+		getNode: () => node,
+		continueOnFail: () => continueOnFail,
+	} as unknown as IExecuteFunctions;
+}
+
+/** Item 1 fails with a plain Error, item 3 with a NodeApiError, item 4 with a string; the rest succeed. */
+function scenario(node: INode) {
+	return async (itemIndex: number): Promise<IDataObject> => {
+		await delay((5 - itemIndex) * 3);
+		if (itemIndex === 1) throw new Error('plain failure');
+		if (itemIndex === 3) throw new NodeApiError(node, { message: 'vendor said no' }, { message: 'Whilter answered HTTP 400', itemIndex });
+		if (itemIndex === 4) throw 'a string';
+		return { itemIndex };
+	};
+}
+
+async function outcome(run: () => Promise<INodeExecutionData[]>) {
+	try {
+		return { output: await run() };
+	} catch (error) {
+		const e = error as NodeOperationError;
+		return { error: { type: e.constructor.name, message: e.message, itemIndex: e.context?.itemIndex } };
+	}
+}
+
+describe('mapItemsConcurrently behaves as mapItems', () => {
+	it.each([
+		[true, 1],
+		[true, 4],
+		[false, 1],
+		[false, 4],
+	])('continueOnFail=%s, limit=%s: same output or same error', async (continueOnFail, limit) => {
+		const context = fakeContext(6, continueOnFail);
+		const work = scenario(context.getNode());
+		const sequential = await outcome(async () => await mapItems(context, work));
+		const concurrent = await outcome(async () => await mapItemsConcurrently(context, async (i) => await work(i), { limit }));
+		expect(concurrent).toEqual(sequential);
+		if (continueOnFail) {
+			expect(concurrent.output!.map((o) => o.pairedItem)).toEqual([0, 1, 2, 3, 4, 5].map((item) => ({ item })));
+			expect(concurrent.output![1].json).toEqual({ error: 'plain failure' });
+			expect(concurrent.output![3].json).toEqual({ error: 'Whilter answered HTTP 400' });
+		} else {
+			expect(concurrent.error).toEqual({ type: 'NodeOperationError', message: 'plain failure', itemIndex: 1 });
+		}
+	});
+
+	it('without continue-on-fail starts no item after the failure', async () => {
+		const context = fakeContext(20, false);
+		const started: number[] = [];
+		await expect(
+			mapItemsConcurrently(
+				context,
+				async (i) => {
+					started.push(i);
+					await delay(5);
+					if (i === 2) throw new NodeOperationError(context.getNode(), 'bad item 2', { itemIndex: 2 });
+					return {};
+				},
+				{ limit: 3 },
+			),
+		).rejects.toThrow('bad item 2');
+		expect(Math.max(...started)).toBeLessThanOrEqual(4);
+	});
+});

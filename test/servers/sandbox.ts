@@ -113,6 +113,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 				...c.whilter,
 				s3: { endpoint: s3.endpoint, bucket: c.bucket, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
 				autoAdvanceMs: options.autoAdvanceMs,
+				mediaBaseUrl: 'self',
 				port: ports.whilter,
 			}),
 		);

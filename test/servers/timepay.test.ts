@@ -171,12 +171,12 @@ describe('campaigns and dispositions', () => {
 				{ id: 'camp-empty', name: 'Empty campaign', status: 'paused' },
 				{ id: 'camp-welcome', name: 'Welcome journey', status: 'completed' },
 			],
-			pagination: { page: 1, limit: 20, total: 4 },
+			pagination: { page: 1, limit: 10, total: 4, totalPages: 1 },
 		});
-		expect(await list('?page=2&limit=3')).toMatchObject({ data: [{ id: 'camp-welcome' }], pagination: { page: 2, limit: 3, total: 4 } });
+		expect(await list('?page=2&limit=3')).toEqual({ success: true, data: [{ id: 'camp-welcome', name: 'Welcome journey', status: 'completed' }], pagination: { page: 2, limit: 3, total: 4, totalPages: 2 } });
 	});
 
-	it('filters by status and searches names and ids', async () => {
+	it('filters by status and searches names', async () => {
 		expect(((await list('?status=active')).data as Array<{ id: string }>).map((c) => c.id)).toEqual(['camp-loans', 'camp-failing']);
 		expect(((await list('?search=LOAN')).data as Array<{ id: string }>).map((c) => c.id)).toEqual(['camp-loans']);
 		expect(await list('?search=nothing-like-this')).toMatchObject({ data: [], pagination: { total: 0 } });
@@ -188,9 +188,30 @@ describe('campaigns and dispositions', () => {
 		expect(answer.body).toEqual({ success: false, message: expect.any(String) });
 	});
 
-	it('lists dispositions as {id, name}', async () => {
+	it('lists dispositions as {id, name} with pagination', async () => {
 		const answer = await send('GET', '/api/v1/dispositions');
-		expect(answer.body).toEqual({ success: true, data: expect.arrayContaining([{ id: 'XaYnpMfmTumXNSgOSIZB', name: expect.any(String) }]) });
+		expect(answer.body).toEqual({
+			success: true,
+			data: expect.arrayContaining([{ id: 'XaYnpMfmTumXNSgOSIZB', name: expect.any(String) }]),
+			pagination: { page: 1, limit: 20, total: 2, totalPages: 1 },
+		});
+		expect((await send('GET', '/api/v1/dispositions?search=later')).body).toMatchObject({ data: [{ id: 'disp-callback' }], pagination: { total: 1 } });
+		expect((await send('GET', '/api/v1/dispositions?page=0')).status).toBe(400);
+	});
+
+	it('pages dispositions 20 at a time', async () => {
+		const many = await startTimePayServer({
+			token: TOKEN,
+			dispositions: Array.from({ length: 25 }, (_, i) => ({ id: `d-${i}`, name: `Disposition ${i}` })),
+		});
+		try {
+			const page = async (n: number) => (await (await fetch(`${many.url}/api/v1/dispositions?page=${n}`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as Record<string, unknown>;
+			expect(await page(1)).toMatchObject({ data: expect.any(Array), pagination: { page: 1, limit: 20, total: 25, totalPages: 2 } });
+			expect(((await page(1)).data as unknown[]).length).toBe(20);
+			expect(((await page(2)).data as Array<{ id: string }>).map((d) => d.id)).toEqual(['d-20', 'd-21', 'd-22', 'd-23', 'd-24']);
+		} finally {
+			await many.close();
+		}
 	});
 });
 

@@ -3,6 +3,9 @@
  * `POST /api/v1/initiate/<campaignId>/<whatsapp|sms|calls>`, `GET /api/v1/campaigns`,
  * `GET /api/v1/dispositions`, bearer token. 200 all initiated, 207 partial, 400 validation, 404
  * campaign or customers not found, 500 all failed. Errors are `{success:false, message}`.
+ * Both lists are paginated as documented: `{success, data, pagination: {page, limit, total, totalPages}}`;
+ * campaigns take page, limit (default 10), status and search (by name); dispositions take page and
+ * search (name and description), 20 per page.
  */
 import { bearer, isJson, json, jsonObject, startServer, unknownKeys } from './http';
 import type { ContractServer, RecordedRequest, Reply } from './http';
@@ -18,13 +21,14 @@ export interface Customer {
 export interface Campaign {
 	id: string;
 	name: string;
-	status: 'active' | 'paused' | 'completed';
+	status: 'active' | 'paused' | 'completed' | 'draft';
 	customers: Customer[];
 }
 
 export interface Disposition {
 	id: string;
 	name: string;
+	description?: string;
 }
 
 export interface InitiateRecord {
@@ -58,6 +62,7 @@ const SETTINGS_KEYS = ['agentId', 'dispositionId'];
 const LIST_FILTERS = ['ids', 'exclude_ids', 'payment_status', 'language'] as const;
 const FILTER_KEYS = [...LIST_FILTERS, 'custom'];
 const BATCH_SIZE = 100;
+const DISPOSITIONS_PER_PAGE = 20;
 const CHANNEL_NAMES: Record<Channel, string> = { whatsapp: 'WhatsApp messages', sms: 'SMS messages', calls: 'Calls' };
 
 function fail(status: number, message: string): Reply {
@@ -150,6 +155,10 @@ function positiveIntParam(request: RecordedRequest, name: string, fallback: numb
 	return /^[1-9]\d*$/.test(raw) ? Number(raw) : Number.NaN;
 }
 
+function pagination(page: number, limit: number, total: number): { page: number; limit: number; total: number; totalPages: number } {
+	return { page, limit, total, totalPages: Math.ceil(total / limit) };
+}
+
 export async function startTimePayServer(options: TimePayServerOptions): Promise<TimePayServer> {
 	const campaigns = new Map((options.campaigns ?? demoCampaigns()).map((c) => [c.id, c]));
 	const dispositions = options.dispositions ?? demoDispositions();
@@ -186,14 +195,23 @@ export async function startTimePayServer(options: TimePayServerOptions): Promise
 
 	const listCampaigns = (request: RecordedRequest): Reply => {
 		const page = positiveIntParam(request, 'page', 1);
-		const limit = positiveIntParam(request, 'limit', 20);
+		const limit = positiveIntParam(request, 'limit', 10);
 		if (Number.isNaN(page) || Number.isNaN(limit) || limit > 100) return fail(400, 'page and limit must be positive integers (limit at most 100)');
 		const search = (request.query.get('search') ?? '').toLowerCase();
 		const status = request.query.get('status');
 		const all = [...campaigns.values()]
-			.filter((c) => (!search || c.name.toLowerCase().includes(search) || c.id.toLowerCase().includes(search)) && (!status || c.status === status))
+			.filter((c) => (!search || c.name.toLowerCase().includes(search)) && (!status || c.status === status))
 			.map(({ id, name, status: s }) => ({ id, name, status: s }));
-		return json(200, { success: true, data: all.slice((page - 1) * limit, page * limit), pagination: { page, limit, total: all.length } });
+		return json(200, { success: true, data: all.slice((page - 1) * limit, page * limit), pagination: pagination(page, limit, all.length) });
+	};
+
+	const listDispositions = (request: RecordedRequest): Reply => {
+		const page = positiveIntParam(request, 'page', 1);
+		if (Number.isNaN(page)) return fail(400, 'page must be a positive integer');
+		const search = (request.query.get('search') ?? '').toLowerCase();
+		const all = dispositions.filter((d) => !search || d.name.toLowerCase().includes(search) || (d.description ?? '').toLowerCase().includes(search));
+		const limit = DISPOSITIONS_PER_PAGE;
+		return json(200, { success: true, data: all.slice((page - 1) * limit, page * limit), pagination: pagination(page, limit, all.length) });
 	};
 
 	const server = await startServer(
@@ -203,7 +221,7 @@ export async function startTimePayServer(options: TimePayServerOptions): Promise
 			const route = /^\/api\/v1\/initiate\/([^/]+)\/(whatsapp|sms|calls)$/.exec(path);
 			if (method === 'POST' && route) return initiate(request, route[1], route[2] as Channel);
 			if (method === 'GET' && path === '/api/v1/campaigns') return listCampaigns(request);
-			if (method === 'GET' && path === '/api/v1/dispositions') return json(200, { success: true, data: dispositions });
+			if (method === 'GET' && path === '/api/v1/dispositions') return listDispositions(request);
 			return fail(404, `No route for ${method} ${path}`);
 		},
 		{ port: options.port },

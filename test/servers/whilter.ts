@@ -30,6 +30,11 @@ export interface WhilterServerOptions {
 	realtimeReadyAfterPolls?: number;
 	/** How long each real-time call (request or status) takes to answer; can also be changed at runtime on the server. */
 	realtimeDelayMs?: RealtimeDelay;
+	/**
+	 * Where the made media live: 'self' serves them from this server under /media (the sandbox, so a
+	 * workflow can download a row's video); default https://media.example.test (not reachable).
+	 */
+	mediaBaseUrl?: 'self' | string;
 	/** Tasks move one step every so many ms by themselves (the sandbox); tests call advance(). */
 	autoAdvanceMs?: number;
 	/** The status answer's shape; can also be changed at runtime on the server. */
@@ -124,6 +129,12 @@ const REALTIME_LISTS = ['phrase-texts', 'image-texts', 'video-texts', 'image-url
 const REALTIME_KEYS = [...REALTIME_REQUIRED, 'reference-record-id', ...REALTIME_LISTS];
 /** `<TemplateID>_Priority_<Campaign>.zip` or `<TemplateID>_<Campaign>.zip`; `_` separates the parts, so neither part may hold one. */
 const FILE_NAME = /^([A-Za-z0-9-]+)_(?:Priority_)?([A-Za-z0-9-]+)\.zip$/;
+const DEFAULT_MEDIA_BASE = 'https://media.example.test';
+
+/** A tiny MP4 (an ftyp box only): enough for a media type check and a download, not for a player. */
+export const SAMPLE_MP4 = Buffer.from('0000001866747970697336000000000069736f6d6d703432', 'hex');
+const SAMPLE_PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');
+
 export const ROW_ERROR = 'Template render failed: missing personalisation value';
 
 function bad(status: number, message: string): Reply {
@@ -144,7 +155,7 @@ export function outputKeyFor(inputKey: string, taskId: string): string {
  * The output file the seed describes: the input CSV unchanged, plus `media-url` and `error`. Parsed
  * as arrays, not objects, so duplicate or odd headers come back exactly as sent.
  */
-export function buildOutputCsv(inputCsv: string, taskId: string, failRowEvery: number): { csv: string; rows: number; failed: number } {
+export function buildOutputCsv(inputCsv: string, taskId: string, failRowEvery: number, mediaBase = DEFAULT_MEDIA_BASE): { csv: string; rows: number; failed: number } {
 	const parsed = Papa.parse<string[]>(inputCsv, { skipEmptyLines: true });
 	const [header = [], ...rows] = parsed.data;
 	let failed = 0;
@@ -152,7 +163,7 @@ export function buildOutputCsv(inputCsv: string, taskId: string, failRowEvery: n
 		const padded = [...row, ...Array<string>(Math.max(0, header.length - row.length)).fill('')];
 		const fails = failRowEvery > 0 && (index + 1) % failRowEvery === 0;
 		if (fails) failed++;
-		return [...padded, fails ? '' : `https://media.example.test/${taskId}/${index}.mp4`, fails ? ROW_ERROR : ''];
+		return [...padded, fails ? '' : `${mediaBase}/${taskId}/${index}.mp4`, fails ? ROW_ERROR : ''];
 	});
 	const csv = Papa.unparse({ fields: [...header, 'media-url', 'error'], data: out }, { newline: '\r\n' });
 	return { csv: `${csv}\r\n`, rows: rows.length, failed };
@@ -296,7 +307,7 @@ export async function startWhilterServer(options: WhilterServerOptions): Promise
 			const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: task.inputKey }));
 			if (!object.Body) throw new Error(`s3://${bucket}/${task.inputKey} has no body`);
 			const csv = await singleCsvOf(Buffer.from(await object.Body.transformToByteArray()));
-			const output = buildOutputCsv(csv, task.id, failEvery);
+			const output = buildOutputCsv(csv, task.id, failEvery, mediaBase());
 			const outputKey = outputKeyFor(task.inputKey, task.id);
 			await s3.send(new PutObjectCommand({ Bucket: bucket, Key: outputKey, Body: Buffer.from(output.csv, 'utf8'), ContentType: 'text/csv; charset=utf-8' }));
 			Object.assign(task, { outputKey, rows: output.rows, failedRows: output.failed, error: undefined });
@@ -390,7 +401,7 @@ export async function startWhilterServer(options: WhilterServerOptions): Promise
 		if (entry.status === 'FAILURE') {
 			return json(200, { status: 'FAILURE', message: 'Rendering failed: image-texts[0] is too long', 'video-url': null, 'image-url': null });
 		}
-		return json(200, { status: 'SUCCESS', message: 'Ready', 'video-url': `https://media.example.test/rt/${id}.mp4`, 'image-url': `https://media.example.test/rt/${id}.png` });
+		return json(200, { status: 'SUCCESS', message: 'Ready', 'video-url': `${mediaBase()}/rt/${id}.mp4`, 'image-url': `${mediaBase()}/rt/${id}.png` });
 	};
 
 	let realtimeDelayMs: RealtimeDelay | undefined = options.realtimeDelayMs;
@@ -417,6 +428,12 @@ export async function startWhilterServer(options: WhilterServerOptions): Promise
 	const route = async (request: RecordedRequest): Promise<Reply> => {
 		const { method, path } = request;
 		if (method === 'POST' && path === '/getToken/token') return token(request);
+		// Made media are public files on a CDN: no token.
+		if (method === 'GET' && options.mediaBaseUrl === 'self' && /^\/media\/.+\.(mp4|png)$/.test(path)) {
+			return path.endsWith('.png')
+				? { status: 200, raw: SAMPLE_PNG, headers: { 'content-type': 'image/png' } }
+				: { status: 200, raw: SAMPLE_MP4, headers: { 'content-type': 'video/mp4' } };
+		}
 		if (!tokens.use(bearer(request))) return bad(401, 'Token expired or invalid');
 
 		if (method === 'POST' && (path === '/video/request' || path === '/video/demo')) {
@@ -442,6 +459,7 @@ export async function startWhilterServer(options: WhilterServerOptions): Promise
 	};
 
 	const server = await startServer(route, { port: options.port });
+	const mediaBase = () => (options.mediaBaseUrl === 'self' ? `${server.url}/media` : (options.mediaBaseUrl ?? DEFAULT_MEDIA_BASE));
 
 	let timer: NodeJS.Timeout | undefined;
 	if (options.autoAdvanceMs) {

@@ -1,0 +1,102 @@
+/**
+ * TimePay Initiate throughput: N input items (one initiation each, sent one after another as the
+ * node does) through n8n-core's WorkflowExecute against the TimePay contract server, which runs in
+ * a process of its own so that its work is not counted as the node's.
+ *
+ *   npx tsx bench/timepay.ts [--items 2000]
+ *
+ * Prints `timepay: items=<n> seconds=<s> items_per_second=<r>`.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+
+const TOKEN = 'bench-timepay-token';
+
+/** Serve mode: the contract server alone, its URL on one JSON line, stopped when stdin closes. */
+async function serve(): Promise<void> {
+	const { startTimePayServer } = await import('../test/servers/timepay');
+	const server = await startTimePayServer({ token: TOKEN });
+	process.stdout.write(`${JSON.stringify({ url: server.url })}\n`);
+	process.stdin.resume();
+	process.stdin.on('end', () => {
+		void server.close().then(() => process.exit(0));
+	});
+}
+
+async function startServerProcess(): Promise<{ url: string; child: ChildProcess }> {
+	const child = spawn(process.execPath, ['--import', 'tsx', __filename, '--serve'], { stdio: ['pipe', 'pipe', 'inherit'] });
+	const firstLine = await new Promise<string>((resolve, reject) => {
+		const lines = createInterface({ input: child.stdout! });
+		lines.once('line', (line) => {
+			lines.close();
+			resolve(line);
+		});
+		child.once('exit', (code) => reject(new Error(`the TimePay server process exited (${code}) before it was ready`)));
+	});
+	return { url: (JSON.parse(firstLine) as { url: string }).url, child };
+}
+
+export interface TimePayBenchResult {
+	items: number;
+	seconds: number;
+	itemsPerSecond: number;
+}
+
+export async function benchTimePay(options: { items: number }): Promise<TimePayBenchResult> {
+	const { CredentialStore, runChain, shutdownN8nCore } = await import('../test/harness/run');
+	const { url, child } = await startServerProcess();
+	try {
+		const store = new CredentialStore();
+		const credential = store.add('timePayApi', { token: TOKEN, baseUrl: url });
+		// camp-loans customers that can be messaged: every item is a 200 with a one-customer filter.
+		const reachable = Array.from({ length: 12 }, (_, i) => i)
+			.filter((i) => i % 6 !== 5)
+			.map((i) => `LOANID-${2043150 + i}`);
+		const node = {
+			name: 'TimePay',
+			type: 'timePayInitiate',
+			parameters: {
+				campaign: { __rl: true, mode: 'id', value: 'camp-loans' },
+				templateId: 'hfu7VL6sBhI6NPm',
+				conversationSettings: { agentId: 'PPTnLQAvGlLtVgRbpcFn', dispositionId: 'XaYnpMfmTumXNSgOSIZB' },
+				filters: { ids: '={{ $json.loanId }}', paymentStatus: ['bounced', 'pending', 'partial', 'paid', 'received'] },
+			},
+			credentials: { timePayApi: credential },
+		};
+		const items = (count: number) => Array.from({ length: count }, (_, i) => ({ json: { loanId: reachable[i % reachable.length] } }));
+		const once = async (count: number) => {
+			const result = await runChain({ items: items(count), nodes: [node], credentials: store });
+			if (result.error) throw result.error;
+			const out = result.output('TimePay');
+			if (out.length !== count || out.some((o) => o.json.success !== true)) throw new Error('an initiation did not succeed');
+		};
+		await once(50); // warm the engine, the HTTP agent and the server
+		const started = process.hrtime.bigint();
+		await once(options.items);
+		const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+		await shutdownN8nCore();
+		return { items: options.items, seconds, itemsPerSecond: options.items / seconds };
+	} finally {
+		child.stdin?.end();
+	}
+}
+
+export function formatTimePayBench(result: TimePayBenchResult): string {
+	return `timepay: items=${result.items} seconds=${result.seconds.toFixed(2)} items_per_second=${result.itemsPerSecond.toFixed(1)}`;
+}
+
+async function main(): Promise<void> {
+	if (process.argv.includes('--serve')) return await serve();
+	const at = process.argv.indexOf('--items');
+	const items = at >= 0 ? Number(process.argv[at + 1]) : 2000;
+	if (!Number.isInteger(items) || items < 1) throw new Error('--items must be a positive whole number');
+	process.stdout.write(`${formatTimePayBench(await benchTimePay({ items }))}\n`);
+}
+
+if (require.main === module) {
+	main().catch((error: unknown) => {
+		process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+		process.exit(1);
+	});
+}

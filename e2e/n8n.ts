@@ -342,6 +342,8 @@ export interface N8nHandle {
 	logFile: string;
 	/** Milliseconds from spawn until `/rest/settings` answered with settingsMode. */
 	startupMs: number;
+	/** The n8n main process id (also its process group; the task runner is its child). */
+	pid: number;
 	owner: { email: string; password: string };
 	apiKey: string;
 	/** The log so far. */
@@ -605,6 +607,7 @@ export async function startN8n(options: StartOptions = {}): Promise<N8nHandle> {
 		userFolder,
 		logFile,
 		startupMs,
+		pid: pgid,
 		owner,
 		apiKey,
 		log,

@@ -1,9 +1,29 @@
-import { NodeConnectionTypes } from 'n8n-workflow';
-import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
+import type {
+	IExecuteFunctions,
+	INodeExecutionData,
+	INodeType,
+	INodeTypeDescription,
+	IWebhookFunctions,
+	IWebhookResponseData,
+} from 'n8n-workflow';
 
 import { runBatch } from './batch/runBatch';
+import type { BatchOptions } from './batch/runBatch';
 import { CAMPAIGN_NAME_RULE } from './batch/fileName';
+import type { ResultRowFilter } from './results/taskResults';
+import { reserveTaskSlot, resumeOnCallback, resumeUrlOf, waitForCallback, waitTillOf } from './status/callbackWait';
 
+interface WaitOptions {
+	waitForCallback?: boolean;
+	callbackTimeout?: number;
+	callbackRows?: ResultRowFilter;
+	callbackStatusPath?: string;
+}
+
+// The one webhook is a restart webhook (n8n serves it only for an execution waiting in this node, as
+// GitHub's "dispatch and wait" does): there is nothing to register with Whilter, so no webhookMethods.
+// eslint-disable-next-line @n8n/community-nodes/webhook-lifecycle-complete
 export class WhilterBatch implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Whilter Batch',
@@ -20,6 +40,8 @@ export class WhilterBatch implements INodeType {
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [{ name: 'whilterApi', required: true }],
+		// Only used with "Wait for Completion Callback": Whilter's callback resumes the waiting execution.
+		webhooks: [{ name: 'default', httpMethod: 'POST', responseMode: 'onReceived', path: '', restartWebhook: true }],
 		properties: [
 			{
 				displayName: 'All input items make one file and one task per execution',
@@ -129,6 +151,36 @@ export class WhilterBatch implements INodeType {
 						description: 'Whether to output the uploaded ZIP as binary data too',
 					},
 					{
+						displayName: 'Callback Result Rows',
+						name: 'callbackRows',
+						type: 'options',
+						options: [
+							{ name: 'All', value: 'all' },
+							{ name: 'Failed Only', value: 'failed', description: 'Rows whose error column is not empty' },
+							{ name: 'Succeeded Only', value: 'succeeded', description: 'Rows whose error column is empty' },
+						],
+						default: 'all',
+						displayOptions: { show: { waitForCallback: [true] } },
+						description: 'Which rows of the output file to output when the execution resumes',
+					},
+					{
+						displayName: 'Callback Status Path',
+						name: 'callbackStatusPath',
+						type: 'string',
+						default: '/task/status/{taskId}',
+						displayOptions: { show: { waitForCallback: [true] } },
+						description: 'Path under /&lt;client&gt; of the status endpoint the callback is confirmed against',
+					},
+					{
+						displayName: 'Callback Timeout (Minutes)',
+						name: 'callbackTimeout',
+						type: 'number',
+						typeOptions: { minValue: 0.01, numberPrecision: 2 },
+						default: 1440,
+						displayOptions: { show: { waitForCallback: [true] } },
+						description: 'How long the execution waits for the callback. After that it continues with this node\'s input items unchanged (n8n\'s rule for waiting nodes); the task ID stays in the execution\'s custom data.',
+					},
+					{
 						displayName: 'Callback URL',
 						name: 'callbackUrl',
 						type: 'string',
@@ -199,12 +251,36 @@ export class WhilterBatch implements INodeType {
 						default: '/task',
 						description: 'Path under /&lt;client&gt; of the task endpoint',
 					},
+					{
+						displayName: 'Wait for Completion Callback',
+						name: 'waitForCallback',
+						type: 'boolean',
+						default: false,
+						description:
+							'Whether to send this execution\'s resume URL as the task\'s callback URL and wait until Whilter calls it; the node then outputs the result rows (the callback is confirmed against the status API first)',
+					},
 				],
 			},
 		],
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		return [await runBatch.call(this)];
+		const options = this.getNodeParameter('options', 0, {}) as BatchOptions & WaitOptions;
+		if (!options.waitForCallback) return [await runBatch.call(this)];
+		if (options.callbackUrl?.trim()) {
+			throw new NodeOperationError(this.getNode(), 'Set either "Callback URL" or "Wait for Completion Callback", not both', {
+				itemIndex: 0,
+				description: 'Waiting sends this execution\'s own resume URL as the task\'s callback URL',
+			});
+		}
+		const waitTill = waitTillOf(this, options.callbackTimeout ?? 1440);
+		const key = reserveTaskSlot(this);
+		const output = await runBatch.call(this, { callbackUrl: resumeUrlOf(this) });
+		return [await waitForCallback(this, key, output, waitTill)];
+	}
+
+	async webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
+		const options = this.getNodeParameter('options', {}) as WaitOptions;
+		return await resumeOnCallback(this, { rows: options.callbackRows ?? 'all', statusPath: options.callbackStatusPath });
 	}
 }

@@ -1,15 +1,11 @@
-import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
-import type {
-	IDataObject,
-	IExecuteFunctions,
-	INodeExecutionData,
-	INodeType,
-	INodeTypeDescription,
-} from 'n8n-workflow';
+import { NodeConnectionTypes } from 'n8n-workflow';
+import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 
-import { mapItems } from '../shared/perItem';
-import { parseTaskStatus } from './taskStatus';
-import { whilterApiRequest } from './transport';
+import { runStatusNode } from './status/operations';
+import { DEFAULT_CANCEL_PATH, DEFAULT_STATUS_PATH } from './status/taskApi';
+
+const WAITING = { show: { operation: ['wait'] } };
+const WAITING_FOR_RESULTS = { show: { operation: ['getResults'], waitForCompletion: [true] } };
 
 export class WhilterStatus implements INodeType {
 	description: INodeTypeDescription = {
@@ -33,10 +29,28 @@ export class WhilterStatus implements INodeType {
 				noDataExpression: true,
 				options: [
 					{
+						name: 'Cancel',
+						value: 'cancel',
+						action: 'Cancel a task',
+						description: 'Ask Whilter to stop a task that has not completed',
+					},
+					{
 						name: 'Get',
 						value: 'get',
 						action: 'Get the status of a task',
 						description: 'Ask Whilter where a batch task stands',
+					},
+					{
+						name: 'Get Results',
+						value: 'getResults',
+						action: 'Get the results of a task',
+						description: 'Read the output file of a completed task: one item per row, or the file itself',
+					},
+					{
+						name: 'Wait for Completion',
+						value: 'wait',
+						action: 'Wait for a task to complete',
+						description: 'Ask for the status until the task is completed, failed or cancelled',
 					},
 				],
 				default: 'get',
@@ -53,31 +67,106 @@ export class WhilterStatus implements INodeType {
 				displayName: 'Status Path',
 				name: 'statusPath',
 				type: 'string',
-				default: '/task/status/{taskId}',
+				default: DEFAULT_STATUS_PATH,
+				displayOptions: { hide: { operation: ['cancel'] } },
 				description: 'Path under /&lt;client&gt; of the status endpoint; {taskId} is replaced by the task ID',
 			},
+			{
+				displayName: 'Cancel Path',
+				name: 'cancelPath',
+				type: 'string',
+				default: DEFAULT_CANCEL_PATH,
+				displayOptions: { show: { operation: ['cancel'] } },
+				description: 'Path of the cancel endpoint, under the API base URL (not under /&lt;client&gt;); {taskId} is replaced by the task ID',
+			},
+			{
+				displayName: 'Rows',
+				name: 'rowFilter',
+				type: 'options',
+				options: [
+					{ name: 'All', value: 'all', description: 'Every row of the output file' },
+					{ name: 'Failed Only', value: 'failed', description: 'Rows whose error column is not empty' },
+					{ name: 'Succeeded Only', value: 'succeeded', description: 'Rows whose error column is empty' },
+				],
+				default: 'all',
+				displayOptions: { show: { operation: ['getResults'], resultFormat: ['items'] } },
+			},
+			{
+				displayName: 'Output',
+				name: 'resultFormat',
+				type: 'options',
+				options: [
+					{ name: 'One Item per Row', value: 'items', description: 'Every column of the row, including the media URL and error columns' },
+					{ name: 'CSV File', value: 'binary', description: 'The output file as binary data, on one item with the task status' },
+				],
+				default: 'items',
+				displayOptions: { show: { operation: ['getResults'] } },
+			},
+			{
+				displayName: 'Put Output File in Field',
+				name: 'binaryPropertyName',
+				type: 'string',
+				default: 'data',
+				required: true,
+				displayOptions: { show: { operation: ['getResults'], resultFormat: ['binary'] } },
+				hint: 'The name of the output binary field to put the file in',
+			},
+			{
+				displayName: 'Wait for Completion',
+				name: 'waitForCompletion',
+				type: 'boolean',
+				default: false,
+				displayOptions: { show: { operation: ['getResults'] } },
+				description: 'Whether to wait until the task is completed before reading its results (otherwise a task that is not completed is an error)',
+			},
+			...[WAITING, WAITING_FOR_RESULTS].flatMap((displayOptions) => [
+				{
+					displayName: 'Check Interval (Seconds)',
+					name: 'checkInterval',
+					type: 'number' as const,
+					typeOptions: { minValue: 0.01, numberPrecision: 2 },
+					default: 5,
+					displayOptions,
+					description: 'Pause before the second status check; each next pause is 1.5 times longer',
+				},
+				{
+					displayName: 'Longest Check Interval (Seconds)',
+					name: 'maxCheckInterval',
+					type: 'number' as const,
+					typeOptions: { minValue: 0.01, numberPrecision: 2 },
+					default: 60,
+					displayOptions,
+					description: 'The pauses between checks stop growing at this length',
+				},
+				{
+					displayName: 'Timeout (Seconds)',
+					name: 'timeout',
+					type: 'number' as const,
+					typeOptions: { minValue: 0.01, numberPrecision: 2 },
+					default: 3600,
+					displayOptions,
+					description: 'How long to wait in all before giving up',
+				},
+				{
+					displayName: 'On Timeout',
+					name: 'onTimeout',
+					type: 'options' as const,
+					options: [
+						{ name: 'Error', value: 'error', description: 'Fail the item, naming the task and its last status' },
+						{
+							name: 'Output Last Status',
+							value: 'outputLastStatus',
+							description: 'Output the last status seen, with timed-out set to true',
+						},
+					],
+					default: 'error',
+					displayOptions,
+				},
+			]),
 		],
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		return [
-			await mapItems(this, async (itemIndex) => {
-				const taskId = String(this.getNodeParameter('taskId', itemIndex, '')).trim();
-				if (!taskId) {
-					throw new NodeOperationError(this.getNode(), `Item ${itemIndex}: "Task ID" is empty`, {
-						itemIndex,
-						description: 'Map the task-id field of Whilter Batch\'s output, e.g. {{ $json["task-id"] }}',
-					});
-				}
-				const statusPath = String(this.getNodeParameter('statusPath', itemIndex, '/task/status/{taskId}'));
-				const raw = await whilterApiRequest.call(this, {
-					method: 'GET',
-					path: statusPath.replace('{taskId}', encodeURIComponent(taskId)),
-					clientScoped: true,
-					itemIndex,
-				});
-				return parseTaskStatus(raw, taskId) as unknown as IDataObject;
-			}),
-		];
+		return [await runStatusNode(this)];
 	}
 }

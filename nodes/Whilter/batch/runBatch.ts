@@ -131,7 +131,11 @@ async function uploadZip(
 }
 
 /** Builds, uploads and registers one batch file for all the input items of this execution. */
-export async function runBatch(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
+export async function runBatch(
+	this: IExecuteFunctions,
+	/** Submit and wait: the task's callback is this execution's resume URL. */
+	overrides: { callbackUrl?: string } = {},
+): Promise<INodeExecutionData[]> {
 	const items = this.getInputData();
 	const pairedItem = items.map((_, item) => ({ item }));
 	const options = this.getNodeParameter('options', 0, {}) as BatchOptions;
@@ -186,7 +190,7 @@ export async function runBatch(this: IExecuteFunctions): Promise<INodeExecutionD
 				rowCount,
 				expectedOutputDuration: Number(options.expectedOutputDuration ?? 0),
 				priority: options.priority,
-				callbackUrl: options.callbackUrl?.trim() || undefined,
+				callbackUrl: overrides.callbackUrl ?? (options.callbackUrl?.trim() || undefined),
 				taskPath: options.taskPath?.trim() || '/task',
 				itemIndex: 0,
 			});

@@ -23,7 +23,11 @@ export const PART_SIZE_BYTES = 8 * 1024 * 1024;
 /** Parts in flight at once: each is held in memory while it is sent, so this bounds the upload's memory. */
 export const PARTS_IN_FLIGHT = 2;
 
-export function s3DropFromCredentials(credentials: WhilterCredentials): S3Drop {
+export function s3DropFromCredentials(
+	credentials: WhilterCredentials,
+	/** Why the drop is needed, for the error when it is not set up (the results reader also uses it). */
+	need = 'Whilter Batch needs the S3 drop to upload the file to',
+): S3Drop {
 	const missing = (
 		[
 			['s3Bucket', 'S3 Bucket'],
@@ -34,7 +38,7 @@ export function s3DropFromCredentials(credentials: WhilterCredentials): S3Drop {
 		.filter(([key]) => !String(credentials[key] ?? '').trim())
 		.map(([, label]) => label);
 	if (missing.length) {
-		throw new BatchInputError(`The Whilter credential has no ${missing.join(', ')}: Whilter Batch needs the S3 drop to upload the file to`, {
+		throw new BatchInputError(`The Whilter credential has no ${missing.join(', ')}: ${need}`, {
 			description: 'Fill in the S3 drop section of the Whilter API credential with the bucket and keys from Whilter onboarding',
 		});
 	}

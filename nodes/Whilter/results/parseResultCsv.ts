@@ -1,0 +1,250 @@
+import { StringDecoder } from 'node:string_decoder';
+import type { Readable } from 'node:stream';
+
+/** A problem in the output file, located: the caller adds which file it was. */
+export class ResultCsvError extends Error {
+	constructor(
+		message: string,
+		/** 1-based data row (the header is row 0), when the problem is in a row. */
+		readonly row?: number,
+		/** 1-based line of the file where that row starts. */
+		readonly line?: number,
+	) {
+		super(message);
+		this.name = 'ResultCsvError';
+	}
+}
+
+export interface CsvRecord {
+	fields: string[];
+	/** 1-based line of the file where the record starts (a quoted field may span lines). */
+	line: number;
+}
+
+const COMMA = 44;
+const QUOTE = 34;
+const CR = 13;
+const LF = 10;
+
+const enum State {
+	FieldStart,
+	Unquoted,
+	Quoted,
+	/** Just saw a quote inside a quoted field: an escaped quote or the end of the field. */
+	QuoteInQuoted,
+}
+
+/**
+ * An RFC 4180 reader fed text chunk by chunk: CRLF, LF or CR line ends, quoted fields with commas,
+ * line breaks and doubled quotes. Only the record being read is held between chunks, so a file of any
+ * size passes through in the memory of its longest row.
+ */
+export class CsvRecordReader {
+	private state = State.FieldStart;
+	private field = '';
+	private record: string[] = [];
+	private line = 1;
+	private recordLine = 1;
+	/** A CR ended the last record: a LF right after it belongs to the same line end. */
+	private afterCr = false;
+	/** Records handed out so far: the one being read is record number `emitted` counting from 0 (the header). */
+	private emitted = 0;
+
+	/**
+	 * Feeds one chunk; returns the records it completed. A malformed record throws a ResultCsvError
+	 * whose `row` is that record's number counting the first record (the header) as 0.
+	 */
+	push(text: string): CsvRecord[] {
+		const out: CsvRecord[] = [];
+		const length = text.length;
+		let i = 0;
+		if (this.afterCr && length > 0) {
+			this.afterCr = false;
+			if (text.charCodeAt(0) === LF) i = 1;
+		}
+		let start = i;
+		while (i < length) {
+			if (this.state === State.Quoted) {
+				const quote = text.indexOf('"', i);
+				if (quote === -1) {
+					this.countLines(text, i, length);
+					this.field += text.slice(start, length);
+					return out;
+				}
+				this.countLines(text, i, quote);
+				this.field += text.slice(start, quote);
+				this.state = State.QuoteInQuoted;
+				i = quote + 1;
+				start = i;
+				continue;
+			}
+			const code = text.charCodeAt(i);
+			if (this.state === State.QuoteInQuoted) {
+				if (code === QUOTE) {
+					this.field += '"';
+					this.state = State.Quoted;
+					i++;
+					start = i;
+					continue;
+				}
+				if (code !== COMMA && code !== CR && code !== LF) {
+					throw this.syntaxError(
+						`a quoted field is followed by "${text[i]}" instead of a comma or a line end (a quote inside a quoted field must be doubled)`,
+						this.line,
+					);
+				}
+				// Falls through to the separator handling below, as an unquoted field that just ended.
+				this.state = State.Unquoted;
+				start = i;
+			}
+			if (code === COMMA) {
+				this.record.push(this.field + text.slice(start, i));
+				this.field = '';
+				this.state = State.FieldStart;
+				i++;
+				start = i;
+			} else if (code === CR || code === LF) {
+				this.record.push(this.field + text.slice(start, i));
+				this.field = '';
+				this.state = State.FieldStart;
+				this.emit(out);
+				this.line++;
+				i++;
+				if (code === CR) {
+					if (i < length) {
+						if (text.charCodeAt(i) === LF) i++;
+					} else {
+						this.afterCr = true;
+					}
+				}
+				this.recordLine = this.line;
+				start = i;
+			} else if (code === QUOTE && this.state === State.FieldStart) {
+				this.state = State.Quoted;
+				i++;
+				start = i;
+			} else {
+				// A quote in the middle of an unquoted field is kept as text, as spreadsheets do.
+				this.state = State.Unquoted;
+				i++;
+			}
+		}
+		if (this.state !== State.QuoteInQuoted) this.field += text.slice(start, length);
+		return out;
+	}
+
+	/** The end of the input: the last record when the file does not end with a line break. */
+	end(): CsvRecord[] {
+		if (this.state === State.Quoted) {
+			throw this.syntaxError(`a quoted field starting on line ${this.recordLine} is never closed (the file ends inside it)`, this.recordLine);
+		}
+		const out: CsvRecord[] = [];
+		if (this.record.length > 0 || this.field !== '' || this.state === State.QuoteInQuoted) {
+			this.record.push(this.field);
+			this.field = '';
+			this.state = State.FieldStart;
+			this.emit(out);
+		}
+		return out;
+	}
+
+	private emit(out: CsvRecord[]): void {
+		const fields = this.record;
+		this.record = [];
+		// A blank line (one empty unquoted field) is not a row.
+		if (fields.length === 1 && fields[0] === '') return;
+		out.push({ fields, line: this.recordLine });
+		this.emitted++;
+	}
+
+	/** The record being read is number `emitted` counting the header as 0, i.e. that data row. */
+	private syntaxError(problem: string, line: number): ResultCsvError {
+		const where = this.emitted === 0 ? `header (line ${line})` : `row ${this.emitted} (line ${line})`;
+		return new ResultCsvError(`${where}: ${problem}`, this.emitted, line);
+	}
+
+	private countLines(text: string, from: number, to: number): void {
+		for (let at = text.indexOf('\n', from); at !== -1 && at < to; at = text.indexOf('\n', at + 1)) this.line++;
+		// A bare CR inside a quoted field is a line break too, but CRLF counts once.
+		for (let at = text.indexOf('\r', from); at !== -1 && at < to; at = text.indexOf('\r', at + 1)) {
+			if (text.charCodeAt(at + 1) !== LF) this.line++;
+		}
+	}
+}
+
+/** Header names as object keys: blanks get a name, a repeated name gets `_1`, `_2`… (as papaparse does). */
+export function headerKeys(header: string[]): string[] {
+	const seen = new Map<string, number>();
+	const taken = new Set(header);
+	return header.map((raw, index) => {
+		let name = raw.trim() === '' ? `column_${index + 1}` : raw;
+		const count = seen.get(name) ?? 0;
+		seen.set(name, count + 1);
+		if (count > 0) {
+			let suffix = count;
+			while (taken.has(`${name}_${suffix}`)) suffix++;
+			name = `${name}_${suffix}`;
+			taken.add(name);
+		}
+		return name;
+	});
+}
+
+export interface ResultRow {
+	/** Column → cell text, for every column of the header. */
+	values: Record<string, string>;
+	/** 1-based data row (the header is row 0). */
+	row: number;
+	line: number;
+}
+
+export interface ParseResultCsvOptions {
+	/** Columns that must be in the header, e.g. 'error' for a failed/succeeded filter. */
+	requiredColumns?: string[];
+}
+
+/**
+ * Reads an output CSV as a stream, one row at a time, with the header's names as keys. The stream is
+ * pulled (for await), so a slow consumer slows the download rather than buffering the file.
+ */
+export async function* parseResultCsv(source: Readable | AsyncIterable<Buffer | string>, options: ParseResultCsvOptions = {}): AsyncGenerator<ResultRow> {
+	const decoder = new StringDecoder('utf8');
+	const reader = new CsvRecordReader();
+	let keys: string[] | undefined;
+	let row = 0;
+	let first = true;
+
+	const rowsOf = function* (records: CsvRecord[]): Generator<ResultRow> {
+		for (const record of records) {
+			if (!keys) {
+				keys = headerKeys(record.fields);
+				const missing = (options.requiredColumns ?? []).filter((column) => !keys!.includes(column));
+				if (missing.length) {
+					throw new ResultCsvError(`the header has no ${missing.map((c) => `"${c}"`).join(', ')} column (columns: ${keys.join(', ')})`, 0, record.line);
+				}
+				continue;
+			}
+			row++;
+			const fields = record.fields;
+			if (fields.length !== keys.length) {
+				throw new ResultCsvError(`row ${row} (line ${record.line}) has ${fields.length} fields, the header has ${keys.length}`, row, record.line);
+			}
+			const values: Record<string, string> = {};
+			for (let c = 0; c < keys.length; c++) values[keys[c]] = fields[c];
+			yield { values, row, line: record.line };
+		}
+	};
+
+	for await (const chunk of source) {
+		let text = typeof chunk === 'string' ? chunk : decoder.write(chunk);
+		if (first && text.length > 0) {
+			first = false;
+			if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+		}
+		yield* rowsOf(reader.push(text));
+	}
+	const rest = decoder.end();
+	if (rest) yield* rowsOf(reader.push(rest));
+	yield* rowsOf(reader.end());
+	if (!keys) throw new ResultCsvError('the file is empty (no header row)', 0, 1);
+}

@@ -1,0 +1,315 @@
+import { pipeline, Transform } from 'node:stream';
+import type { Readable } from 'node:stream';
+
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { NodeApiError, NodeOperationError } from 'n8n-workflow';
+import type {
+	IBinaryData,
+	IDataObject,
+	IExecuteFunctions,
+	IHttpRequestOptions,
+	IN8nHttpFullResponse,
+	IWebhookFunctions,
+} from 'n8n-workflow';
+
+import { asNodeError, redact } from '../../shared/errors';
+import { withRetry } from '../../shared/retry';
+import { BatchInputError } from '../batch/errors';
+import { createS3Client, s3DropFromCredentials } from '../batch/s3Upload';
+import type { WhilterCredentials } from '../transport';
+import { whilterSecrets } from '../transport';
+import { parseResultCsv, ResultCsvError } from './parseResultCsv';
+
+export type ResultRowFilter = 'all' | 'failed' | 'succeeded';
+
+export type ResultsContext = IExecuteFunctions | IWebhookFunctions;
+
+/** The output file's columns Whilter adds to the input CSV (DESIGN §4). */
+export const MEDIA_URL_COLUMN = 'media-url';
+export const ERROR_COLUMN = 'error';
+
+const MAX_REDIRECTS = 5;
+const ERROR_BODY_BYTES = 16 * 1024;
+
+interface OpenedFile {
+	body: Readable;
+	fileName: string;
+	/** How errors name the file: `s3://bucket/key`, or a URL without its query (a signed URL's query is a secret). */
+	label: string;
+}
+
+/** An HTTP error answer in the shape the retry policy and the error helpers read. */
+class HttpStatusFailure extends Error {
+	readonly response: { status: number; headers: IDataObject; data: string };
+
+	constructor(status: number, headers: IDataObject, data: string) {
+		super(`HTTP ${status}`);
+		this.response = { status, headers, data };
+	}
+}
+
+function cancelSignal(context: ResultsContext): AbortSignal | undefined {
+	return 'getExecutionCancelSignal' in context ? context.getExecutionCancelSignal?.() : undefined;
+}
+
+function isHttpUrl(filePath: string): boolean {
+	return /^https?:\/\//i.test(filePath);
+}
+
+function lastSegment(path: string): string {
+	let last = path.split('/').filter(Boolean).pop() ?? '';
+	try {
+		last = decodeURIComponent(last);
+	} catch {
+		// Kept as written.
+	}
+	return last || 'results.csv';
+}
+
+function headerValue(headers: IDataObject, name: string): string | undefined {
+	const key = Object.keys(headers).find((k) => k.toLowerCase() === name);
+	const value = key === undefined ? undefined : headers[key];
+	if (Array.isArray(value)) return value.length ? String(value[0]) : undefined;
+	return value === undefined || value === null ? undefined : String(value);
+}
+
+async function readLimited(body: unknown, limit: number): Promise<string> {
+	if (typeof body === 'string') return body.slice(0, limit);
+	if (Buffer.isBuffer(body)) return body.subarray(0, limit).toString('utf8');
+	const stream = body as Readable | undefined;
+	if (!stream || typeof stream[Symbol.asyncIterator] !== 'function') return '';
+	const chunks: Buffer[] = [];
+	let length = 0;
+	try {
+		for await (const chunk of stream) {
+			chunks.push(Buffer.from(chunk as Buffer));
+			length += (chunk as Buffer).length;
+			if (length >= limit) break;
+		}
+	} catch {
+		// Only a courtesy for the message: the status speaks for itself.
+	} finally {
+		stream.destroy();
+	}
+	return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
+}
+
+function messageOf(text: string): string {
+	try {
+		const parsed = JSON.parse(text) as unknown;
+		if (parsed && typeof parsed === 'object' && typeof (parsed as IDataObject).message === 'string') return (parsed as IDataObject).message as string;
+	} catch {
+		// Not JSON: the text itself (an S3 XML error, an HTML page) is shortened below.
+	}
+	return text.replace(/\s+/g, ' ').trim().slice(0, 300);
+}
+
+function statusOf(error: unknown): number | undefined {
+	const record = error as { $metadata?: { httpStatusCode?: number }; response?: { status?: number; statusCode?: number } } | undefined;
+	return record?.$metadata?.httpStatusCode ?? record?.response?.status ?? record?.response?.statusCode;
+}
+
+/** `s3://bucket/key` names its bucket; anything else is a key in the credential's drop bucket. */
+function s3Location(filePath: string, defaultBucket: string): { bucket: string; key: string } {
+	const explicit = /^s3:\/\/([^/]+)\/(.+)$/i.exec(filePath);
+	if (explicit) return { bucket: explicit[1], key: explicit[2] };
+	return { bucket: defaultBucket, key: filePath.replace(/^\/+/, '') };
+}
+
+async function openFromS3(context: ResultsContext, filePath: string, itemIndex: number): Promise<OpenedFile> {
+	const credentials = (await context.getCredentials('whilterApi')) as unknown as WhilterCredentials;
+	let drop;
+	try {
+		drop = s3DropFromCredentials(credentials, 'the results file is read from the S3 drop');
+	} catch (error) {
+		if (!(error instanceof BatchInputError)) throw asNodeError(context.getNode(), error, itemIndex);
+		throw new NodeOperationError(context.getNode(), `Item ${itemIndex}: cannot read the results file "${filePath}". ${error.message}`, {
+			itemIndex,
+			description: error.details.description,
+		});
+	}
+	const { bucket, key } = s3Location(filePath, drop.bucket);
+	const label = `s3://${bucket}/${key}`;
+	const signal = cancelSignal(context);
+	const client = createS3Client(drop, signal);
+	try {
+		const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), signal ? { abortSignal: signal } : {});
+		const body = object.Body as Readable | undefined;
+		if (!body || typeof body.pipe !== 'function') throw new Error('S3 returned no body');
+		// The client lives as long as its stream: it holds the socket the file arrives on.
+		body.once('close', () => client.destroy());
+		return { body, fileName: lastSegment(key), label };
+	} catch (error) {
+		client.destroy();
+		const status = statusOf(error);
+		const name = (error as { name?: string } | undefined)?.name;
+		const reason =
+			name === 'NoSuchKey' || status === 404
+				? 'there is no such file in the bucket'
+				: name === 'NoSuchBucket'
+					? 'there is no such bucket'
+					: status === 403 || name === 'AccessDenied'
+						? 'access was denied (check the S3 keys of the Whilter credential)'
+						: redact(error instanceof Error ? error.message : String(error), whilterSecrets(credentials));
+		throw new NodeOperationError(context.getNode(), `Item ${itemIndex}: cannot read the results file ${label}: ${reason}`, {
+			itemIndex,
+			description: status ? `S3 answered HTTP ${status}` : undefined,
+		});
+	}
+}
+
+/**
+ * A results URL gets the Whilter token only when it is on Whilter's own API host; anything else (a
+ * signed S3 or CDN link) is fetched without it, also after a redirect, so the token never leaves Whilter.
+ */
+async function openFromUrl(context: ResultsContext, address: string, itemIndex: number): Promise<OpenedFile> {
+	const credentials = (await context.getCredentials('whilterApi')) as unknown as WhilterCredentials;
+	let whilterHost: string | undefined;
+	try {
+		whilterHost = new URL(String(credentials.baseUrl)).host;
+	} catch {
+		whilterHost = undefined;
+	}
+	const first = new URL(address);
+	const signal = cancelSignal(context);
+	let url = first;
+	const label = () => `${url.origin}${url.pathname}`;
+	const fetchOnce = async (): Promise<IN8nHttpFullResponse> => {
+		url = first;
+		for (let hop = 0; ; hop++) {
+			const request: IHttpRequestOptions = {
+				method: 'GET',
+				url: url.href,
+				encoding: 'stream',
+				returnFullResponse: true,
+				ignoreHttpStatusErrors: true,
+				disableFollowRedirect: true,
+				...(signal ? { abortSignal: signal } : {}),
+			};
+			const response = (
+				url.host === whilterHost
+					? await context.helpers.httpRequestWithAuthentication.call(context, 'whilterApi', request)
+					: await context.helpers.httpRequest(request)
+			) as IN8nHttpFullResponse;
+			const headers = (response.headers ?? {}) as IDataObject;
+			const location = headerValue(headers, 'location');
+			if (response.statusCode >= 300 && response.statusCode < 400 && location && hop < MAX_REDIRECTS) {
+				(response.body as Readable | undefined)?.destroy?.();
+				url = new URL(location, url);
+				continue;
+			}
+			if (response.statusCode >= 300) throw new HttpStatusFailure(response.statusCode, headers, await readLimited(response.body, ERROR_BODY_BYTES));
+			return response;
+		}
+	};
+	try {
+		const response = await withRetry(fetchOnce, { idempotent: true, abortSignal: signal });
+		return { body: response.body as Readable, fileName: lastSegment(url.pathname), label: label() };
+	} catch (error) {
+		if (error instanceof NodeApiError || error instanceof NodeOperationError) throw asNodeError(context.getNode(), error, itemIndex);
+		const status = statusOf(error);
+		const said = error instanceof HttpStatusFailure ? messageOf(error.response.data) : undefined;
+		const reason = status ? `HTTP ${status}${said ? `: ${said}` : ''}` : error instanceof Error ? error.message : String(error);
+		throw new NodeOperationError(context.getNode(), `Item ${itemIndex}: cannot read the results file ${label()}: ${redact(reason, whilterSecrets(credentials))}`, {
+			itemIndex,
+		});
+	}
+}
+
+async function openResultFile(context: ResultsContext, filePath: string, itemIndex: number): Promise<OpenedFile> {
+	const path = String(filePath ?? '').trim();
+	if (!path) {
+		throw new NodeOperationError(context.getNode(), `Item ${itemIndex}: the task gives no results file path`, {
+			itemIndex,
+			description: 'Whilter gives the output file\'s "file-path" once the task is completed',
+		});
+	}
+	return isHttpUrl(path) ? await openFromUrl(context, path, itemIndex) : await openFromS3(context, path, itemIndex);
+}
+
+function keep(filter: ResultRowFilter, error: string | undefined): boolean {
+	if (filter === 'all') return true;
+	const failed = (error ?? '').trim() !== '';
+	return filter === 'failed' ? failed : !failed;
+}
+
+/**
+ * The rows of a task's output file, one at a time as they arrive (for a node that turns them into
+ * items without holding a second list). A broken file or connection is an error naming the file and
+ * the row it got to.
+ */
+export async function* streamTaskResultRows(
+	this: ResultsContext,
+	options: { filePath: string; filter: ResultRowFilter; itemIndex?: number },
+): AsyncGenerator<IDataObject> {
+	const itemIndex = options.itemIndex ?? 0;
+	const filter = options.filter ?? 'all';
+	if (!['all', 'failed', 'succeeded'].includes(filter)) {
+		throw new NodeOperationError(this.getNode(), `Item ${itemIndex}: unknown row filter "${String(filter)}" (expected all, failed or succeeded)`, { itemIndex });
+	}
+	const file = await openResultFile(this, options.filePath, itemIndex);
+	let lastRow = 0;
+	try {
+		for await (const row of parseResultCsv(file.body, { requiredColumns: filter === 'all' ? [] : [ERROR_COLUMN] })) {
+			lastRow = row.row;
+			if (keep(filter, row.values[ERROR_COLUMN])) yield row.values;
+		}
+	} catch (error) {
+		if (error instanceof NodeOperationError || error instanceof NodeApiError) throw asNodeError(this.getNode(), error, itemIndex);
+		if (error instanceof ResultCsvError) {
+			// The parser's message already names the row (and line) or the header.
+			throw new NodeOperationError(this.getNode(), `Item ${itemIndex}: the results file ${file.label} is not a valid CSV: ${error.message}`, {
+				itemIndex,
+			});
+		}
+		const reason = error instanceof Error ? error.message : String(error);
+		throw new NodeOperationError(
+			this.getNode(),
+			`Item ${itemIndex}: reading the results file ${file.label} failed after row ${lastRow}: ${reason}`,
+			{ itemIndex },
+		);
+	} finally {
+		file.body.destroy();
+	}
+}
+
+/** Streams the output CSV at `filePath` (an S3 key in the credential's drop — relative to the bucket; or an http(s) URL) and returns one object per row (every column incl. `media-url`, `error`), filtered. Never holds the whole file text. */
+export async function readTaskResultRows(
+	this: IExecuteFunctions | IWebhookFunctions,
+	options: { filePath: string; filter: ResultRowFilter; itemIndex?: number },
+): Promise<IDataObject[]> {
+	const rows: IDataObject[] = [];
+	for await (const row of streamTaskResultRows.call(this, options)) rows.push(row);
+	return rows;
+}
+
+/** The output file as n8n binary data (streamed into n8n's binary storage via this.helpers.prepareBinaryData(stream, fileName, 'text/csv')). */
+export async function readTaskResultFile(
+	this: IExecuteFunctions | IWebhookFunctions,
+	options: { filePath: string; itemIndex?: number },
+): Promise<IBinaryData> {
+	const itemIndex = options.itemIndex ?? 0;
+	const file = await openResultFile(this, options.filePath, itemIndex);
+	let bytes = 0;
+	const counted = new Transform({
+		transform(chunk: Buffer, _encoding, done) {
+			bytes += chunk.length;
+			done(null, chunk);
+		},
+	});
+	let failure: Error | undefined;
+	// pipeline: a connection that breaks off fails the store instead of leaving it waiting.
+	pipeline(file.body, counted, (error) => {
+		if (error) failure = error;
+	});
+	try {
+		const binary = await this.helpers.prepareBinaryData(counted, file.fileName, 'text/csv');
+		if (failure) throw failure;
+		return binary;
+	} catch (error) {
+		const reason = error instanceof Error ? error.message : String(error);
+		throw new NodeOperationError(this.getNode(), `Item ${itemIndex}: reading the results file ${file.label} failed after ${bytes} bytes: ${reason}`, {
+			itemIndex,
+		});
+	}
+}

@@ -1,0 +1,116 @@
+import { NodeOperationError } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
+
+import { readTaskResultRows } from '../results/taskResults';
+import type { ResultRowFilter } from '../results/taskResults';
+import { getTaskStatus } from './taskApi';
+
+/**
+ * "Submit and wait" for Whilter Batch: the task is created with this execution's resume URL as its
+ * callback, the execution waits (n8n keeps nothing in memory meanwhile, so it survives restarts and
+ * runs unchanged in queue mode), and Whilter's POST resumes it through the node's webhook().
+ *
+ * The task the execution waits for is kept in the execution's custom data (persisted with the
+ * waiting execution, and visible in the executions list to find the task again after a timeout).
+ * The callback is trusted only for that task, and only once the status API confirms it completed:
+ * anything else is answered with a 4xx/5xx and the execution keeps waiting.
+ */
+
+export interface CallbackWaitOptions {
+	/** Minutes until n8n stops waiting (waitTill). */
+	timeoutMinutes: number;
+	rows: ResultRowFilter;
+}
+
+/** Custom data keys may hold letters, digits and underscores, 50 characters at most. */
+export function taskCustomDataKey(nodeId: string): string {
+	return `whilter_task_${String(nodeId).replace(/[^A-Za-z0-9]/g, '')}`.slice(0, 50);
+}
+
+const SUBMITTING = 'submitting';
+
+/** Before anything is sent: n8n keeps at most 10 custom data entries; without ours the callback could never be matched. */
+export function reserveTaskSlot(context: IExecuteFunctions): string {
+	const key = taskCustomDataKey(context.getNode().id);
+	context.customData.set(key, SUBMITTING);
+	if (context.customData.get(key) !== SUBMITTING) {
+		throw new NodeOperationError(context.getNode(), 'Cannot wait for the completion callback: this execution\'s custom data is full (n8n keeps 10 entries)', {
+			itemIndex: 0,
+			description: 'The node stores the task ID there to match Whilter\'s callback. Set fewer custom data entries before this node.',
+		});
+	}
+	return key;
+}
+
+export function resumeUrlOf(context: IExecuteFunctions): string {
+	const url = String(context.evaluateExpression('{{ $execution.resumeUrl }}', 0) ?? '');
+	if (!/^https?:\/\//i.test(url)) {
+		throw new NodeOperationError(context.getNode(), `Cannot wait for the completion callback: n8n gave no resume URL for this execution (got "${url}")`, {
+			itemIndex: 0,
+		});
+	}
+	return url;
+}
+
+export function waitTillOf(context: IExecuteFunctions, timeoutMinutes: number): Date {
+	const minutes = Number(timeoutMinutes);
+	if (!Number.isFinite(minutes) || minutes <= 0) {
+		throw new NodeOperationError(context.getNode(), `"Callback Timeout (Minutes)" must be a number above 0, got ${String(timeoutMinutes)}`, { itemIndex: 0 });
+	}
+	return new Date(Date.now() + minutes * 60_000);
+}
+
+/** After the task was created: remember it, and put the execution to wait for Whilter's callback. */
+export async function waitForCallback(context: IExecuteFunctions, key: string, output: INodeExecutionData[], waitTill: Date): Promise<INodeExecutionData[]> {
+	const taskId = output[0]?.json['task-id'];
+	// No task (a failure turned into an output item by "continue on fail"): nothing to wait for.
+	if (typeof taskId !== 'string' || taskId === '') return output;
+	context.customData.set(key, taskId);
+	output[0].json = { ...output[0].json, 'waiting-for-callback': true, 'wait-till': waitTill.toISOString() };
+	await context.putExecutionToWait(waitTill);
+	return output;
+}
+
+function refuse(context: IWebhookFunctions, status: number, message: string): IWebhookResponseData {
+	context.getResponseObject().status(status).json({ message });
+	return { noWebhookResponse: true };
+}
+
+function callbackTaskId(body: IDataObject): string | undefined {
+	const value = body['task-id'] ?? body.taskId ?? body.task_id;
+	return typeof value === 'string' || typeof value === 'number' ? String(value) : undefined;
+}
+
+/**
+ * Whilter's callback on the resume URL. The URL carries n8n's resume token, but the payload is
+ * undocumented and a leaked URL is a way in: the execution resumes only for the task it submitted,
+ * confirmed completed by the status API, and then outputs the task's result rows.
+ */
+export async function resumeOnCallback(context: IWebhookFunctions, options: { rows: ResultRowFilter; statusPath?: string }): Promise<IWebhookResponseData> {
+	const expected = context.customData.get(taskCustomDataKey(context.getNode().id));
+	if (!expected || expected === SUBMITTING) return refuse(context, 409, 'This execution is not waiting for a Whilter task');
+	const body = context.getBodyData() ?? {};
+	const taskId = callbackTaskId(body);
+	if (taskId === undefined) return refuse(context, 400, 'The callback names no task-id');
+	if (taskId !== expected) return refuse(context, 403, 'The callback is for another task than the one this execution waits for');
+
+	let status;
+	try {
+		status = await getTaskStatus.call(context, { taskId: expected, statusPath: options.statusPath });
+	} catch {
+		// Unconfirmed is not trusted; the execution keeps waiting for a callback that can be confirmed.
+		return refuse(context, 503, 'The callback could not be confirmed against the Whilter status API; try again');
+	}
+	if (status.status === 'failed' || status.status === 'cancelled') {
+		throw new NodeOperationError(context.getNode(), `Whilter task ${expected} ended "${status.status}"${status.message ? `: ${status.message}` : ''}`, {
+			description: 'The callback was confirmed against the status API; no results to read',
+		});
+	}
+	if (status.status !== 'completed') {
+		return refuse(context, 409, `Task ${expected} is "${status.status}" according to the status API, not completed`);
+	}
+	const filePath = status['file-path'];
+	if (!filePath) throw new NodeOperationError(context.getNode(), `Whilter task ${expected} is completed but the status API gives no "file-path" for its results`);
+	const rows = await readTaskResultRows.call(context, { filePath, filter: options.rows });
+	return { workflowData: [rows.map((json) => ({ json }))] };
+}

@@ -1,0 +1,193 @@
+/**
+ * Whilter Batch's "Wait for Completion Callback" in a real n8n (2.41.1, the package loaded from
+ * dist/ with N8N_CUSTOM_EXTENSIONS) against the sandbox, whose Whilter server moves tasks on by
+ * itself and POSTs the callback to the URL the task was created with.
+ *
+ * - The execution creates the task with its own resume URL as callback, is `waiting`, and once the
+ *   sandbox completes the task and calls back it resumes to `success`: the node's output is the
+ *   task's result rows (media-url, error), which the next node receives.
+ * - Forged POSTs to the resume URL (an unknown task, another real and completed task, no task id)
+ *   are refused with a 4xx and leave the execution waiting; only the real callback resumes it.
+ */
+import type { IDataObject, INode } from 'n8n-workflow';
+
+import { httpCall, startN8n } from '../../e2e/n8n';
+import type { Execution, N8nHandle, WorkflowJson } from '../../e2e/n8n';
+import { DIST_DIR, ensurePackageBuilt } from '../../e2e/package';
+import { startSandbox } from '../servers/sandbox';
+import type { Sandbox } from '../servers/sandbox';
+import { ROW_ERROR } from '../servers/whilter';
+
+jest.setTimeout(240_000);
+
+// Every 4 s each open task moves a step: created → in-progress → completed 4 to 8 s after creation,
+// room enough to see the execution waiting and to try forged callbacks first.
+const ADVANCE_MS = 4000;
+const CUSTOMERS = 7;
+
+let sandbox: Sandbox;
+let n8n: N8nHandle;
+let credentialId: string;
+
+const sleep = async (ms: number) => await new Promise((resolve) => setTimeout(resolve, ms));
+
+beforeAll(async () => {
+	await ensurePackageBuilt();
+	sandbox = await startSandbox({ autoAdvanceMs: ADVANCE_MS });
+	n8n = await startN8n({ extensionsDir: DIST_DIR });
+	credentialId = (await n8n.createCredential('Whilter (sandbox)', 'whilterApi', sandbox.credentials.whilterApi as unknown as IDataObject)).id;
+}, 900_000);
+
+afterAll(async () => {
+	await n8n?.stop();
+	await sandbox?.close();
+});
+
+function workflow(name: string): WorkflowJson {
+	const customers = Array.from({ length: CUSTOMERS }, (_, i) => ({ phone: `+9198000000${String(i).padStart(2, '0')}`, name: `Customer ${i}` }));
+	const nodes: INode[] = [
+		{ id: 'd0000000-0000-4000-8000-000000000001', name: 'Start', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
+		{
+			id: 'd0000000-0000-4000-8000-000000000002',
+			name: 'Customers',
+			type: 'n8n-nodes-base.code',
+			typeVersion: 2,
+			position: [220, 0],
+			parameters: { jsCode: `return ${JSON.stringify(customers)}.map((json) => ({ json }));` },
+		},
+		{
+			id: 'd0000000-0000-4000-8000-000000000003',
+			name: 'Whilter Batch',
+			type: 'CUSTOM.whilterBatch',
+			typeVersion: 1,
+			position: [440, 0],
+			parameters: {
+				inputSource: 'items',
+				identifierColumn: 'phone',
+				templateId: 'T-WAIT',
+				campaignId: name.replace(/[^A-Za-z0-9-]/g, '-'),
+				options: { waitForCallback: true, callbackTimeout: 10 },
+			},
+			credentials: { whilterApi: { id: credentialId, name: 'Whilter (sandbox)' } },
+		},
+		{ id: 'd0000000-0000-4000-8000-000000000004', name: 'After', type: 'n8n-nodes-base.noOp', typeVersion: 1, position: [660, 0], parameters: {} },
+	];
+	return {
+		name,
+		nodes,
+		connections: {
+			Start: { main: [[{ node: 'Customers', type: 'main', index: 0 }]] },
+			Customers: { main: [[{ node: 'Whilter Batch', type: 'main', index: 0 }]] },
+			'Whilter Batch': { main: [[{ node: 'After', type: 'main', index: 0 }]] },
+		},
+		settings: {},
+	};
+}
+
+/** Starts the workflow as the editor's "Execute workflow" does; returns the execution id at once. */
+async function start(name: string): Promise<string> {
+	const saved = await n8n.importWorkflow(workflow(name));
+	const started = await n8n.rest<{ data: { executionId?: string } }>('POST', `/workflows/${saved.id}/run`, { triggerToStartFrom: { name: 'Start' } });
+	const executionId = started.data.executionId;
+	if (!executionId) throw new Error(`n8n did not start an execution: ${JSON.stringify(started)}`);
+	return executionId;
+}
+
+async function until(executionId: string, statuses: string[], timeoutMs: number): Promise<Execution> {
+	const deadline = Date.now() + timeoutMs;
+	for (;;) {
+		const res = await n8n.raw('GET', `/api/v1/executions/${executionId}?includeData=true`);
+		if (res.status === 200) {
+			const found = res.body as Execution;
+			if (statuses.includes(found.status)) return found;
+			if (['error', 'crashed', 'canceled'].includes(found.status)) {
+				throw new Error(`execution ${executionId} ended ${found.status}: ${JSON.stringify(found.data?.resultData.error ?? null)}\n${n8n.log().split('\n').slice(-40).join('\n')}`);
+			}
+		}
+		if (Date.now() > deadline) throw new Error(`execution ${executionId} did not reach ${statuses.join('/')} within ${timeoutMs} ms`);
+		await sleep(150);
+	}
+}
+
+function output(execution: Execution, nodeName: string): IDataObject[] {
+	const runs = execution.data?.resultData.runData[nodeName] ?? [];
+	return (runs.at(-1)?.data?.main?.[0] ?? []).map((item) => item.json);
+}
+
+/** The sandbox task created with this campaign, and the callback URL it was given. */
+function taskOf(campaign: string) {
+	const task = [...sandbox.whilter.tasks.values()].find((t) => t.body['campaign-id'] === campaign);
+	if (!task) throw new Error(`no task for campaign ${campaign}`);
+	return { task, callbackUrl: String(task.body['callback-url']) };
+}
+
+async function post(url: string, body: unknown): Promise<{ status: number; text: string }> {
+	const res = await httpCall('POST', url, { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+	return { status: res.status, text: res.text };
+}
+
+describe('Whilter Batch: submit and wait for the completion callback (real n8n)', () => {
+	let firstTaskId = '';
+
+	it('waits, then resumes on Whilter\'s callback with the result rows', async () => {
+		const executionId = await start('wait-one');
+		const waiting = await until(executionId, ['waiting'], 60_000);
+		const { task, callbackUrl } = taskOf('wait-one');
+		firstTaskId = task.id;
+		// The task's callback is this execution's own resume URL (with n8n's resume token).
+		expect(callbackUrl).toMatch(new RegExp(`^${n8n.url}/webhook-waiting/${executionId}\\?signature=`));
+		expect(output(waiting, 'Whilter Batch')[0]).toMatchObject({ 'task-id': task.id, 'row-count': CUSTOMERS, 'waiting-for-callback': true });
+		expect(output(waiting, 'After')).toEqual([]);
+
+		const done = await until(executionId, ['success'], 60_000);
+		expect(sandbox.whilter.tasks.get(task.id)?.state).toBe('completed');
+		const callbacks = sandbox.whilter.callbacks.filter((c) => c.taskId === task.id);
+		expect(callbacks).toHaveLength(1);
+		expect(callbacks[0].status).toBe(200);
+
+		const rows = output(done, 'Whilter Batch');
+		expect(rows).toHaveLength(CUSTOMERS);
+		expect(rows.map((r) => r.phone)).toEqual(Array.from({ length: CUSTOMERS }, (_, i) => `+9198000000${String(i).padStart(2, '0')}`));
+		expect(rows[0]).toEqual({ phone: '+919800000000', name: 'Customer 0', 'media-url': `${sandbox.whilter.url}/media/${task.id}/0.mp4`, error: '' });
+		expect(rows[4]).toMatchObject({ 'media-url': '', error: ROW_ERROR });
+		expect(output(done, 'After')).toEqual(rows);
+		// The callback was confirmed against the status API before the rows were read.
+		const statusCall = sandbox.whilter.requests.find((r) => r.method === 'GET' && r.path === `/demo/task/status/${task.id}` && r.time >= callbacks[0].time);
+		expect(statusCall).toBeDefined();
+	});
+
+	it('forged callbacks to the resume URL are refused and do not resume the execution', async () => {
+		expect(firstTaskId).not.toBe('');
+		const executionId = await start('wait-two');
+		await until(executionId, ['waiting'], 60_000);
+		const { task, callbackUrl } = taskOf('wait-two');
+		expect(task.state).not.toBe('completed');
+
+		const unknown = await post(callbackUrl, { 'task-id': 'task-forged', status: 'completed', 'file-path': 'x.csv' });
+		expect(unknown.status).toBe(403);
+		// A real task of the same client, completed, but not the one this execution waits for.
+		const other = await post(callbackUrl, { 'task-id': firstTaskId, status: 'completed', 'file-path': sandbox.whilter.outputKeyOf(firstTaskId) });
+		expect(other.status).toBe(403);
+		const nameless = await post(callbackUrl, { status: 'completed' });
+		expect(nameless.status).toBe(400);
+		// The resume token is n8n's: without it, n8n itself refuses.
+		const unsigned = await post(callbackUrl.replace(/\?.*$/, ''), { 'task-id': task.id, status: 'completed' });
+		expect(unsigned.status).toBe(401);
+		// The right task, but the status API says it is not completed yet (checked just before).
+		if (sandbox.whilter.tasks.get(task.id)?.state !== 'completed') {
+			const early = await post(callbackUrl, { 'task-id': task.id, status: 'completed' });
+			expect(early.status).toBe(409);
+		}
+
+		const still = await n8n.execution(executionId);
+		expect(still.status).toBe('waiting');
+		expect(output(still, 'After')).toEqual([]);
+		expect(sandbox.whilter.callbacks.filter((c) => c.taskId === task.id)).toHaveLength(0);
+
+		const done = await until(executionId, ['success'], 60_000);
+		const rows = output(done, 'Whilter Batch');
+		expect(rows).toHaveLength(CUSTOMERS);
+		expect(rows.every((r) => String(r['media-url']).includes(`/media/${task.id}/`) || r.error === ROW_ERROR)).toBe(true);
+		expect(sandbox.whilter.callbacks.filter((c) => c.taskId === task.id).map((c) => c.status)).toEqual([200]);
+	});
+});

@@ -21,6 +21,8 @@ import { NodeConnectionTypes, Workflow } from 'n8n-workflow';
 import { InsiderApi } from '../../credentials/InsiderApi.credentials';
 import { TimePayApi } from '../../credentials/TimePayApi.credentials';
 import { WhilterApi } from '../../credentials/WhilterApi.credentials';
+import { WhilterCallbackBasicAuthApi } from '../../credentials/WhilterCallbackBasicAuthApi.credentials';
+import { WhilterCallbackHeaderAuthApi } from '../../credentials/WhilterCallbackHeaderAuthApi.credentials';
 import type { StoredCredential } from './credentials';
 import { TestCredentialsHelper } from './credentials';
 
@@ -112,7 +114,7 @@ function loadPackageNodeTypes(): Record<string, INodeType | IVersionedNodeType> 
 export const packageNodeTypes: Record<string, INodeType | IVersionedNodeType> = loadPackageNodeTypes();
 
 const credentialTypes = new Map<string, ICredentialType>(
-	[new WhilterApi(), new InsiderApi(), new TimePayApi()].map((t) => [t.name, t]),
+	[new WhilterApi(), new InsiderApi(), new TimePayApi(), new WhilterCallbackHeaderAuthApi(), new WhilterCallbackBasicAuthApi()].map((t) => [t.name, t]),
 );
 
 const allNodeTypes: Record<string, INodeType | IVersionedNodeType> = {

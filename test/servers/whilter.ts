@@ -120,6 +120,17 @@ export interface WhilterServer extends ContractServer {
 	seedTask(options: { rows: number; campaign?: string; callbackUrl?: string }): Promise<string>;
 	/** A valid token, for tests that call the API themselves. */
 	issueToken(): string;
+	/**
+	 * POSTs a task's callback now, to any URL (tests of the Whilter Trigger): the payload the server
+	 * sends on completion (or `body` instead), with extra `headers` (e.g. a shared secret or basic
+	 * auth); recorded in `callbacks` like the completion's own.
+	 */
+	sendCallback(options: { taskId: string; url: string; headers?: Record<string, string>; body?: Record<string, unknown> }): Promise<CallbackRecord>;
+	/**
+	 * POSTs the documented real-time callback `{client-request-id, user-id, video-url}` of a real-time
+	 * request, with `whilter-request-id` added when asked (the documented payload lacks it).
+	 */
+	sendRealtimeCallback(options: { whilterRequestId: string; url: string; headers?: Record<string, string>; includeWhilterRequestId?: boolean }): Promise<CallbackRecord>;
 }
 
 const TASK_REQUIRED_STRINGS = ['client-id', 'campaign-id', 'template-id', 'file-name', 'file-path'] as const;
@@ -280,25 +291,31 @@ export async function startWhilterServer(options: WhilterServerOptions): Promise
 		task.updatedAt = Date.now();
 	};
 
-	const postCallback = async (task: Task, url: string) => {
-		const body = { 'task-id': task.id, status: 'completed', 'file-path': task.outputKey, count: task.rows, message: 'Task completed' };
-		const record: CallbackRecord = { taskId: task.id, url, body, time: Date.now() };
+	const callbackBodyOf = (task: Task): Record<string, unknown> => ({ 'task-id': task.id, status: 'completed', 'file-path': task.outputKey, count: task.rows, message: 'Task completed' });
+
+	/** One callback POST, recorded in `callbacks` (the completion's own, sendCallback, sendRealtimeCallback). */
+	const postOnDemand = async (id: string, url: string, body: Record<string, unknown>, headers: Record<string, string> = {}): Promise<CallbackRecord> => {
+		const record: CallbackRecord = { taskId: id, url, body, time: Date.now() };
 		callbacks.push(record);
 		try {
 			const response = await fetch(url, {
 				method: 'POST',
-				headers: { 'content-type': 'application/json' },
+				headers: { 'content-type': 'application/json', ...headers },
 				body: JSON.stringify(body),
 				// A receiver that never answers must not hang advance() (and the test) forever.
 				signal: AbortSignal.timeout(15_000),
 			});
 			await response.arrayBuffer();
 			record.status = response.status;
-			task.callback = { status: response.status };
 		} catch (error) {
 			record.error = error instanceof Error ? error.message : String(error);
-			task.callback = { error: record.error };
 		}
+		return record;
+	};
+
+	const postCallback = async (task: Task, url: string) => {
+		const record = await postOnDemand(task.id, url, callbackBodyOf(task));
+		task.callback = record.error === undefined ? { status: record.status ?? 0 } : { error: record.error };
 	};
 
 	/** Reads the input ZIP, writes the output CSV, marks the task completed, then calls back. */
@@ -540,6 +557,22 @@ export async function startWhilterServer(options: WhilterServerOptions): Promise
 		},
 		seedTask,
 		issueToken: () => tokens.issue(),
+		sendCallback: async ({ taskId, url, headers, body }) => {
+			const task = tasks.get(taskId);
+			if (!task && !body) throw new Error(`Unknown task ${taskId}`);
+			return await postOnDemand(taskId, url, body ?? callbackBodyOf(task as Task), headers);
+		},
+		sendRealtimeCallback: async ({ whilterRequestId, url, headers, includeWhilterRequestId }) => {
+			const entry = realtime.get(whilterRequestId);
+			if (!entry) throw new Error(`Unknown real-time request ${whilterRequestId}`);
+			const body: Record<string, unknown> = {
+				'client-request-id': entry.body['client-request-id'],
+				'user-id': entry.body['user-id'],
+				'video-url': entry.status === 'SUCCESS' ? `${mediaBase()}/rt/${whilterRequestId}.mp4` : null,
+				...(includeWhilterRequestId ? { 'whilter-request-id': whilterRequestId } : {}),
+			};
+			return await postOnDemand(whilterRequestId, url, body, headers);
+		},
 		close: async () => {
 			if (timer) clearInterval(timer);
 			await Promise.allSettled(completing.values());

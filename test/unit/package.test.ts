@@ -18,7 +18,7 @@ describe('package contract', () => {
 		expect(pkg.keywords).toContain('n8n-community-node-package');
 		expect(pkg.license).toBe('MIT');
 		expect(pkg.peerDependencies['n8n-workflow']).toBeDefined();
-		expect(pkg.n8n.credentials.map((f) => f.replace(/^.*\/|\.credentials\.js$/g, ''))).toEqual(['WhilterApi', 'InsiderApi', 'TimePayApi']);
+		expect(pkg.n8n.credentials.map((f) => f.replace(/^.*\/|\.credentials\.js$/g, ''))).toEqual(['WhilterApi', 'InsiderApi', 'TimePayApi', 'WhilterCallbackHeaderAuthApi', 'WhilterCallbackBasicAuthApi']);
 		for (const file of [...pkg.n8n.nodes, ...pkg.n8n.credentials]) expect(file).toMatch(/^dist\/.+\.js$/);
 	});
 

@@ -1,0 +1,183 @@
+import { NodeOperationError } from 'n8n-workflow';
+import type { IDataObject, INodeExecutionData, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
+
+import { readTaskResultRows } from '../results/taskResults';
+import type { ResultRowFilter } from '../results/taskResults';
+import type { TaskState, TaskStatus } from '../taskStatus';
+import { checkAuthentication } from './authentication';
+import type { ExpectedAuth, TriggerAuthentication } from './authentication';
+import { confirmBatchCallback, confirmRealtimeCallback, REALTIME_STATUS_PATH, TASK_STATUS_PATH } from './confirm';
+import { bodySize, checkBodySize, DEFAULT_MAX_BODY_BYTES, parseBatchCallback, parseRealtimeCallback } from './payload';
+import type { BatchCallback, RealtimeCallback, RealtimeStatusWord } from './payload';
+import type { Refusal } from './refusal';
+
+export type TriggerEvent = 'batchTask' | 'realtimeMedia';
+export type RealtimeConfirmation = 'whenIdPresent' | 'requireId' | 'off';
+
+interface TriggerOptions {
+	maxBodySize?: number;
+	statusPath?: string;
+	realtimeStatusPath?: string;
+}
+
+function respond(context: IWebhookFunctions, refusal: Refusal): IWebhookResponseData {
+	// Refusals are logged for the workflow's owner (a flood of them is worth seeing); never with secrets.
+	context.logger.info(`Whilter Trigger refused a callback with HTTP ${refusal.status}: ${refusal.message}`, { node: context.getNode().name });
+	const res = context.getResponseObject();
+	for (const [name, value] of Object.entries(refusal.headers ?? {})) res.setHeader(name, value);
+	res.status(refusal.status).json({ message: refusal.message });
+	return { noWebhookResponse: true };
+}
+
+/** 200 and nothing started: a real callback this trigger is not set to act on (Whilter should not retry it). */
+function ignore(message: string, extra: IDataObject): IWebhookResponseData {
+	return { webhookResponse: { message, ignored: true, ...extra } };
+}
+
+async function expectedAuth(context: IWebhookFunctions, kind: TriggerAuthentication): Promise<ExpectedAuth | Refusal> {
+	if (kind === 'none') return { kind: 'none' };
+	try {
+		if (kind === 'headerAuth') {
+			const credential = await context.getCredentials<{ headerName?: string; secret?: string }>('whilterCallbackHeaderAuthApi');
+			return { kind, name: String(credential.headerName ?? ''), value: String(credential.secret ?? '') };
+		}
+		const credential = await context.getCredentials<{ user?: string; password?: string }>('whilterCallbackBasicAuthApi');
+		return { kind, user: String(credential.user ?? ''), password: String(credential.password ?? '') };
+	} catch {
+		return { status: 500, message: 'The Whilter Trigger has no credential for its authentication set' };
+	}
+}
+
+function statusPathOption(value: unknown, fallback: string): string {
+	const text = typeof value === 'string' ? value.trim() : '';
+	return text.startsWith('/') && !text.includes('://') ? text : fallback;
+}
+
+function batchItem(claim: BatchCallback, confirmed: TaskStatus | undefined, status: TaskState): IDataObject {
+	const filePath = confirmed ? confirmed['file-path'] : claim.filePath;
+	const count = confirmed?.count ?? claim.payload.count;
+	const message = confirmed?.message ?? claim.payload.message;
+	return {
+		'task-id': claim.taskId,
+		status,
+		confirmed: confirmed !== undefined,
+		...(filePath ? { 'file-path': filePath } : {}),
+		...(count !== undefined ? { count } : {}),
+		...(confirmed?.processed !== undefined ? { processed: confirmed.processed } : {}),
+		...(message !== undefined ? { message } : {}),
+		callback: claim.payload,
+		...(confirmed ? { statusResponse: confirmed.raw } : {}),
+	};
+}
+
+async function onBatchCallback(context: IWebhookFunctions, body: unknown, options: TriggerOptions): Promise<IWebhookResponseData> {
+	const parsed = parseBatchCallback(body);
+	if ('refusal' in parsed) return respond(context, parsed.refusal);
+	const claim = parsed.value;
+	const statuses = context.getNodeParameter('statuses', ['completed']) as TaskState[];
+	const startsOn = statuses.length ? statuses.join(', ') : 'nothing (no status selected)';
+	const ignored = (status: TaskState) =>
+		ignore(`Ignored: task ${claim.taskId} is "${status}"; this trigger starts on ${startsOn}`, { 'task-id': claim.taskId, status });
+
+	// A status the trigger does not start on costs no API call, whoever sent it: nothing starts either way.
+	if (claim.status !== undefined && !statuses.includes(claim.status)) return ignored(claim.status);
+
+	let confirmed: TaskStatus | undefined;
+	if (context.getNodeParameter('confirmWithApi', true) as boolean) {
+		const outcome = await confirmBatchCallback.call(context, claim, statusPathOption(options.statusPath, TASK_STATUS_PATH));
+		if ('refusal' in outcome) return respond(context, outcome.refusal);
+		confirmed = outcome.value;
+	} else if (claim.status === undefined) {
+		return respond(context, { status: 400, message: 'The callback names no status (with "Confirm With Whilter API" off, the trigger goes by the callback\'s status)' });
+	}
+	const status = confirmed?.status ?? (claim.status as TaskState);
+	if (!statuses.includes(status)) return ignored(status);
+
+	const item = batchItem(claim, confirmed, status);
+	const output = context.getNodeParameter('output', 'callback') as 'callback' | 'rows';
+	if (output !== 'rows' || status !== 'completed') return { workflowData: [[{ json: item }]] };
+
+	const filePath = typeof item['file-path'] === 'string' ? item['file-path'] : '';
+	if (!filePath) {
+		throw new NodeOperationError(context.getNode(), `Whilter task ${claim.taskId} is completed but ${confirmed ? 'the status API' : 'the callback'} gives no "file-path" for its results`);
+	}
+	const filter = context.getNodeParameter('rowFilter', 'all') as ResultRowFilter;
+	const rows = await readTaskResultRows.call(context, { filePath, filter });
+	if (rows.length === 0) {
+		return ignore(`Task ${claim.taskId} has no ${filter === 'all' ? '' : `${filter} `}result rows; nothing started`, { 'task-id': claim.taskId, status, rows: 0 });
+	}
+	return { workflowData: [rows.map((json): INodeExecutionData => ({ json }))] };
+}
+
+async function onRealtimeCallback(context: IWebhookFunctions, body: unknown, options: TriggerOptions): Promise<IWebhookResponseData> {
+	const parsed = parseRealtimeCallback(body);
+	if ('refusal' in parsed) return respond(context, parsed.refusal);
+	const claim: RealtimeCallback = parsed.value;
+	const statuses = context.getNodeParameter('realtimeStatuses', ['SUCCESS']) as RealtimeStatusWord[];
+	// The documented payload names no status: a callback with a media URL means the media is ready.
+	const claimed = claim.status ?? 'SUCCESS';
+	if (!statuses.includes(claimed)) {
+		return ignore(`Ignored: request ${claim.clientRequestId} is ${claimed}; this trigger starts on ${statuses.join(', ') || 'nothing'}`, {
+			'client-request-id': claim.clientRequestId,
+			status: claimed,
+		});
+	}
+
+	const mode = context.getNodeParameter('realtimeConfirmation', 'whenIdPresent') as RealtimeConfirmation;
+	let confirmed: { media: { status: string; message: string; videoUrl: string | null; imageUrl: string | null }; raw: IDataObject } | undefined;
+	if (mode !== 'off') {
+		const whilterRequestId = claim.whilterRequestId;
+		if (whilterRequestId === undefined) {
+			if (mode === 'requireId') {
+				return respond(context, { status: 400, message: 'The callback names no whilter-request-id, which this trigger needs to confirm it against the Whilter API' });
+			}
+		} else {
+			const outcome = await confirmRealtimeCallback.call(
+				context,
+				{ ...claim, whilterRequestId },
+				statusPathOption(options.realtimeStatusPath, REALTIME_STATUS_PATH),
+			);
+			if ('refusal' in outcome) return respond(context, outcome.refusal);
+			confirmed = outcome.value;
+		}
+	}
+	const videoUrl = confirmed ? confirmed.media.videoUrl : claim.videoUrl;
+	const imageUrl = confirmed ? confirmed.media.imageUrl : claim.imageUrl;
+	const item: IDataObject = {
+		'client-request-id': claim.clientRequestId,
+		...(claim.userId !== undefined ? { 'user-id': claim.userId } : {}),
+		...(claim.whilterRequestId !== undefined ? { 'whilter-request-id': claim.whilterRequestId } : {}),
+		status: confirmed ? confirmed.media.status : claimed,
+		'video-url': videoUrl ?? null,
+		...(imageUrl ? { 'image-url': imageUrl } : {}),
+		...(confirmed?.media.message ? { message: confirmed.media.message } : {}),
+		confirmed: confirmed !== undefined,
+		callback: claim.payload,
+		...(confirmed ? { statusResponse: confirmed.raw } : {}),
+	};
+	return { workflowData: [[{ json: item }]] };
+}
+
+/**
+ * One POST to the trigger's URL, in the order that keeps forged calls cheap and harmless: the
+ * shared secret, the body's size, the payload's shape, the status filter, then the Whilter API.
+ * Every refusal is answered here (4xx/5xx, nothing started); only a callback that passes all of
+ * them becomes workflow data.
+ */
+export async function handleCallback(context: IWebhookFunctions): Promise<IWebhookResponseData> {
+	const auth = await expectedAuth(context, context.getNodeParameter('authentication', 'none') as TriggerAuthentication);
+	if ('status' in auth) return respond(context, auth);
+	const outcome = checkAuthentication(auth, context.getHeaderData());
+	if (!outcome.ok) return respond(context, outcome.refusal);
+
+	const options = context.getNodeParameter('options', {}) as TriggerOptions;
+	const request = context.getRequestObject();
+	const body: unknown = context.getBodyData();
+	const maxKb = Number(options.maxBodySize);
+	const maxBytes = Number.isFinite(maxKb) && maxKb > 0 ? Math.floor(maxKb * 1024) : DEFAULT_MAX_BODY_BYTES;
+	const tooBig = checkBodySize(bodySize(request.rawBody, request.headers['content-length'], body), maxBytes);
+	if (tooBig) return respond(context, tooBig);
+
+	const event = context.getNodeParameter('event', 'batchTask') as TriggerEvent;
+	return event === 'realtimeMedia' ? await onRealtimeCallback(context, body, options) : await onBatchCallback(context, body, options);
+}

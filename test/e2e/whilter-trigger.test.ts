@@ -1,0 +1,356 @@
+/**
+ * Whilter Trigger in a real n8n (2.41.1, the package loaded from dist/ with N8N_CUSTOM_EXTENSIONS),
+ * its production webhook called over HTTP, against the sandbox's Whilter contract server.
+ *
+ * - A genuine callback (the contract server's own payload, with the shared secret) starts the
+ *   workflow with the status the status API confirmed; the secret is nowhere in the execution.
+ * - Forged and malformed calls get their 4xx and start nothing: wrong and missing secret, unknown
+ *   task, a status the API contradicts, malformed JSON, no task id, a body above the limit, the wrong
+ *   method, a body that is not JSON; a real status the trigger does not start on is answered 200
+ *   "ignored", also starting nothing.
+ * - End to end: Whilter Batch (same n8n) creates a task with examples/callback-flow.json's
+ *   production URL as its callback URL; when the task completes, the contract server POSTs its
+ *   callback there and the active example workflow starts with the task's result rows.
+ * - Basic auth, and real-time callbacks: confirmed through GET /status/<id> when they carry the ID,
+ *   refused when its media URL is not Whilter's.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import type { IDataObject, INode, INodeParameters } from 'n8n-workflow';
+
+import { httpCall, REPO_ROOT, startN8n } from '../../e2e/n8n';
+import type { Execution, HttpResponse, N8nHandle, WorkflowJson } from '../../e2e/n8n';
+import { DIST_DIR, ensurePackageBuilt } from '../../e2e/package';
+import { startSandbox } from '../servers/sandbox';
+import type { Sandbox } from '../servers/sandbox';
+import { ROW_ERROR } from '../servers/whilter';
+
+jest.setTimeout(240_000);
+
+const SECRET = 'e2e-callback-secret-7d9f2c41b8a6';
+const HEADER = 'X-Whilter-Secret';
+const BASIC = { user: 'whilter', password: 'e2e-basic-password-5c1e9a' };
+const CUSTOMERS = 6;
+
+let sandbox: Sandbox;
+let n8n: N8nHandle;
+const credentialIds: Record<string, string> = {};
+
+const sleep = async (ms: number) => await new Promise((resolve) => setTimeout(resolve, ms));
+
+beforeAll(async () => {
+	await ensurePackageBuilt();
+	sandbox = await startSandbox();
+	n8n = await startN8n({ extensionsDir: DIST_DIR });
+	credentialIds.whilterApi = (await n8n.createCredential('Whilter (sandbox)', 'whilterApi', sandbox.credentials.whilterApi as unknown as IDataObject)).id;
+	credentialIds.header = (await n8n.createCredential('Whilter callback secret', 'whilterCallbackHeaderAuthApi', { headerName: HEADER, secret: SECRET })).id;
+	credentialIds.basic = (await n8n.createCredential('Whilter callback basic', 'whilterCallbackBasicAuthApi', BASIC)).id;
+}, 900_000);
+
+afterAll(async () => {
+	await n8n?.stop();
+	await sandbox?.close();
+});
+
+interface ActiveTrigger {
+	workflowId: string;
+	url: string;
+}
+
+function triggerWorkflow(name: string, webhookId: string, parameters: INodeParameters): WorkflowJson {
+	const credentials: INode['credentials'] = { whilterApi: { id: credentialIds.whilterApi, name: 'Whilter (sandbox)' } };
+	if (parameters.authentication === 'headerAuth') credentials.whilterCallbackHeaderAuthApi = { id: credentialIds.header, name: 'Whilter callback secret' };
+	if (parameters.authentication === 'basicAuth') credentials.whilterCallbackBasicAuthApi = { id: credentialIds.basic, name: 'Whilter callback basic' };
+	return {
+		name,
+		nodes: [
+			{ id: `${webhookId.slice(0, 30)}000001`, name: 'Whilter Trigger', type: 'CUSTOM.whilterTrigger', typeVersion: 1, position: [0, 0], webhookId, parameters, credentials },
+			{ id: `${webhookId.slice(0, 30)}000002`, name: 'Received', type: 'n8n-nodes-base.noOp', typeVersion: 1, position: [220, 0], parameters: {} },
+		],
+		connections: { 'Whilter Trigger': { main: [[{ node: 'Received', type: 'main', index: 0 }]] } },
+		settings: {},
+	};
+}
+
+/** Imports and activates; resolves once n8n serves the production URL (activation is asynchronous in 2.41). */
+async function activate(workflow: WorkflowJson): Promise<ActiveTrigger> {
+	const saved = await n8n.importWorkflow(workflow);
+	await n8n.activate(saved.id);
+	const trigger = workflow.nodes.find((n) => n.type === 'CUSTOM.whilterTrigger');
+	const url = `${n8n.url}/webhook/${trigger?.webhookId}/whilter`;
+	const deadline = Date.now() + 60_000;
+	// A bodiless POST: refused by the trigger (nothing starts) once registered, 404 from n8n before.
+	while ((await httpCall('POST', url)).status === 404) {
+		if (Date.now() > deadline) throw new Error(`${url} still answers 404 60 s after activation`);
+		await sleep(250);
+	}
+	return { workflowId: saved.id, url };
+}
+
+async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<HttpResponse> {
+	return await httpCall('POST', url, { headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+}
+
+function messageOf(res: HttpResponse): string {
+	try {
+		return String((JSON.parse(res.text) as { message?: unknown }).message ?? res.text);
+	} catch {
+		return res.text;
+	}
+}
+
+async function executionsOf(workflowId: string, count: number, timeoutMs = 60_000): Promise<Execution[]> {
+	const deadline = Date.now() + timeoutMs;
+	for (;;) {
+		const found = await n8n.executions(workflowId);
+		const done = found.filter((e) => e.stoppedAt && !['new', 'running'].includes(e.status));
+		if (done.length >= count) return done.sort((a, b) => Number(a.id) - Number(b.id));
+		if (Date.now() > deadline) throw new Error(`workflow ${workflowId}: ${done.length} of ${count} executions finished within ${timeoutMs} ms`);
+		await sleep(200);
+	}
+}
+
+function output(execution: Execution, nodeName: string): IDataObject[] {
+	const runs = execution.data?.resultData.runData[nodeName] ?? [];
+	return (runs.at(-1)?.data?.main?.[0] ?? []).map((item) => item.json);
+}
+
+/** A task that exists and has moved `steps` on (1: in-progress, 2: completed); no callback URL of its own. */
+async function taskAt(steps: number, rows = 3): Promise<string> {
+	const taskId = await sandbox.whilter.seedTask({ rows, campaign: `seed-${steps}` });
+	for (let i = 0; i < steps; i++) await sandbox.whilter.advance(taskId);
+	return taskId;
+}
+
+describe('Whilter Trigger (real n8n, production webhook)', () => {
+	let secured: ActiveTrigger;
+
+	beforeAll(async () => {
+		secured = await activate(
+			triggerWorkflow('trigger-header-secret', '1f0e9d8c-7b6a-4a5b-8c7d-000000000001', {
+				event: 'batchTask',
+				authentication: 'headerAuth',
+				confirmWithApi: true,
+				statuses: ['completed'],
+				output: 'callback',
+				options: {},
+			}),
+		);
+	});
+
+	it('refuses forged and malformed callbacks with the right 4xx and starts nothing', async () => {
+		const completed = await taskAt(2);
+		const running = await taskAt(1);
+		const auth = { [HEADER]: SECRET };
+		const genuineBody = { 'task-id': completed, status: 'completed' };
+
+		const wrongSecret = await post(secured.url, genuineBody, { [HEADER]: `${SECRET}-not` });
+		expect([wrongSecret.status, messageOf(wrongSecret)]).toEqual([403, 'The x-whilter-secret header is wrong']);
+		expect(wrongSecret.text).not.toContain(SECRET);
+
+		const missingSecret = await post(secured.url, genuineBody);
+		expect([missingSecret.status, messageOf(missingSecret)]).toEqual([401, 'Authorization required: the x-whilter-secret header is missing']);
+
+		const unknownTask = await post(secured.url, { 'task-id': 'task-forged-0001', status: 'completed' }, auth);
+		expect([unknownTask.status, messageOf(unknownTask)]).toEqual([403, 'Whilter knows no task task-forged-0001']);
+
+		const mismatch = await post(secured.url, { 'task-id': running, status: 'completed' }, auth);
+		expect(mismatch.status).toBe(409);
+		expect(messageOf(mismatch)).toBe(`The callback says task ${running} is "completed", but the Whilter status API says "in-progress"`);
+
+		// n8n parses JSON before any node sees it, and answers a body it cannot parse itself.
+		const malformed = await httpCall('POST', secured.url, { headers: { 'content-type': 'application/json', ...auth }, body: `{"task-id": "${completed}", ` });
+		expect(malformed.status).toBe(422);
+		expect(malformed.text).toContain('Failed to parse request body');
+
+		const noTaskId = await post(secured.url, { status: 'completed', 'file-path': 'x.csv' }, auth);
+		expect([noTaskId.status, messageOf(noTaskId)]).toEqual([400, 'The callback names no task-id']);
+
+		const notJson = await httpCall('POST', secured.url, { headers: { 'content-type': 'text/plain', ...auth }, body: `task-id=${completed}` });
+		expect(notJson.status).toBe(400);
+		expect(messageOf(notJson)).toMatch(/must be a JSON object/);
+
+		// Above the trigger's 1 MB default, below n8n's own 16 MB limit: the trigger answers.
+		const oversized = await post(secured.url, { ...genuineBody, padding: 'x'.repeat(1_100_000) }, auth);
+		expect(oversized.status).toBe(413);
+		expect(messageOf(oversized)).toMatch(/this trigger accepts at most 1048576$/);
+
+		// The webhook is registered for POST only: n8n itself answers other methods.
+		const wrongMethod = await httpCall('GET', secured.url, { headers: auth });
+		expect(wrongMethod.status).toBe(404);
+		expect(messageOf(wrongMethod)).toMatch(/not registered for GET requests/);
+		const put = await httpCall('PUT', secured.url, { headers: { 'content-type': 'application/json', ...auth }, body: JSON.stringify(genuineBody) });
+		expect(put.status).toBe(404);
+
+		// A real, confirmed status the trigger is not set to start on: 200 so Whilter does not retry, nothing starts.
+		const ignored = await post(secured.url, { 'task-id': running, status: 'in-progress' }, auth);
+		expect(ignored.status).toBe(200);
+		expect(JSON.parse(ignored.text)).toEqual({ message: `Ignored: task ${running} is "in-progress"; this trigger starts on completed`, ignored: true, 'task-id': running, status: 'in-progress' });
+
+		await sleep(1500);
+		expect(await n8n.executions(secured.workflowId)).toEqual([]);
+		// Only the unknown task and the mismatch reached the status API (the rest stopped earlier).
+		const lookups = sandbox.whilter.requests.filter((r) => r.method === 'GET' && r.path.startsWith('/demo/task/status/'));
+		expect(lookups.map((r) => r.path).sort()).toEqual(['/demo/task/status/task-forged-0001', `/demo/task/status/${running}`].sort());
+	});
+
+	it('starts on a genuine callback with the status the API confirmed, and keeps the secret out of the execution', async () => {
+		const taskId = await taskAt(2, 4);
+		const record = await sandbox.whilter.sendCallback({ taskId, url: secured.url, headers: { [HEADER]: SECRET } });
+		expect(record.status).toBe(200);
+		expect(record.body).toEqual({ 'task-id': taskId, status: 'completed', 'file-path': sandbox.whilter.outputKeyOf(taskId), count: 4, message: 'Task completed' });
+
+		const [execution] = await executionsOf(secured.workflowId, 1);
+		expect(execution.status).toBe('success');
+		expect(execution.mode).toBe('webhook');
+		const [item] = output(execution, 'Whilter Trigger');
+		expect(item).toEqual({
+			'task-id': taskId,
+			status: 'completed',
+			confirmed: true,
+			'file-path': sandbox.whilter.outputKeyOf(taskId),
+			count: 4,
+			message: 'Task completed',
+			callback: record.body,
+			statusResponse: { 'task-id': taskId, status: 'completed', count: 4, message: 'Task completed', 'file-path': sandbox.whilter.outputKeyOf(taskId) },
+		});
+		expect(output(execution, 'Received')).toEqual([item]);
+		expect(JSON.stringify(execution)).not.toContain(SECRET);
+		expect(n8n.log()).not.toContain(SECRET);
+	});
+
+	it('end to end: Whilter Batch\'s task calls back the example workflow, which starts with the result rows', async () => {
+		const example = JSON.parse(readFileSync(join(REPO_ROOT, 'examples', 'callback-flow.json'), 'utf8')) as WorkflowJson;
+		for (const node of example.nodes) {
+			node.type = node.type.replace(/^n8n-nodes-whilter\./, 'CUSTOM.');
+			if (node.credentials?.whilterApi) node.credentials.whilterApi.id = credentialIds.whilterApi;
+		}
+		const receiver = await activate(example);
+
+		const customers = Array.from({ length: CUSTOMERS }, (_, i) => ({ phone: `+9197000000${String(i).padStart(2, '0')}`, name: `Customer ${i}` }));
+		const batch = await n8n.importWorkflow({
+			name: 'batch-with-callback',
+			nodes: [
+				{ id: 'e0000000-0000-4000-8000-000000000001', name: 'Start', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
+				{
+					id: 'e0000000-0000-4000-8000-000000000002',
+					name: 'Customers',
+					type: 'n8n-nodes-base.code',
+					typeVersion: 2,
+					position: [220, 0],
+					parameters: { jsCode: `return ${JSON.stringify(customers)}.map((json) => ({ json }));` },
+				},
+				{
+					id: 'e0000000-0000-4000-8000-000000000003',
+					name: 'Whilter Batch',
+					type: 'CUSTOM.whilterBatch',
+					typeVersion: 1,
+					position: [440, 0],
+					parameters: { inputSource: 'items', identifierColumn: 'phone', templateId: 'T-TRIG', campaignId: 'trigger-e2e', options: { callbackUrl: receiver.url } },
+					credentials: { whilterApi: { id: credentialIds.whilterApi, name: 'Whilter (sandbox)' } },
+				},
+			],
+			connections: {
+				Start: { main: [[{ node: 'Customers', type: 'main', index: 0 }]] },
+				Customers: { main: [[{ node: 'Whilter Batch', type: 'main', index: 0 }]] },
+			},
+			settings: {},
+		});
+		const submitted = await n8n.runManually(batch.id);
+		expect(submitted.status).toBe('success');
+		const taskId = String(output(submitted, 'Whilter Batch')[0]['task-id']);
+		expect(sandbox.whilter.tasks.get(taskId)?.body['callback-url']).toBe(receiver.url);
+		expect(await n8n.executions(receiver.workflowId)).toEqual([]);
+
+		await sandbox.whilter.advance(taskId); // in progress
+		await sandbox.whilter.advance(taskId); // completed: output CSV written, callback POSTed
+		const callbacks = sandbox.whilter.callbacks.filter((c) => c.taskId === taskId);
+		expect(callbacks.map((c) => [c.url, c.status])).toEqual([[receiver.url, 200]]);
+
+		const [execution] = await executionsOf(receiver.workflowId, 1);
+		expect(execution.status).toBe('success');
+		const rows = output(execution, 'Whilter Trigger');
+		expect(rows).toHaveLength(CUSTOMERS);
+		expect(rows[0]).toEqual({ phone: customers[0].phone, name: 'Customer 0', 'media-url': `${sandbox.whilter.url}/media/${taskId}/0.mp4`, error: '' });
+		expect(rows[4]).toEqual({ phone: customers[4].phone, name: 'Customer 4', 'media-url': '', error: ROW_ERROR });
+		expect(output(execution, 'Result rows').map((r) => r['media-ready'])).toEqual([true, true, true, true, false, true]);
+		// Confirmed before the rows were read.
+		expect(sandbox.whilter.requests.some((r) => r.method === 'GET' && r.path === `/demo/task/status/${taskId}` && r.time >= callbacks[0].time)).toBe(true);
+	});
+
+	it('basic auth: missing → 401 with a challenge, wrong → 403, right → starts', async () => {
+		const trigger = await activate(
+			triggerWorkflow('trigger-basic', '1f0e9d8c-7b6a-4a5b-8c7d-000000000003', { event: 'batchTask', authentication: 'basicAuth', options: {} }),
+		);
+		const taskId = await taskAt(2);
+		const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
+		const missing = await sandbox.whilter.sendCallback({ taskId, url: trigger.url });
+		expect(missing.status).toBe(401);
+		const challenge = await post(trigger.url, { 'task-id': taskId, status: 'completed' });
+		expect(challenge.headers['www-authenticate']).toMatch(/^Basic realm="Whilter Trigger"/);
+		const wrong = await sandbox.whilter.sendCallback({ taskId, url: trigger.url, headers: basic(BASIC.user, 'guess') });
+		expect(wrong.status).toBe(403);
+		await sleep(1000);
+		expect(await n8n.executions(trigger.workflowId)).toEqual([]);
+
+		const right = await sandbox.whilter.sendCallback({ taskId, url: trigger.url, headers: basic(BASIC.user, BASIC.password) });
+		expect(right.status).toBe(200);
+		const [execution] = await executionsOf(trigger.workflowId, 1);
+		expect(output(execution, 'Whilter Trigger')[0]).toMatchObject({ 'task-id': taskId, status: 'completed', confirmed: true });
+		expect(JSON.stringify(execution)).not.toContain(BASIC.password);
+	});
+
+	it('real-time callbacks: confirmed through GET /status/<id> when they carry it, refused when the media URL is not Whilter\'s', async () => {
+		const trigger = await activate(
+			triggerWorkflow('trigger-realtime', '1f0e9d8c-7b6a-4a5b-8c7d-000000000004', { event: 'realtimeMedia', authentication: 'headerAuth', options: {} }),
+		);
+		const token = sandbox.whilter.issueToken();
+		const created = await httpCall('POST', `${sandbox.whilter.url}/video/request`, {
+			headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'x-api-key': sandbox.credentials.whilterApi.apiKey },
+			body: JSON.stringify({ 'client-request-id': 'order-77', 'customer-id': 'cust-1', 'use-case-id': 'uc-1', 'user-id': 'user-77' }),
+		});
+		expect(created.status).toBe(200);
+		const whilterRequestId = String((JSON.parse(created.text) as IDataObject)['whilter-request-id']);
+		const entry = sandbox.whilter.realtime.get(whilterRequestId);
+		if (!entry) throw new Error('real-time request not stored');
+		entry.status = 'SUCCESS';
+		const auth = { [HEADER]: SECRET };
+		const videoUrl = `${sandbox.whilter.url}/media/rt/${whilterRequestId}.mp4`;
+
+		const forgedUrl = await post(trigger.url, { 'client-request-id': 'order-77', 'user-id': 'user-77', 'video-url': 'https://evil.example/v.mp4', 'whilter-request-id': whilterRequestId }, auth);
+		expect([forgedUrl.status, messageOf(forgedUrl)]).toEqual([409, `The callback's video-url for request ${whilterRequestId} is not the one the Whilter status API gives`]);
+		const unknown = await post(trigger.url, { 'client-request-id': 'order-77', 'video-url': videoUrl, 'whilter-request-id': 'wr-forged' }, auth);
+		expect(unknown.status).toBe(403);
+		const noClientId = await post(trigger.url, { 'user-id': 'user-77', 'video-url': videoUrl }, auth);
+		expect(noClientId.status).toBe(400);
+		await sleep(1000);
+		expect(await n8n.executions(trigger.workflowId)).toEqual([]);
+
+		const confirmed = await sandbox.whilter.sendRealtimeCallback({ whilterRequestId, url: trigger.url, headers: auth, includeWhilterRequestId: true });
+		expect(confirmed.status).toBe(200);
+		// The documented payload (no whilter-request-id) cannot be looked up: it starts unconfirmed, on the shared secret alone.
+		const documented = await sandbox.whilter.sendRealtimeCallback({ whilterRequestId, url: trigger.url, headers: auth });
+		expect(documented.status).toBe(200);
+
+		const executions = await executionsOf(trigger.workflowId, 2);
+		const items = executions.map((e) => output(e, 'Whilter Trigger')[0]);
+		expect(items[0]).toMatchObject({
+			'client-request-id': 'order-77',
+			'user-id': 'user-77',
+			'whilter-request-id': whilterRequestId,
+			status: 'SUCCESS',
+			'video-url': videoUrl,
+			confirmed: true,
+			statusResponse: { status: 'SUCCESS', 'video-url': videoUrl },
+		});
+		expect(items[1]).toEqual({
+			'client-request-id': 'order-77',
+			'user-id': 'user-77',
+			status: 'SUCCESS',
+			'video-url': videoUrl,
+			confirmed: false,
+			callback: { 'client-request-id': 'order-77', 'user-id': 'user-77', 'video-url': videoUrl },
+		});
+	});
+});

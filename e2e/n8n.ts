@@ -16,7 +16,7 @@ import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 import type { IConnections, INode, IRunExecutionData, IWorkflowSettings } from 'n8n-workflow';
 
@@ -24,6 +24,12 @@ import { withDirLock } from './lock';
 
 /** The n8n the tests run unless told otherwise: the newest that installs from this registry. */
 export const DEFAULT_N8N_VERSION = '2.41.1';
+
+/** The newest n8n that runs on Node 20: the compatibility test runs the package in it on the machine's Node 20. */
+export const NODE20_N8N_VERSION = '2.8.4';
+
+/** Every n8n the tests run (e2e/ensure-n8n.ts installs them all). */
+export const E2E_N8N_VERSIONS = [DEFAULT_N8N_VERSION, NODE20_N8N_VERSION];
 
 /** The repository root (this file lives in `<root>/e2e/`). */
 export const REPO_ROOT = resolve(__dirname, '..');
@@ -61,14 +67,105 @@ function node24Env(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The Node runtime an n8n version runs on
+
+/** A Node.js that installs and runs n8n: its `bin/` (node, npm) and the headers native addons build against. */
+export interface NodeRuntime {
+	/** 'node24' (the project's, .tools/node24) or 'node20' (the machine's). */
+	name: 'node24' | 'node20';
+	binDir: string;
+	/** The exact version, e.g. 20.20.2. */
+	version: string;
+	/** npm_config_nodedir: where node-gyp finds this runtime's headers (`<prefix>/include/node`). */
+	nodedir?: string;
+}
+
+/** Oldest Node 20 that n8n 2.8.4 accepts (its engines field: `>=20.19 <= 24.x`). */
+const NODE20_MINIMUM = [20, 19] as const;
+
+function nodeVersionOf(nodeBinary: string): string | undefined {
+	const result = spawnSync(nodeBinary, ['-p', 'process.versions.node'], { encoding: 'utf8', timeout: 15_000 });
+	return result.status === 0 ? result.stdout.trim() : undefined;
+}
+
+let node20Cached: NodeRuntime | undefined;
+
+/**
+ * The machine's Node 20 (n8n 2.8.x, the newest n8n that runs on Node 20). Jest and the scripts run
+ * under the project's Node 24, so it is looked up explicitly: `$N8N_E2E_NODE20` if set, then
+ * /usr/bin/node, /usr/local/bin/node and every `node` on PATH outside `.tools/`. Throws, naming what
+ * it found, when none is Node 20 ≥ 20.19.
+ */
+export function node20Runtime(): NodeRuntime {
+	if (node20Cached) return node20Cached;
+	const candidates = [process.env.N8N_E2E_NODE20, '/usr/bin/node', '/usr/local/bin/node'];
+	for (const dir of (process.env.PATH ?? '').split(':')) {
+		if (dir && !resolve(dir).startsWith(join(REPO_ROOT, '.tools'))) candidates.push(join(dir, 'node'));
+	}
+	const seen = new Map<string, string>();
+	for (const candidate of candidates) {
+		if (!candidate || seen.has(candidate) || !existsSync(candidate)) continue;
+		const version = nodeVersionOf(candidate);
+		seen.set(candidate, version ?? 'does not run');
+		const [major, minor] = (version ?? '0.0').split('.').map(Number);
+		if (major === 20 && minor >= NODE20_MINIMUM[1]) {
+			const binDir = dirname(candidate);
+			const prefix = resolve(binDir, '..');
+			const nodedir = existsSync(join(prefix, 'include', 'node', 'node.h')) ? prefix : undefined;
+			node20Cached = { name: 'node20', binDir, version: version ?? '', nodedir };
+			return node20Cached;
+		}
+	}
+	throw new Error(
+		`n8n 2.8 runs on Node 20 ≥ ${NODE20_MINIMUM.join('.')}, and none was found ` +
+			`(checked: ${[...seen].map(([path, found]) => `${path} ${found}`).join(', ') || 'nothing'}). ` +
+			'Install Node 20.19+ or set N8N_E2E_NODE20=/path/to/node.',
+	);
+}
+
+export function node24Runtime(): NodeRuntime {
+	const binDir = node24Bin();
+	return { name: 'node24', binDir, version: nodeVersionOf(join(binDir, 'node')) ?? '', nodedir: resolve(binDir, '..') };
+}
+
+/**
+ * The runtime a given n8n is installed and run with: 2.8.x and older on the machine's Node 20 (2.8 is
+ * the newest n8n that accepts Node 20, and the point of running it is users still on Node 20), newer
+ * ones on the project's Node 24 (2.10+ need Node 22+, 2.36+ need 24).
+ */
+export function runtimeFor(version: string): NodeRuntime {
+	return isN8n28OrOlder(version) ? node20Runtime() : node24Runtime();
+}
+
+/** n8n up to 2.8.x: Node 20, and a few API differences from 2.41 (see runManually, createCredential). */
+export function isN8n28OrOlder(version: string): boolean {
+	const [major, minor] = version.split('.').map(Number);
+	return major < 2 || (major === 2 && minor <= 8);
+}
+
+/** Environment for npm and node commands on the given runtime: its bin first on PATH, its headers for node-gyp. */
+function runtimeEnv(runtime: NodeRuntime, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+	if (runtime.name === 'node24') return node24Env(base);
+	// Drop the project's Node 24 from PATH (scripts/node24.sh put it first) so nothing picks it up by accident.
+	const tools = join(REPO_ROOT, '.tools');
+	const path = (base.PATH ?? '').split(':').filter((dir) => dir && !resolve(dir).startsWith(tools));
+	const env: NodeJS.ProcessEnv = { ...base, PATH: [runtime.binDir, ...path].join(':') };
+	if (runtime.nodedir) env.npm_config_nodedir = runtime.nodedir;
+	else delete env.npm_config_nodedir;
+	return env;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Installing n8n
 
 export interface N8nInstall {
 	version: string;
 	/** `e2e/n8n-<major.minor>` */
 	dir: string;
-	/** The n8n CLI script (run it with Node 24: `node <bin> start`). */
+	/** The n8n CLI script (run it with the runtime's node: `node <bin> start`). */
 	bin: string;
+	/** The Node it was installed with and runs on (see runtimeFor). */
+	runtime: NodeRuntime;
 	/** Whether this call installed anything (false: it was already there). */
 	installed: boolean;
 }
@@ -100,22 +197,22 @@ function installedN8nVersion(dir: string): string | undefined {
 	}
 }
 
-function sqliteWorks(dir: string): boolean {
+function sqliteWorks(dir: string, runtime: NodeRuntime = node24Runtime()): boolean {
 	const probe =
 		"const s=require('sqlite3');const d=new s.Database(':memory:');" +
 		"d.get('select 1 as one',(e,r)=>{if(e||r.one!==1)process.exit(1);d.close(()=>process.exit(0))})";
-	const result = spawnSync(join(node24Bin(), 'node'), ['-e', probe], { cwd: dir, stdio: 'ignore', timeout: 30_000 });
+	const result = spawnSync(join(runtime.binDir, 'node'), ['-e', probe], { cwd: dir, stdio: 'ignore', timeout: 30_000 });
 	return result.status === 0;
 }
 
-function tryRun(command: string, args: string[], cwd: string): boolean {
+function tryRun(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = node24Env()): boolean {
 	process.stderr.write(`[n8n-e2e] ${cwd}$ ${command} ${args.join(' ')}\n`);
-	const result = spawnSync(command, args, { cwd, env: node24Env(), stdio: ['ignore', 'inherit', 'inherit'] });
+	const result = spawnSync(command, args, { cwd, env, stdio: ['ignore', 'inherit', 'inherit'] });
 	return result.status === 0;
 }
 
-function run(command: string, args: string[], cwd: string): void {
-	if (!tryRun(command, args, cwd)) throw new Error(`"${command} ${args.join(' ')}" failed in ${cwd}`);
+function run(command: string, args: string[], cwd: string, env?: NodeJS.ProcessEnv): void {
+	if (!tryRun(command, args, cwd, env)) throw new Error(`"${command} ${args.join(' ')}" failed in ${cwd}`);
 }
 
 function fileHash(path: string): string | undefined {
@@ -126,23 +223,29 @@ function fileHash(path: string): string | undefined {
  * Makes sure the pinned n8n is installed in `e2e/n8n-<major.minor>/`. The folder's package.json and
  * package-lock.json are the source of truth: with a lockfile, `npm install --no-save` installs its
  * versions (see below for why not `npm ci`); without one, `npm install` writes it (commit it). Kafka's
- * native client would download sources during its install script, so scripts are skipped and only sqlite3 (n8n's database driver) is rebuilt for Node 24.
+ * native client would download sources during its install script, so scripts are skipped and only sqlite3 (n8n's database driver) is rebuilt for the runtime (runtimeFor: Node 24, or Node 20 for 2.8.x).
  * Fast when already installed: a stamp in node_modules records the package.json + lockfile it came from.
  * `options.dir` installs elsewhere (to try the procedure from scratch without touching the real one).
  */
-export async function ensureN8n(version = DEFAULT_N8N_VERSION, options: { dir?: string } = {}): Promise<N8nInstall> {
+export async function ensureN8n(
+	version = DEFAULT_N8N_VERSION,
+	options: { dir?: string; runtime?: NodeRuntime } = {},
+): Promise<N8nInstall> {
 	const dir = options.dir ?? n8nDir(version);
+	// npm, the sqlite3 build and n8n itself all on one runtime (2.8.x: the machine's Node 20).
+	const runtime = options.runtime ?? runtimeFor(version);
+	const env = runtimeEnv(runtime);
 	const bin = join(dir, 'node_modules', 'n8n', 'bin', 'n8n');
 	const stampFile = join(dir, STAMP);
 	const isCurrent = (): boolean =>
 		existsSync(stampFile) &&
 		readFileSync(stampFile, 'utf8').trim() === installFingerprint(dir, version) &&
 		installedN8nVersion(dir) === version;
-	if (isCurrent()) return { version, dir, bin, installed: false };
+	if (isCurrent()) return { version, dir, bin, runtime, installed: false };
 
 	mkdirSync(dir, { recursive: true });
 	return await withDirLock(join(dir, '.install-lock'), async () => {
-		if (isCurrent()) return { version, dir, bin, installed: false };
+		if (isCurrent()) return { version, dir, bin, runtime, installed: false };
 		const manifestFile = join(dir, 'package.json');
 		if (!existsSync(manifestFile)) {
 			const name = `whilter-e2e-${dir.split('/').pop() ?? 'n8n'}`;
@@ -170,23 +273,25 @@ export async function ensureN8n(version = DEFAULT_N8N_VERSION, options: { dir?: 
 			// Not `npm ci`: it refuses a lockfile that lacks optional packages for other platforms, and npm
 			// leaves out those the registry does not serve (msgpackr-extract's darwin/win32 builds).
 			// `npm install --no-save` installs the locked versions and leaves the lockfile alone.
-			run('npm', ['install', ...(lockBefore ? ['--no-save'] : ['--save-exact']), ...common], dir);
+			run('npm', ['install', ...(lockBefore ? ['--no-save'] : ['--save-exact']), ...common], dir, env);
 			const lockAfter = fileHash(lockfile);
 			if (lockBefore && lockAfter !== lockBefore) {
 				process.stderr.write(`[n8n-e2e] note: npm changed ${lockfile}; review and commit it\n`);
 			}
 			installed = true;
 		}
-		if (installed || !sqliteWorks(dir)) {
+		if (installed || !sqliteWorks(dir, runtime)) {
 			// prebuild-install finds no binary for this registry-only machine, then node-gyp builds it
-			// against Node 24's headers (npm_config_nodedir): about 70 s.
-			run('npm', ['rebuild', 'sqlite3', '--ignore-scripts=false', '--no-audit', '--no-fund', '--loglevel=error'], dir);
+			// against the runtime's headers (npm_config_nodedir): about 70 s (Node 24), 60–110 s (Node 20).
+			run('npm', ['rebuild', 'sqlite3', '--ignore-scripts=false', '--no-audit', '--no-fund', '--loglevel=error'], dir, env);
 			installed = true;
 		}
-		if (!sqliteWorks(dir)) throw new Error(`sqlite3 in ${dir} does not load under Node 24 even after npm rebuild`);
+		if (!sqliteWorks(dir, runtime)) {
+			throw new Error(`sqlite3 in ${dir} does not load under Node ${runtime.version} (${runtime.binDir}) even after npm rebuild`);
+		}
 		if (installedN8nVersion(dir) !== version) throw new Error(`n8n ${version} is not in ${dir}/node_modules after install`);
 		writeFileSync(stampFile, `${installFingerprint(dir, version)}\n`);
-		return { version, dir, bin, installed };
+		return { version, dir, bin, runtime, installed };
 	});
 }
 
@@ -323,6 +428,11 @@ export interface StartOptions {
 	 * which nodes test a credential (`testedBy`).
 	 */
 	communityPackageDir?: string;
+	/**
+	 * Called with the fresh N8N_USER_FOLDER before n8n starts, e.g. to place a copy of the package in
+	 * `<userFolder>/.n8n/nodes/node_modules/` as an npm install would (no link back to the repository).
+	 */
+	prepareUserFolder?: (userFolder: string) => void;
 	/** n8n's HTTP port; a free one by default. */
 	port?: number;
 	version?: string;
@@ -373,7 +483,13 @@ export interface N8nHandle {
 const QUIET_ENV_PREFIXES = ['N8N_', 'DB_', 'EXECUTIONS_', 'QUEUE_', 'npm_', 'JEST_', 'WEBHOOK_'];
 
 /** The environment of a quiet, loopback-only n8n (see the notes), without anything inherited from npm or Jest. */
-function n8nEnv(userFolder: string, port: number, brokerPort: number, extensionsDir: string | undefined): NodeJS.ProcessEnv {
+function n8nEnv(
+	userFolder: string,
+	port: number,
+	brokerPort: number,
+	extensionsDir: string | undefined,
+	runtime: NodeRuntime = node24Runtime(),
+): NodeJS.ProcessEnv {
 	const base: NodeJS.ProcessEnv = {};
 	for (const [key, value] of Object.entries(process.env)) {
 		if (QUIET_ENV_PREFIXES.some((prefix) => key.startsWith(prefix))) continue;
@@ -381,7 +497,7 @@ function n8nEnv(userFolder: string, port: number, brokerPort: number, extensions
 		base[key] = value;
 	}
 	const env: NodeJS.ProcessEnv = {
-		...node24Env(base),
+		...runtimeEnv(runtime, base),
 		N8N_USER_FOLDER: userFolder,
 		DB_TYPE: 'sqlite',
 		GENERIC_TIMEZONE: 'UTC',
@@ -449,15 +565,16 @@ export function parseCliOutput(stdout: string): unknown {
 }
 
 /**
- * Starts `n8n start` with Node 24 in a fresh user folder and returns a handle once the owner and an
- * API key exist. Always `stop()` it (afterAll).
+ * Starts `n8n start` (on its version's runtime, see runtimeFor) in a fresh user folder and returns a
+ * handle once the owner and an API key exist. Always `stop()` it (afterAll).
  */
 export async function startN8n(options: StartOptions = {}): Promise<N8nHandle> {
 	const install = await ensureN8n(options.version ?? DEFAULT_N8N_VERSION);
-	const node = join(node24Bin(), 'node');
+	const node = join(install.runtime.binDir, 'node');
 	const tempDir = mkdtempSync(join(tmpdir(), 'whilter-n8n-e2e-'));
 	const userFolder = join(tempDir, 'home');
 	mkdirSync(userFolder);
+	options.prepareUserFolder?.(userFolder);
 	if (options.communityPackageDir) {
 		const name = (JSON.parse(readFileSync(join(options.communityPackageDir, 'package.json'), 'utf8')) as { name: string }).name;
 		const modules = join(userFolder, '.n8n', 'nodes', 'node_modules');
@@ -468,7 +585,7 @@ export async function startN8n(options: StartOptions = {}): Promise<N8nHandle> {
 	const port = options.port ?? (await freePort());
 	let brokerPort = await freePort();
 	while (brokerPort === port) brokerPort = await freePort();
-	const env = { ...n8nEnv(userFolder, port, brokerPort, options.extensionsDir), ...options.env };
+	const env = { ...n8nEnv(userFolder, port, brokerPort, options.extensionsDir, install.runtime), ...options.env };
 	const url = `http://127.0.0.1:${port}`;
 
 	const logFd = openSync(logFile, 'a');
@@ -617,6 +734,12 @@ export async function startN8n(options: StartOptions = {}): Promise<N8nHandle> {
 		stop,
 		execution,
 		async createCredential(name, type, data) {
+			// n8n 2.8's public API checks the data against a schema that includes the domain fields n8n
+			// adds to every credential, and (a quirk of its if/then schema) then requires `allowedDomains`
+			// unless `allowedHttpRequestDomains` is given: give the editor's default, 'all'.
+			if (isN8n28OrOlder(install.version) && !('allowedHttpRequestDomains' in data)) {
+				data = { ...data, allowedHttpRequestDomains: 'all' };
+			}
 			return await api<StoredCredential>('POST', '/credentials', { name, type, data });
 		},
 		async importWorkflow(json) {
@@ -650,10 +773,16 @@ export async function startN8n(options: StartOptions = {}): Promise<N8nHandle> {
 				triggerName = workflow.nodes.find((n) => n.type === 'n8n-nodes-base.manualTrigger')?.name;
 				if (!triggerName) throw new Error(`Workflow ${workflowId} has no Manual Trigger: pass triggerName`);
 			}
+			const runBody: { triggerToStartFrom: { name: string }; workflowData?: unknown } = { triggerToStartFrom: { name: triggerName } };
+			// n8n 2.8 runs the `workflowData` of the body (its id must match the URL) and fails without it;
+			// 2.41 runs the saved workflow. Up to 2.8, send the saved workflow as the editor does.
+			if (isN8n28OrOlder(install.version)) {
+				runBody.workflowData = (await rest<{ data: unknown }>('GET', `/workflows/${workflowId}`)).data;
+			}
 			const started = await rest<{ data: { executionId?: string; waitingForWebhook?: boolean } }>(
 				'POST',
 				`/workflows/${workflowId}/run`,
-				{ triggerToStartFrom: { name: triggerName } },
+				runBody,
 			);
 			const executionId = started.data.executionId;
 			if (!executionId) throw new Error(`n8n did not start an execution: ${JSON.stringify(started)}`);

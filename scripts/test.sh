@@ -11,7 +11,7 @@ echo "== build"
 bash scripts/build.sh
 if [ -f e2e/ensure-n8n.ts ]; then
   echo "== real n8n for the end-to-end tests"
-  npx tsx e2e/ensure-n8n.ts
+  npx tsx e2e/ensure-n8n.ts --all
 fi
 echo "== tests"
 mkdir -p .tmp

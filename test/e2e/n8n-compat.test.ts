@@ -1,0 +1,536 @@
+/**
+ * Compatibility: the same built package in n8n 2.8.4 — the newest n8n that runs on Node 20 — on the
+ * machine's Node 20 (not the project's Node 24 that Jest runs on), for users who have not upgraded.
+ *
+ * Two ways of loading it, each in its own n8n process:
+ * 1. As n8n installs a community package: what `npm pack` ships (package.json without its dev, peer
+ *    and optional dependencies — n8n 2.8 strips them too — and dist/) copied to
+ *    `~/.n8n/nodes/node_modules/n8n-nodes-whilter`, its dependencies in the package's own
+ *    node_modules. No link back to the repository, so `n8n-workflow` is n8n 2.8's own (2.8.0, found
+ *    through the NODE_PATH n8n sets), as for a user: an API that 2.8 lacks fails here.
+ *    Checks: every node and credential type served, no load error in the log, the credential tests,
+ *    example (1) examples/batch-campaign.json run unchanged (only the credential ids filled in)
+ *    against the sandbox — task, rows, token fetched once by n8n's own preAuthentication, the
+ *    Status result once the task completes, a token refresh after a 401 — example (2)
+ *    examples/realtime-flow.json, which polls (sleep and the execution's cancel signal), stopping such a
+ *    wait, and the Insider and TimePay nodes once each.
+ * 2. From `N8N_CUSTOM_EXTENSIONS=dist/` (types `CUSTOM.<name>`; n8n-workflow resolves to the
+ *    repository's dev dependency here): types served, log clean, example (1) runs.
+ */
+import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, readFileSync, readlinkSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+
+import type { IDataObject, INode } from 'n8n-workflow';
+
+import { ensureN8n, node20Runtime, NODE20_N8N_VERSION, REPO_ROOT, startN8n } from '../../e2e/n8n';
+import type { Execution, N8nHandle, N8nInstall, WorkflowJson } from '../../e2e/n8n';
+import { builtCredentials, builtNodes, DIST_DIR, ensurePackageBuilt, packageJson } from '../../e2e/package';
+import type { BuiltCredential, BuiltNode } from '../../e2e/package';
+import { startSandbox } from '../servers/sandbox';
+import type { Sandbox } from '../servers/sandbox';
+
+jest.setTimeout(180_000);
+
+const CREDENTIAL_NAMES: Record<string, string> = {
+	whilterApi: 'Whilter (sandbox)',
+	insiderApi: 'Insider (sandbox)',
+	timePayApi: 'TimePay (sandbox)',
+};
+const PACKAGE_PREFIX = 'n8n-nodes-whilter.';
+
+let install: N8nInstall;
+let sandbox: Sandbox;
+let nodes: BuiltNode[];
+let credentials: BuiltCredential[];
+
+const say = (line: string): void => {
+	process.stderr.write(`[n8n-compat] ${line}\n`);
+};
+
+beforeAll(async () => {
+	await ensurePackageBuilt();
+	nodes = builtNodes();
+	credentials = builtCredentials();
+	const started = Date.now();
+	install = await ensureN8n(NODE20_N8N_VERSION);
+	if (install.installed) say(`installed n8n ${install.version} in ${Math.round((Date.now() - started) / 1000)} s`);
+	// Tasks move a step every 400 ms: pending → in-progress → completed (output CSV in S3) in about 1 s.
+	sandbox = await startSandbox({ autoAdvanceMs: 400 });
+}, 900_000);
+
+afterAll(async () => {
+	await sandbox?.close();
+});
+
+/**
+ * What n8n 2.8's community package install leaves in `~/.n8n/nodes/node_modules/<name>`: the packed
+ * files, package.json without dev/peer/optional dependencies, and the dependencies installed inside
+ * the package (here: links to the repository's copies of the direct dependencies, which find their
+ * own dependencies from there). Returns the package folder.
+ */
+function placeCommunityPackage(userFolder: string): string {
+	const manifest = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as Record<string, unknown> & {
+		name: string;
+		files: string[];
+		dependencies?: Record<string, string>;
+	};
+	const dir = join(userFolder, '.n8n', 'nodes', 'node_modules', manifest.name);
+	mkdirSync(dir, { recursive: true });
+	for (const entry of manifest.files) cpSync(join(REPO_ROOT, entry), join(dir, entry), { recursive: true });
+	const { devDependencies, peerDependencies, optionalDependencies, scripts, ...shipped } = manifest;
+	void [devDependencies, peerDependencies, optionalDependencies, scripts];
+	writeFileSync(join(dir, 'package.json'), `${JSON.stringify(shipped, null, 2)}\n`);
+	for (const dependency of Object.keys(manifest.dependencies ?? {})) {
+		const target = join(REPO_ROOT, 'node_modules', dependency);
+		if (!existsSync(target)) throw new Error(`dependency ${dependency} is not installed in ${REPO_ROOT}/node_modules`);
+		const link = join(dir, 'node_modules', dependency);
+		mkdirSync(dirname(link), { recursive: true });
+		symlinkSync(target, link, 'dir');
+	}
+	// n8n's nodes folder manifest, as its installer keeps it.
+	writeFileSync(
+		join(userFolder, '.n8n', 'nodes', 'package.json'),
+		`${JSON.stringify({ name: 'installed-nodes', private: true, dependencies: { [manifest.name]: String(manifest.version) } }, null, 2)}\n`,
+	);
+	return dir;
+}
+
+async function createSandboxCredentials(n8n: N8nHandle): Promise<Record<string, string>> {
+	const ids: Record<string, string> = {};
+	for (const [type, data] of Object.entries(sandbox.credentials)) {
+		ids[type] = (await n8n.createCredential(CREDENTIAL_NAMES[type], type, data as IDataObject)).id;
+	}
+	return ids;
+}
+
+/** An example workflow as a user imports it: the credential ids filled in, and the type prefix of this loading mode. */
+function example(file: string, prefix: string, ids: Record<string, string>): WorkflowJson {
+	const json = JSON.parse(readFileSync(join(REPO_ROOT, 'examples', file), 'utf8')) as WorkflowJson;
+	json.nodes = json.nodes.map((node: INode) => ({
+		...node,
+		type: node.type.replace(PACKAGE_PREFIX, prefix),
+		...(node.credentials
+			? { credentials: Object.fromEntries(Object.entries(node.credentials).map(([type, ref]) => [type, { ...ref, id: ids[type] }])) }
+			: {}),
+	}));
+	return json;
+}
+
+function output(execution: Execution, nodeName: string): IDataObject[] {
+	return (execution.data?.resultData.runData[nodeName]?.[0]?.data?.main?.[0] ?? []).map((item) => item.json);
+}
+
+function tokenCallsSince(from: number): number {
+	return sandbox.whilter.requests.slice(from).filter((r) => r.path === '/getToken/token').length;
+}
+
+async function waitForTask(taskId: string): Promise<void> {
+	const deadline = Date.now() + 30_000;
+	while (sandbox.whilter.tasks.get(taskId)?.state !== 'completed') {
+		if (Date.now() > deadline) throw new Error(`task ${taskId} is still ${sandbox.whilter.tasks.get(taskId)?.state} after 30 s`);
+		await new Promise((resolve) => setTimeout(resolve, 100));
+	}
+}
+
+/** Manual Trigger → Code (the task id) → Whilter Status (get). */
+function statusWorkflow(prefix: string, credentialId: string, taskId: string): WorkflowJson {
+	return {
+		name: `Status of ${taskId}`,
+		nodes: [
+			{ id: 'c0000000-0000-4000-8000-000000000001', name: 'Start', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
+			{
+				id: 'c0000000-0000-4000-8000-000000000002',
+				name: 'Task',
+				type: 'n8n-nodes-base.code',
+				typeVersion: 2,
+				position: [220, 0],
+				parameters: { jsCode: `return [{ json: { taskId: ${JSON.stringify(taskId)} } }];` },
+			},
+			{
+				id: 'c0000000-0000-4000-8000-000000000003',
+				name: 'Whilter Status',
+				type: `${prefix}whilterStatus`,
+				typeVersion: 1,
+				position: [440, 0],
+				parameters: { operation: 'get', taskId: '={{ $json.taskId }}' },
+				credentials: { whilterApi: { id: credentialId, name: CREDENTIAL_NAMES.whilterApi } },
+			},
+		],
+		connections: {
+			Start: { main: [[{ node: 'Task', type: 'main', index: 0 }]] },
+			Task: { main: [[{ node: 'Whilter Status', type: 'main', index: 0 }]] },
+		},
+		settings: {},
+	};
+}
+
+/** The type names the package's nodes get in this mode (`<prefix><name>`, plus `<name>Tool` for AI tools). */
+function expectEveryTypeServed(served: Array<{ name: string; version: number | number[] }>, prefix: string): void {
+	const names = served.map((n) => n.name);
+	for (const node of nodes) {
+		expect(names).toContain(`${prefix}${node.name}`);
+		if (node.description.usableAsTool) expect(names).toContain(`${prefix}${node.name}Tool`);
+	}
+}
+
+type IconUrl = string | { light: string; dark: string };
+
+/** Every icon of the package's types resolves to an SVG in this n8n (light and dark for `{ light, dark }` icons). */
+async function expectIconsServed(n8n: N8nHandle, prefix: string): Promise<void> {
+	const servedNodes = (await n8n.raw('GET', '/types/nodes.json')).body as Array<{ name: string; iconUrl?: IconUrl }>;
+	const servedCredentials = (await n8n.raw('GET', '/types/credentials.json')).body as Array<{ name: string; iconUrl?: IconUrl }>;
+	const ours = [
+		...servedNodes.filter((n) => nodes.some((b) => n.name === `${prefix}${b.name}`)),
+		...servedCredentials.filter((c) => credentials.some((b) => b.name === c.name)),
+	];
+	expect(ours).toHaveLength(nodes.length + credentials.length);
+	for (const type of ours) {
+		expect({ type: type.name, iconUrl: type.iconUrl }).toEqual({ type: type.name, iconUrl: expect.anything() });
+		const urls = typeof type.iconUrl === 'string' ? [type.iconUrl] : [type.iconUrl?.light, type.iconUrl?.dark];
+		for (const url of urls) {
+			const res = await n8n.raw('GET', `/${String(url)}`);
+			expect({ url, status: res.status, svg: /<svg[\s>]/.test(res.text) }).toEqual({ url, status: 200, svg: true });
+		}
+	}
+}
+
+/** Lines of n8n's log that name the package (or custom/community loading) together with a problem. */
+function problemsAboutPackage(log: string): string[] {
+	const ours = [
+		packageJson().name,
+		'CUSTOM.',
+		...nodes.map((n) => basename(n.file)),
+		...credentials.map((c) => basename(c.file)),
+		...nodes.map((n) => n.name),
+		...credentials.map((c) => c.name),
+	];
+	const named = log
+		.split('\n')
+		.filter((line) => ours.some((word) => line.includes(word)) || /custom|extension|community/i.test(line))
+		.filter((line) => /error|warn|fail|could not|cannot|unable|invalid|deprecat/i.test(line));
+	// Loader failures that do not name the file.
+	const unnamed = log.split('\n').filter((line) => /Cannot find module|Error loading|Failed to load|Could not load|is not a constructor|is not a function/i.test(line));
+	return [...named, ...unnamed];
+}
+
+/**
+ * Runtime warnings Node printed into n8n's log (`(node:<pid>) <Name>Warning: …`), by their first
+ * line. On Node 20 the AWS SDK our S3 upload uses warns that its releases after early January 2027
+ * need Node 22: expected (see the report); anything else (a DeprecationWarning from our code, say) is not.
+ */
+const EXPECTED_WARNINGS = [/^(?:Warning: )?NodeVersionSupportWarning: The AWS SDK for JavaScript \(v3\)$/];
+
+function unexpectedWarnings(log: string): string[] {
+	return log
+		.split('\n')
+		.map((line) => /^\(node:\d+\) (?:\[\w+\] )?(.*)$/.exec(line.trim())?.[1])
+		.filter((warning): warning is string => warning !== undefined && !EXPECTED_WARNINGS.some((expected) => expected.test(warning)));
+}
+
+/**
+ * Example (1): Start → Code (25 customers) → Whilter Batch → Whilter Status. Checks the execution
+ * data, the task and the upload the sandbox received, and that n8n fetched exactly one token for both
+ * nodes; then, once the sandbox completes the task, a Status run reports it completed.
+ */
+async function runExampleOne(n8n: N8nHandle, prefix: string, ids: Record<string, string>): Promise<{ taskId: string; statusWorkflowId: string }> {
+	const workflow = await n8n.importWorkflow(example('batch-campaign.json', prefix, ids));
+	const from = sandbox.whilter.requests.length;
+	const tokensBefore = sandbox.whilter.tokensIssued;
+	const started = Date.now();
+	const execution = await n8n.runManually(workflow.id, { triggerName: 'Start' });
+	say(`example (1) in n8n ${install.version} (${prefix}): ${Date.now() - started} ms`);
+	expect(execution.data?.resultData.error?.message).toBeUndefined();
+	expect(execution).toMatchObject({ status: 'success', mode: 'manual', finished: true });
+
+	const [batch] = output(execution, 'Whilter Batch');
+	const taskId = String(batch?.['task-id']);
+	const task = sandbox.whilter.tasks.get(taskId);
+	expect(task).toBeDefined();
+	expect(batch).toMatchObject({ 'task-id': taskId, 'row-count': 25, 'campaign-id': 'diwali-2026', 'template-id': 'T-1001' });
+	expect(task?.body).toMatchObject({ 'campaign-id': 'diwali-2026', 'template-id': 'T-1001', 'row-count': 25, 'file-path': batch['file-path'] });
+	expect(await sandbox.s3.listKeys(sandbox.credentials.whilterApi.s3Bucket)).toContain(String(batch['file-path']));
+
+	const [status] = output(execution, 'Whilter Status');
+	expect(status).toMatchObject({ 'task-id': taskId, status: expect.stringMatching(/^(pending|in-progress|completed)$/) });
+
+	// n8n's own CredentialsHelper: preAuthentication once, the token stored and used by both nodes.
+	expect(sandbox.whilter.tokensIssued - tokensBefore).toBe(1);
+	expect(tokenCallsSince(from)).toBe(1);
+	const bearers = new Set(
+		sandbox.whilter.requests
+			.slice(from)
+			.filter((r) => r.path !== '/getToken/token')
+			.map((r) => String(r.headers.authorization)),
+	);
+	expect(bearers.size).toBe(1);
+
+	await waitForTask(taskId);
+	const statusWorkflowId = (await n8n.importWorkflow(statusWorkflow(prefix, ids.whilterApi, taskId))).id;
+	const statusRun = await n8n.runManually(statusWorkflowId);
+	expect(statusRun.status).toBe('success');
+	const done = sandbox.whilter.tasks.get(taskId);
+	expect(output(statusRun, 'Whilter Status')).toEqual([
+		expect.objectContaining({ 'task-id': taskId, status: 'completed', count: 25, 'file-path': done?.outputKey }),
+	]);
+	// The stored token is reused.
+	expect(sandbox.whilter.tokensIssued - tokensBefore).toBe(1);
+	return { taskId, statusWorkflowId };
+}
+
+describe(`n8n ${NODE20_N8N_VERSION} on Node 20, the package installed as a community package`, () => {
+	let n8n: N8nHandle;
+	let packageDir = '';
+	let ids: Record<string, string>;
+
+	beforeAll(async () => {
+		n8n = await startN8n({
+			version: NODE20_N8N_VERSION,
+			prepareUserFolder: (userFolder) => {
+				packageDir = placeCommunityPackage(userFolder);
+			},
+		});
+		say(`n8n ${install.version} ready in ${n8n.startupMs} ms at ${n8n.url}`);
+		ids = await createSandboxCredentials(n8n);
+	}, 300_000);
+
+	afterAll(async () => {
+		await n8n?.stop();
+	});
+
+	test("n8n runs on the machine's Node 20, not on the project's Node 24", () => {
+		const runtime = node20Runtime();
+		expect(install.runtime).toEqual(runtime);
+		expect(runtime.version).toMatch(/^20\.(19|[2-9]\d)\./);
+		expect(readlinkSync(`/proc/${n8n.pid}/exe`)).toBe(realpathSync(join(runtime.binDir, 'node')));
+	});
+
+	test("the package's nodes get n8n 2.8's own n8n-workflow (2.8.0), not the repository's", () => {
+		// n8n sets NODE_PATH to its own module paths before loading packages (load-nodes-and-credentials.js).
+		const n8nDist = join(install.dir, 'node_modules', 'n8n', 'dist');
+		const probe = `
+			const Module = require('module');
+			const file = process.argv[1];
+			let alone;
+			try { require(file); alone = 'loaded'; } catch (error) { alone = error.code; }
+			process.env.NODE_PATH = Module._nodeModulePaths(process.argv[2]).join(':');
+			Module._initPaths();
+			for (const key of Object.keys(require.cache)) delete require.cache[key];
+			require(file);
+			const workflow = Object.keys(require.cache).find((key) => key.includes('/n8n-workflow/'));
+			const root = workflow.slice(0, workflow.indexOf('/n8n-workflow/') + '/n8n-workflow/'.length);
+			console.log(JSON.stringify({ alone, root, version: require(root + 'package.json').version }));
+		`;
+		const node = join(install.runtime.binDir, 'node');
+		const file = join(packageDir, 'dist', 'nodes', 'Whilter', 'WhilterBatch.node.js');
+		const result = spawnSync(node, ['-e', probe, file, n8nDist], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+		expect(result.stderr).toBe('');
+		expect(JSON.parse(result.stdout)).toEqual({
+			alone: 'MODULE_NOT_FOUND',
+			root: `${join(install.dir, 'node_modules', 'n8n-workflow')}/`,
+			version: '2.8.0',
+		});
+	});
+
+	test('n8n serves every node and credential type of the package with its icons, and its log has no error about it', async () => {
+		const served = (await n8n.raw('GET', '/types/nodes.json')).body as Array<{ name: string; version: number | number[] }>;
+		expectEveryTypeServed(served, PACKAGE_PREFIX);
+		await expectIconsServed(n8n, PACKAGE_PREFIX);
+		const servedCredentials = (await n8n.raw('GET', '/types/credentials.json')).body as Array<{ name: string }>;
+		expect(servedCredentials.map((c) => c.name)).toEqual(expect.arrayContaining(credentials.map((c) => c.name)));
+		expect(n8n.log()).toContain('Editor is now accessible');
+		expect(problemsAboutPackage(n8n.log())).toEqual([]);
+	});
+
+	let exampleOne: { taskId: string; statusWorkflowId: string } | undefined;
+
+	test('example (1), the batch campaign, runs end to end: task, rows, one token, Status completed', async () => {
+		exampleOne = await runExampleOne(n8n, PACKAGE_PREFIX, ids);
+	});
+
+	test('an expired token: one 401, exactly one new token from n8n 2.8, and the run succeeds', async () => {
+		if (!exampleOne) throw new Error('example (1) did not run');
+		sandbox.whilter.expireTokens();
+		const from = sandbox.whilter.requests.length;
+		const tokensBefore = sandbox.whilter.tokensIssued;
+		const execution = await n8n.runManually(exampleOne.statusWorkflowId);
+		expect(execution.data?.resultData.error?.message).toBeUndefined();
+		expect(output(execution, 'Whilter Status')).toEqual([expect.objectContaining({ 'task-id': exampleOne.taskId, status: 'completed' })]);
+		expect(sandbox.whilter.tokensIssued - tokensBefore).toBe(1);
+		const statusCalls = sandbox.whilter.requests.slice(from).filter((r) => r.path !== '/getToken/token');
+		expect(statusCalls.map((r) => r.status)).toEqual([401, 200]);
+		expect(tokenCallsSince(from)).toBe(1);
+	});
+
+	test('example (2), real-time media, runs end to end (waits for the media: polling, sleep, cancel signal)', async () => {
+		const workflow = await n8n.importWorkflow(example('realtime-flow.json', PACKAGE_PREFIX, ids));
+		const started = Date.now();
+		const execution = await n8n.runManually(workflow.id, { triggerName: 'Start', timeoutMs: 120_000 });
+		say(`example (2) in n8n ${install.version}: ${Date.now() - started} ms`);
+		expect(execution.data?.resultData.error?.message).toBeUndefined();
+		expect(execution.status).toBe('success');
+		const items = output(execution, 'Whilter Realtime');
+		expect(items.map((item) => [item['user-id'], item.status])).toEqual([
+			['u-1001', 'SUCCESS'],
+			['u-1002', 'SUCCESS'],
+			['u-1003', 'SUCCESS'],
+		]);
+		for (const item of items) {
+			const id = String(item['whilter-request-id']);
+			expect(sandbox.whilter.realtime.get(id)?.status).toBe('SUCCESS');
+			expect(String(item['video-url'])).toContain(id);
+		}
+	});
+
+	test('the Insider and TimePay nodes run too: a PDF uploaded, its URL, downloaded back; a WhatsApp initiation', async () => {
+		const pdf = Buffer.concat([Buffer.from('%PDF-1.4\n'), Buffer.alloc(2048, 7)]);
+		const node = (name: string, type: string, position: [number, number], parameters: INode['parameters'], credentials?: INode['credentials']): INode => ({
+			id: randomUUID(),
+			name,
+			type,
+			typeVersion: 1,
+			position,
+			parameters,
+			...(credentials ? { credentials } : {}),
+		});
+		const insider = { insiderApi: { id: ids.insiderApi, name: CREDENTIAL_NAMES.insiderApi } };
+		const workflow = await n8n.importWorkflow({
+			name: 'Insider and TimePay nodes',
+			nodes: [
+				node('Start', 'n8n-nodes-base.manualTrigger', [0, 0], {}),
+				{
+					...node('PDF', 'n8n-nodes-base.code', [200, 0], {
+						jsCode: `return [{ json: {}, binary: { data: { data: ${JSON.stringify(pdf.toString('base64'))}, mimeType: 'application/pdf', fileName: 'offer.pdf' } } }];`,
+					}),
+					typeVersion: 2,
+				},
+				node('Insider Upload', `${PACKAGE_PREFIX}insiderWhatsAppMedia`, [400, 0], { operation: 'uploadAndGetUrl' }, insider),
+				node('Insider Download', `${PACKAGE_PREFIX}insiderWhatsAppMedia`, [600, 0], { operation: 'download', media: '={{ $json.id }}' }, insider),
+				node(
+					'TimePay',
+					`${PACKAGE_PREFIX}timePayInitiate`,
+					[200, 200],
+					{ campaign: { __rl: true, mode: 'id', value: 'camp-welcome' }, templateId: 'hfu7VL6sBhI6NPm' },
+					{ timePayApi: { id: ids.timePayApi, name: CREDENTIAL_NAMES.timePayApi } },
+				),
+			],
+			connections: {
+				Start: { main: [[{ node: 'PDF', type: 'main', index: 0 }, { node: 'TimePay', type: 'main', index: 0 }]] },
+				PDF: { main: [[{ node: 'Insider Upload', type: 'main', index: 0 }]] },
+				'Insider Upload': { main: [[{ node: 'Insider Download', type: 'main', index: 0 }]] },
+			},
+			settings: { executionOrder: 'v1' },
+		});
+		const execution = await n8n.runManually(workflow.id, { triggerName: 'Start' });
+		expect(execution.data?.resultData.error?.message).toBeUndefined();
+		expect(execution.status).toBe('success');
+
+		const [uploaded] = output(execution, 'Insider Upload');
+		const id = String(uploaded?.id);
+		expect(uploaded).toMatchObject({ mime_type: 'application/pdf', file_size: pdf.length, file_name: 'offer.pdf', url: expect.stringContaining(id) });
+		expect(sandbox.insider.media.get(id)?.bytes.equals(pdf)).toBe(true);
+		const downloaded = execution.data?.resultData.runData['Insider Download']?.[0]?.data?.main?.[0]?.[0];
+		expect(downloaded?.binary?.data).toMatchObject({ mimeType: 'application/pdf', fileSize: expect.any(String) });
+		expect(sandbox.insider.requests.filter((r) => r.method === 'GET' && r.status === 200).map((r) => r.path)).toContain(`/media-files/${id}`);
+
+		expect(output(execution, 'TimePay')).toEqual([
+			expect.objectContaining({ success: true, statusCode: 200, campaignId: 'camp-welcome', channel: 'whatsapp', templateId: 'hfu7VL6sBhI6NPm' }),
+		]);
+		expect(sandbox.timepay.requests.filter((r) => r.method === 'POST').map((r) => r.path)).toContain('/api/v1/initiate/camp-welcome/whatsapp');
+	});
+
+	// What a user sees when stopping a long wait in 2.8: the execution is canceled and the node stops
+	// calling Whilter. (n8n-core also aborts a node's HTTP requests once the execution is cancelled, so
+	// this holds even without the node's own use of getExecutionCancelSignal, which makes it stop at once.)
+	test("stopping an execution cancels it and ends the real-time node's polling", async () => {
+		const json = example('realtime-flow.json', PACKAGE_PREFIX, ids);
+		json.name = 'Real-time media that never gets ready';
+		const realtimeNode = json.nodes.find((node) => node.name === 'Whilter Realtime');
+		if (!realtimeNode) throw new Error('examples/realtime-flow.json has no "Whilter Realtime" node');
+		// The sandbox answers PROCESSING forever for this use case: the node would poll every second for two minutes.
+		realtimeNode.parameters = { ...realtimeNode.parameters, useCaseId: 'never', pollInterval: 1, maxPollInterval: 1, waitTimeout: 120 };
+		const workflow = await n8n.importWorkflow(json);
+		const from = sandbox.whilter.requests.length;
+		const statusGets = (): number => sandbox.whilter.requests.slice(from).filter((r) => r.method === 'GET' && r.path.startsWith('/status/')).length;
+		// Started as runManually does for 2.8 (the saved workflow in the body), without waiting for the end.
+		const workflowData = (await n8n.rest<{ data: unknown }>('GET', `/workflows/${workflow.id}`)).data;
+		const started = await n8n.rest<{ data: { executionId?: string } }>('POST', `/workflows/${workflow.id}/run`, {
+			workflowData,
+			triggerToStartFrom: { name: 'Start' },
+		});
+		const executionId = String(started.data.executionId);
+		const deadline = Date.now() + 30_000;
+		while (statusGets() < 2) {
+			if (Date.now() > deadline) throw new Error(`only ${statusGets()} status checks within 30 s`);
+			await new Promise((resolve) => setTimeout(resolve, 100));
+		}
+		await n8n.rest('POST', `/executions/${executionId}/stop`);
+		const stoppedAt = Date.now();
+		let execution = await n8n.execution(executionId);
+		while (!execution.stoppedAt) {
+			if (Date.now() - stoppedAt > 30_000) throw new Error(`execution ${executionId} still ${execution.status} 30 s after stop`);
+			await new Promise((resolve) => setTimeout(resolve, 100));
+			execution = await n8n.execution(executionId);
+		}
+		expect(execution.status).toBe('canceled');
+		// A check already on the wire may still land; after that, nothing for more than two poll intervals.
+		await new Promise((resolve) => setTimeout(resolve, 500));
+		const afterStop = statusGets();
+		await new Promise((resolve) => setTimeout(resolve, 2_500));
+		expect(statusGets()).toBe(afterStop);
+		expect(problemsAboutPackage(n8n.log())).toEqual([]);
+	});
+
+	// After the runs: a passing Whilter test stores a token in the credential, which example (1) would reuse.
+	test("each credential's test (the editor's Test button) passes against the sandbox", async () => {
+		const answers: Record<string, unknown> = {};
+		for (const [type, data] of Object.entries(sandbox.credentials)) {
+			answers[type] = (
+				await n8n.rest<{ data: { status: string; message: string } }>('POST', '/credentials/test', {
+					credentials: { id: ids[type], name: CREDENTIAL_NAMES[type], type, data },
+				})
+			).data;
+		}
+		expect(answers).toEqual({
+			whilterApi: { status: 'OK', message: expect.any(String) },
+			insiderApi: { status: 'OK', message: 'Insider accepted the auth key' },
+			timePayApi: { status: 'OK', message: expect.any(String) },
+		});
+	});
+
+	test("n8n's log stays free of errors about the package, and of runtime warnings but the AWS SDK's, after the runs", () => {
+		expect(problemsAboutPackage(n8n.log())).toEqual([]);
+		expect(unexpectedWarnings(n8n.log())).toEqual([]);
+	});
+});
+
+describe(`n8n ${NODE20_N8N_VERSION} on Node 20, the package loaded from N8N_CUSTOM_EXTENSIONS=dist/`, () => {
+	let n8n: N8nHandle;
+	let ids: Record<string, string>;
+
+	beforeAll(async () => {
+		n8n = await startN8n({ version: NODE20_N8N_VERSION, extensionsDir: DIST_DIR });
+		say(`n8n ${install.version} (custom extensions) ready in ${n8n.startupMs} ms`);
+		ids = await createSandboxCredentials(n8n);
+	}, 300_000);
+
+	afterAll(async () => {
+		await n8n?.stop();
+	});
+
+	test('n8n serves every node as CUSTOM.<name> and every credential with its icons, and its log has no error about the package', async () => {
+		const served = (await n8n.raw('GET', '/types/nodes.json')).body as Array<{ name: string; version: number | number[] }>;
+		expectEveryTypeServed(served, 'CUSTOM.');
+		await expectIconsServed(n8n, 'CUSTOM.');
+		const servedCredentials = (await n8n.raw('GET', '/types/credentials.json')).body as Array<{ name: string }>;
+		expect(servedCredentials.map((c) => c.name)).toEqual(expect.arrayContaining(credentials.map((c) => c.name)));
+		expect(problemsAboutPackage(n8n.log())).toEqual([]);
+	});
+
+	test('example (1) runs end to end: task, rows, one token, Status completed', async () => {
+		await runExampleOne(n8n, 'CUSTOM.', ids);
+		expect(problemsAboutPackage(n8n.log())).toEqual([]);
+		expect(unexpectedWarnings(n8n.log())).toEqual([]);
+	});
+});

@@ -11,8 +11,8 @@
  *    Checks: every node and credential type served, no load error in the log, the credential tests,
  *    example (1) examples/batch-campaign.json run unchanged (only the credential ids filled in)
  *    against the sandbox — task, rows, token fetched once by n8n's own preAuthentication, the
- *    Status result once the task completes, a token refresh after a 401 — example (2)
- *    examples/realtime-flow.json, which polls (sleep and the execution's cancel signal), stopping such a
+ *    Status result once the task completes, a token refresh after a 401 — example (3)
+ *    examples/realtime-flow.json (3), which polls (sleep and the execution's cancel signal), stopping such a
  *    wait, and the Insider and TimePay nodes once each.
  * 2. From `N8N_CUSTOM_EXTENSIONS=dist/` (types `CUSTOM.<name>`; n8n-workflow resolves to the
  *    repository's dev dependency here): types served, log clean, example (1) runs.
@@ -22,10 +22,11 @@ import { randomUUID } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readFileSync, readlinkSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
-import type { IDataObject, INode } from 'n8n-workflow';
+import type { INode } from 'n8n-workflow';
 
+import { createSandboxCredentials, EXAMPLE_CREDENTIAL_NAMES, nodeOutput, PACKAGE_PREFIX, readExample } from '../../e2e/examples';
 import { ensureN8n, node20Runtime, NODE20_N8N_VERSION, REPO_ROOT, startN8n } from '../../e2e/n8n';
-import type { Execution, N8nHandle, N8nInstall, WorkflowJson } from '../../e2e/n8n';
+import type { N8nHandle, N8nInstall, WorkflowJson } from '../../e2e/n8n';
 import { builtCredentials, builtNodes, DIST_DIR, ensurePackageBuilt, packageJson } from '../../e2e/package';
 import type { BuiltCredential, BuiltNode } from '../../e2e/package';
 import { startSandbox } from '../servers/sandbox';
@@ -33,12 +34,6 @@ import type { Sandbox } from '../servers/sandbox';
 
 jest.setTimeout(180_000);
 
-const CREDENTIAL_NAMES: Record<string, string> = {
-	whilterApi: 'Whilter (sandbox)',
-	insiderApi: 'Insider (sandbox)',
-	timePayApi: 'TimePay (sandbox)',
-};
-const PACKAGE_PREFIX = 'n8n-nodes-whilter.';
 
 let install: N8nInstall;
 let sandbox: Sandbox;
@@ -97,29 +92,9 @@ function placeCommunityPackage(userFolder: string): string {
 	return dir;
 }
 
-async function createSandboxCredentials(n8n: N8nHandle): Promise<Record<string, string>> {
-	const ids: Record<string, string> = {};
-	for (const [type, data] of Object.entries(sandbox.credentials)) {
-		ids[type] = (await n8n.createCredential(CREDENTIAL_NAMES[type], type, data as IDataObject)).id;
-	}
-	return ids;
-}
-
-/** An example workflow as a user imports it: the credential ids filled in, and the type prefix of this loading mode. */
-function example(file: string, prefix: string, ids: Record<string, string>): WorkflowJson {
-	const json = JSON.parse(readFileSync(join(REPO_ROOT, 'examples', file), 'utf8')) as WorkflowJson;
-	json.nodes = json.nodes.map((node: INode) => ({
-		...node,
-		type: node.type.replace(PACKAGE_PREFIX, prefix),
-		...(node.credentials
-			? { credentials: Object.fromEntries(Object.entries(node.credentials).map(([type, ref]) => [type, { ...ref, id: ids[type] }])) }
-			: {}),
-	}));
-	return json;
-}
-
-function output(execution: Execution, nodeName: string): IDataObject[] {
-	return (execution.data?.resultData.runData[nodeName]?.[0]?.data?.main?.[0] ?? []).map((item) => item.json);
+/** An example workflow as a user imports it: the credential ids and this n8n's address filled in, the type prefix of this loading mode. */
+function example(file: string, n8n: N8nHandle, prefix: string, ids: Record<string, string>): WorkflowJson {
+	return readExample(file, { prefix, credentialIds: ids, n8nUrl: n8n.url });
 }
 
 function tokenCallsSince(from: number): number {
@@ -155,7 +130,7 @@ function statusWorkflow(prefix: string, credentialId: string, taskId: string): W
 				typeVersion: 1,
 				position: [440, 0],
 				parameters: { operation: 'get', taskId: '={{ $json.taskId }}' },
-				credentials: { whilterApi: { id: credentialId, name: CREDENTIAL_NAMES.whilterApi } },
+				credentials: { whilterApi: { id: credentialId, name: EXAMPLE_CREDENTIAL_NAMES.whilterApi } },
 			},
 		],
 		connections: {
@@ -230,12 +205,13 @@ function unexpectedWarnings(log: string): string[] {
 }
 
 /**
- * Example (1): Start → Code (25 customers) → Whilter Batch → Whilter Status. Checks the execution
+ * Example (1): Start → Code (25 customers) → Whilter Batch → Whilter Status (wait, result rows) →
+ * first ready video → HTTP Request → Insider WhatsApp Media → TimePay Initiate. Checks the execution
  * data, the task and the upload the sandbox received, and that n8n fetched exactly one token for both
- * nodes; then, once the sandbox completes the task, a Status run reports it completed.
+ * Whilter nodes; then a separate Status run reports the task completed.
  */
 async function runExampleOne(n8n: N8nHandle, prefix: string, ids: Record<string, string>): Promise<{ taskId: string; statusWorkflowId: string }> {
-	const workflow = await n8n.importWorkflow(example('batch-campaign.json', prefix, ids));
+	const workflow = await n8n.importWorkflow(example('batch-campaign.json', n8n, prefix, ids));
 	const from = sandbox.whilter.requests.length;
 	const tokensBefore = sandbox.whilter.tokensIssued;
 	const started = Date.now();
@@ -244,7 +220,7 @@ async function runExampleOne(n8n: N8nHandle, prefix: string, ids: Record<string,
 	expect(execution.data?.resultData.error?.message).toBeUndefined();
 	expect(execution).toMatchObject({ status: 'success', mode: 'manual', finished: true });
 
-	const [batch] = output(execution, 'Whilter Batch');
+	const [batch] = nodeOutput(execution, 'Whilter Batch');
 	const taskId = String(batch?.['task-id']);
 	const task = sandbox.whilter.tasks.get(taskId);
 	expect(task).toBeDefined();
@@ -252,8 +228,13 @@ async function runExampleOne(n8n: N8nHandle, prefix: string, ids: Record<string,
 	expect(task?.body).toMatchObject({ 'campaign-id': 'diwali-2026', 'template-id': 'T-1001', 'row-count': 25, 'file-path': batch['file-path'] });
 	expect(await sandbox.s3.listKeys(sandbox.credentials.whilterApi.s3Bucket)).toContain(String(batch['file-path']));
 
-	const [status] = output(execution, 'Whilter Status');
-	expect(status).toMatchObject({ 'task-id': taskId, status: expect.stringMatching(/^(pending|in-progress|completed)$/) });
+	const rows = nodeOutput(execution, 'Whilter Status');
+	expect(rows).toHaveLength(25);
+	expect(rows[0]).toMatchObject({ phone: '+919810000000', 'media-url': `${sandbox.whilter.url}/media/${taskId}/0.mp4`, error: '' });
+	expect(rows.filter((row) => row.error)).toHaveLength(5);
+	const [insider] = nodeOutput(execution, 'Insider WhatsApp Media');
+	expect(sandbox.insider.media.get(String(insider?.id))?.mimeType).toBe('video/mp4');
+	expect(nodeOutput(execution, 'TimePay Initiate')).toEqual([expect.objectContaining({ campaignId: 'camp-loans', statusCode: 207, partialSuccess: true })]);
 
 	// n8n's own CredentialsHelper: preAuthentication once, the token stored and used by both nodes.
 	expect(sandbox.whilter.tokensIssued - tokensBefore).toBe(1);
@@ -261,7 +242,8 @@ async function runExampleOne(n8n: N8nHandle, prefix: string, ids: Record<string,
 	const bearers = new Set(
 		sandbox.whilter.requests
 			.slice(from)
-			.filter((r) => r.path !== '/getToken/token')
+			// The media the HTTP Request node downloads are public URLs, fetched without a token.
+			.filter((r) => r.path !== '/getToken/token' && !r.path.startsWith('/media/'))
 			.map((r) => String(r.headers.authorization)),
 	);
 	expect(bearers.size).toBe(1);
@@ -271,7 +253,7 @@ async function runExampleOne(n8n: N8nHandle, prefix: string, ids: Record<string,
 	const statusRun = await n8n.runManually(statusWorkflowId);
 	expect(statusRun.status).toBe('success');
 	const done = sandbox.whilter.tasks.get(taskId);
-	expect(output(statusRun, 'Whilter Status')).toEqual([
+	expect(nodeOutput(statusRun, 'Whilter Status')).toEqual([
 		expect.objectContaining({ 'task-id': taskId, status: 'completed', count: 25, 'file-path': done?.outputKey }),
 	]);
 	// The stored token is reused.
@@ -292,7 +274,7 @@ describe(`n8n ${NODE20_N8N_VERSION} on Node 20, the package installed as a commu
 			},
 		});
 		say(`n8n ${install.version} ready in ${n8n.startupMs} ms at ${n8n.url}`);
-		ids = await createSandboxCredentials(n8n);
+		ids = await createSandboxCredentials(n8n, sandbox);
 	}, 300_000);
 
 	afterAll(async () => {
@@ -356,21 +338,21 @@ describe(`n8n ${NODE20_N8N_VERSION} on Node 20, the package installed as a commu
 		const tokensBefore = sandbox.whilter.tokensIssued;
 		const execution = await n8n.runManually(exampleOne.statusWorkflowId);
 		expect(execution.data?.resultData.error?.message).toBeUndefined();
-		expect(output(execution, 'Whilter Status')).toEqual([expect.objectContaining({ 'task-id': exampleOne.taskId, status: 'completed' })]);
+		expect(nodeOutput(execution, 'Whilter Status')).toEqual([expect.objectContaining({ 'task-id': exampleOne.taskId, status: 'completed' })]);
 		expect(sandbox.whilter.tokensIssued - tokensBefore).toBe(1);
 		const statusCalls = sandbox.whilter.requests.slice(from).filter((r) => r.path !== '/getToken/token');
 		expect(statusCalls.map((r) => r.status)).toEqual([401, 200]);
 		expect(tokenCallsSince(from)).toBe(1);
 	});
 
-	test('example (2), real-time media, runs end to end (waits for the media: polling, sleep, cancel signal)', async () => {
-		const workflow = await n8n.importWorkflow(example('realtime-flow.json', PACKAGE_PREFIX, ids));
+	test('example (3), real-time media, runs end to end (waits for the media: polling, sleep, cancel signal)', async () => {
+		const workflow = await n8n.importWorkflow(example('realtime-flow.json', n8n, PACKAGE_PREFIX, ids));
 		const started = Date.now();
 		const execution = await n8n.runManually(workflow.id, { triggerName: 'Start', timeoutMs: 120_000 });
-		say(`example (2) in n8n ${install.version}: ${Date.now() - started} ms`);
+		say(`example (3) in n8n ${install.version}: ${Date.now() - started} ms`);
 		expect(execution.data?.resultData.error?.message).toBeUndefined();
 		expect(execution.status).toBe('success');
-		const items = output(execution, 'Whilter Realtime');
+		const items = nodeOutput(execution, 'Whilter Realtime');
 		expect(items.map((item) => [item['user-id'], item.status])).toEqual([
 			['u-1001', 'SUCCESS'],
 			['u-1002', 'SUCCESS'],
@@ -394,7 +376,7 @@ describe(`n8n ${NODE20_N8N_VERSION} on Node 20, the package installed as a commu
 			parameters,
 			...(credentials ? { credentials } : {}),
 		});
-		const insider = { insiderApi: { id: ids.insiderApi, name: CREDENTIAL_NAMES.insiderApi } };
+		const insider = { insiderApi: { id: ids.insiderApi, name: EXAMPLE_CREDENTIAL_NAMES.insiderApi } };
 		const workflow = await n8n.importWorkflow({
 			name: 'Insider and TimePay nodes',
 			nodes: [
@@ -412,7 +394,7 @@ describe(`n8n ${NODE20_N8N_VERSION} on Node 20, the package installed as a commu
 					`${PACKAGE_PREFIX}timePayInitiate`,
 					[200, 200],
 					{ campaign: { __rl: true, mode: 'id', value: 'camp-welcome' }, templateId: 'hfu7VL6sBhI6NPm' },
-					{ timePayApi: { id: ids.timePayApi, name: CREDENTIAL_NAMES.timePayApi } },
+					{ timePayApi: { id: ids.timePayApi, name: EXAMPLE_CREDENTIAL_NAMES.timePayApi } },
 				),
 			],
 			connections: {
@@ -426,7 +408,7 @@ describe(`n8n ${NODE20_N8N_VERSION} on Node 20, the package installed as a commu
 		expect(execution.data?.resultData.error?.message).toBeUndefined();
 		expect(execution.status).toBe('success');
 
-		const [uploaded] = output(execution, 'Insider Upload');
+		const [uploaded] = nodeOutput(execution, 'Insider Upload');
 		const id = String(uploaded?.id);
 		expect(uploaded).toMatchObject({ mime_type: 'application/pdf', file_size: pdf.length, file_name: 'offer.pdf', url: expect.stringContaining(id) });
 		expect(sandbox.insider.media.get(id)?.bytes.equals(pdf)).toBe(true);
@@ -434,7 +416,7 @@ describe(`n8n ${NODE20_N8N_VERSION} on Node 20, the package installed as a commu
 		expect(downloaded?.binary?.data).toMatchObject({ mimeType: 'application/pdf', fileSize: expect.any(String) });
 		expect(sandbox.insider.requests.filter((r) => r.method === 'GET' && r.status === 200).map((r) => r.path)).toContain(`/media-files/${id}`);
 
-		expect(output(execution, 'TimePay')).toEqual([
+		expect(nodeOutput(execution, 'TimePay')).toEqual([
 			expect.objectContaining({ success: true, statusCode: 200, campaignId: 'camp-welcome', channel: 'whatsapp', templateId: 'hfu7VL6sBhI6NPm' }),
 		]);
 		expect(sandbox.timepay.requests.filter((r) => r.method === 'POST').map((r) => r.path)).toContain('/api/v1/initiate/camp-welcome/whatsapp');
@@ -444,7 +426,7 @@ describe(`n8n ${NODE20_N8N_VERSION} on Node 20, the package installed as a commu
 	// calling Whilter. (n8n-core also aborts a node's HTTP requests once the execution is cancelled, so
 	// this holds even without the node's own use of getExecutionCancelSignal, which makes it stop at once.)
 	test("stopping an execution cancels it and ends the real-time node's polling", async () => {
-		const json = example('realtime-flow.json', PACKAGE_PREFIX, ids);
+		const json = example('realtime-flow.json', n8n, PACKAGE_PREFIX, ids);
 		json.name = 'Real-time media that never gets ready';
 		const realtimeNode = json.nodes.find((node) => node.name === 'Whilter Realtime');
 		if (!realtimeNode) throw new Error('examples/realtime-flow.json has no "Whilter Realtime" node');
@@ -488,7 +470,7 @@ describe(`n8n ${NODE20_N8N_VERSION} on Node 20, the package installed as a commu
 		for (const [type, data] of Object.entries(sandbox.credentials)) {
 			answers[type] = (
 				await n8n.rest<{ data: { status: string; message: string } }>('POST', '/credentials/test', {
-					credentials: { id: ids[type], name: CREDENTIAL_NAMES[type], type, data },
+					credentials: { id: ids[type], name: EXAMPLE_CREDENTIAL_NAMES[type], type, data },
 				})
 			).data;
 		}
@@ -512,7 +494,7 @@ describe(`n8n ${NODE20_N8N_VERSION} on Node 20, the package loaded from N8N_CUST
 	beforeAll(async () => {
 		n8n = await startN8n({ version: NODE20_N8N_VERSION, extensionsDir: DIST_DIR });
 		say(`n8n ${install.version} (custom extensions) ready in ${n8n.startupMs} ms`);
-		ids = await createSandboxCredentials(n8n);
+		ids = await createSandboxCredentials(n8n, sandbox);
 	}, 300_000);
 
 	afterAll(async () => {

@@ -13,6 +13,8 @@ if [ -f e2e/ensure-n8n.ts ]; then
   echo "== real n8n for the end-to-end tests"
   npx tsx e2e/ensure-n8n.ts --all
 fi
+echo "== Chromium for the editor check"
+bash scripts/ensure-chromium.sh
 echo "== tests"
 mkdir -p .tmp
 status=0

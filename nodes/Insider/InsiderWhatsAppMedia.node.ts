@@ -21,7 +21,7 @@ export class InsiderWhatsAppMedia implements INodeType {
 		icon: { light: 'file:../../icons/insider.svg', dark: 'file:../../icons/insider.dark.svg' },
 		group: ['output'],
 		version: 1,
-		subtitle: '={{$parameter["operation"]}}',
+		subtitle: '={{{"upload": "Upload", "getUrl": "Get URL", "uploadAndGetUrl": "Upload and Get URL", "download": "Download"}[$parameter["operation"]] || $parameter["operation"]}}',
 		description: 'Media for transactional WhatsApp messages through Insider',
 		defaults: { name: 'Insider WhatsApp Media' },
 		// As an AI tool, Get URL is the operation to offer: a media ID in, URL and facts out, all JSON.

@@ -14,7 +14,8 @@ export class WhilterStatus implements INodeType {
 		icon: { light: 'file:../../icons/whilter.svg', dark: 'file:../../icons/whilter.dark.svg' },
 		group: ['transform'],
 		version: 1,
-		subtitle: '={{$parameter["operation"] + ": " + $parameter["taskId"]}}',
+		// The task ID is usually an expression on the input, which the canvas cannot show: the operation alone.
+		subtitle: '={{{"get": "Get Status", "wait": "Wait for Completion", "getResults": "Get Results", "cancel": "Cancel"}[$parameter["operation"]] || $parameter["operation"]}}',
 		description: 'Follow a Whilter.AI batch task: its status, and its results once completed',
 		defaults: { name: 'Whilter Status' },
 		usableAsTool: true,

@@ -6,6 +6,7 @@ import { NodeOperationError } from 'n8n-workflow';
 import type { IBinaryData, IDataObject, IExecuteFunctions, IHttpRequestOptions, IN8nHttpFullResponse } from 'n8n-workflow';
 
 import { vendorApiError } from '../shared/errors';
+import { HttpStatusFailure, headerValue, readLimited } from '../shared/httpResponse';
 import { withRetry } from '../shared/retry';
 import { getMediaFacts } from './mediaFacts';
 import { isInsiderUrl } from './transport';
@@ -29,47 +30,9 @@ const MAX_REDIRECTS = 5;
 /** Of an error answer, enough to show the host's message. */
 const ERROR_BODY_BYTES = 64 * 1024;
 
-/** An HTTP error answer in the shape the retry policy and vendorApiError read (status, Retry-After, body). */
-class HttpStatusFailure extends Error {
-	readonly response: { status: number; headers: IDataObject; data: string };
-
-	constructor(status: number, headers: IDataObject, data: string) {
-		super(`HTTP ${status}`);
-		this.response = { status, headers, data };
-	}
-}
-
-async function readLimited(body: unknown, limit: number): Promise<string> {
-	if (typeof body === 'string') return body.slice(0, limit);
-	if (Buffer.isBuffer(body)) return body.subarray(0, limit).toString('utf8');
-	const stream = body as Readable | undefined;
-	if (!stream || typeof stream[Symbol.asyncIterator] !== 'function') return '';
-	const chunks: Buffer[] = [];
-	let length = 0;
-	try {
-		for await (const chunk of stream) {
-			chunks.push(Buffer.from(chunk as Buffer));
-			length += (chunk as Buffer).length;
-			if (length >= limit) break;
-		}
-	} catch {
-		// The message is a courtesy: a body that breaks off leaves the status to speak.
-	} finally {
-		stream.destroy();
-	}
-	return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
-}
-
 function discard(body: unknown): void {
 	const stream = body as Readable | undefined;
 	if (stream && typeof stream.destroy === 'function') stream.destroy();
-}
-
-function headerValue(headers: IDataObject, name: string): string | undefined {
-	const key = Object.keys(headers).find((k) => k.toLowerCase() === name);
-	const value = key === undefined ? undefined : headers[key];
-	if (Array.isArray(value)) return value.length ? String(value[0]) : undefined;
-	return value === undefined || value === null ? undefined : String(value);
 }
 
 /** The file name a Content-Disposition header gives (RFC 6266 `filename*` first), if any. */

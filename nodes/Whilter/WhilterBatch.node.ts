@@ -11,8 +11,9 @@ import type {
 import { runBatch } from './batch/runBatch';
 import type { BatchOptions } from './batch/runBatch';
 import { CAMPAIGN_NAME_RULE } from './batch/fileName';
-import type { ResultRowFilter } from './results/taskResults';
+import type { ResultRowFilter } from './results/rowFilter';
 import { reserveTaskSlot, resumeOnCallback, resumeUrlOf, waitForCallback, waitTillOf } from './status/callbackWait';
+import { RESULT_ROW_FILTER_OPTIONS } from './results/rowFilter';
 
 interface WaitOptions {
 	waitForCallback?: boolean;
@@ -154,11 +155,7 @@ export class WhilterBatch implements INodeType {
 						displayName: 'Callback Result Rows',
 						name: 'callbackRows',
 						type: 'options',
-						options: [
-							{ name: 'All', value: 'all' },
-							{ name: 'Failed Only', value: 'failed', description: 'Rows whose error column is not empty' },
-							{ name: 'Succeeded Only', value: 'succeeded', description: 'Rows whose error column is empty' },
-						],
+						options: RESULT_ROW_FILTER_OPTIONS,
 						default: 'all',
 						displayOptions: { show: { waitForCallback: [true] } },
 						description: 'Which rows of the output file to output when the execution resumes',

@@ -3,6 +3,7 @@ import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescrip
 
 import { runStatusNode } from './status/operations';
 import { DEFAULT_CANCEL_PATH, DEFAULT_STATUS_PATH } from './status/taskApi';
+import { RESULT_ROW_FILTER_OPTIONS } from './results/rowFilter';
 
 const WAITING = { show: { operation: ['wait'] } };
 const WAITING_FOR_RESULTS = { show: { operation: ['getResults'], waitForCompletion: [true] } };
@@ -84,11 +85,7 @@ export class WhilterStatus implements INodeType {
 				displayName: 'Rows',
 				name: 'rowFilter',
 				type: 'options',
-				options: [
-					{ name: 'All', value: 'all', description: 'Every row of the output file' },
-					{ name: 'Failed Only', value: 'failed', description: 'Rows whose error column is not empty' },
-					{ name: 'Succeeded Only', value: 'succeeded', description: 'Rows whose error column is empty' },
-				],
+				options: RESULT_ROW_FILTER_OPTIONS,
 				default: 'all',
 				displayOptions: { show: { operation: ['getResults'], resultFormat: ['items'] } },
 			},

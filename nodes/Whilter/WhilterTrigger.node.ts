@@ -12,6 +12,7 @@ import { NodeConnectionTypes } from 'n8n-workflow';
 
 import { basicCredentialProblem, headerCredentialProblem } from './trigger/authentication';
 import { handleCallback } from './trigger/handleCallback';
+import { RESULT_ROW_FILTER_OPTIONS } from './results/rowFilter';
 
 function testResult(problem: string | undefined): INodeCredentialTestResult {
 	return problem ? { status: 'Error', message: problem } : { status: 'OK', message: 'The values are usable; callers must send them' };
@@ -137,11 +138,7 @@ export class WhilterTrigger implements INodeType {
 				displayName: 'Rows',
 				name: 'rowFilter',
 				type: 'options',
-				options: [
-					{ name: 'All', value: 'all' },
-					{ name: 'Failed Only', value: 'failed', description: 'Rows whose error column is not empty' },
-					{ name: 'Succeeded Only', value: 'succeeded', description: 'Rows whose error column is empty' },
-				],
+				options: RESULT_ROW_FILTER_OPTIONS,
 				default: 'all',
 				displayOptions: { show: { event: ['batchTask'], output: ['rows'] } },
 				description: 'Which rows to output. No row left: nothing starts (the callback is answered 200).',

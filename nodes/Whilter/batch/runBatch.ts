@@ -115,7 +115,7 @@ async function uploadZip(
 	attachAs: string | undefined,
 ): Promise<{ result: UploadResult; binary?: IBinaryData }> {
 	const upload = async (body: Readable) =>
-		await uploadToDrop(drop, key, body, { contentType: 'application/zip', abortSignal: context.getExecutionCancelSignal() });
+		await uploadToDrop(drop, key, body, { contentType: 'application/zip', abortSignal: context.getExecutionCancelSignal?.() });
 	if (!attachAs) return { result: await upload(zip) };
 	// Two readers of one ZIP stream: pipe() paces the source to the slower of them.
 	const toS3 = new PassThrough();

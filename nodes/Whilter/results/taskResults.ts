@@ -13,14 +13,15 @@ import type {
 } from 'n8n-workflow';
 
 import { asNodeError, redact } from '../../shared/errors';
+import { HttpStatusFailure, headerValue, readLimited } from '../../shared/httpResponse';
 import { withRetry } from '../../shared/retry';
 import { BatchInputError } from '../batch/errors';
 import { createS3Client, s3DropFromCredentials } from '../batch/s3Upload';
 import type { WhilterCredentials } from '../transport';
 import { whilterSecrets } from '../transport';
 import { parseResultCsv, ResultCsvError } from './parseResultCsv';
-
-export type ResultRowFilter = 'all' | 'failed' | 'succeeded';
+import { keepsRow } from './rowFilter';
+import type { ResultRowFilter } from './rowFilter';
 
 export type ResultsContext = IExecuteFunctions | IWebhookFunctions;
 
@@ -36,16 +37,6 @@ interface OpenedFile {
 	fileName: string;
 	/** How errors name the file: `s3://bucket/key`, or a URL without its query (a signed URL's query is a secret). */
 	label: string;
-}
-
-/** An HTTP error answer in the shape the retry policy and the error helpers read. */
-class HttpStatusFailure extends Error {
-	readonly response: { status: number; headers: IDataObject; data: string };
-
-	constructor(status: number, headers: IDataObject, data: string) {
-		super(`HTTP ${status}`);
-		this.response = { status, headers, data };
-	}
 }
 
 function cancelSignal(context: ResultsContext): AbortSignal | undefined {
@@ -64,34 +55,6 @@ function lastSegment(path: string): string {
 		// Kept as written.
 	}
 	return last || 'results.csv';
-}
-
-function headerValue(headers: IDataObject, name: string): string | undefined {
-	const key = Object.keys(headers).find((k) => k.toLowerCase() === name);
-	const value = key === undefined ? undefined : headers[key];
-	if (Array.isArray(value)) return value.length ? String(value[0]) : undefined;
-	return value === undefined || value === null ? undefined : String(value);
-}
-
-async function readLimited(body: unknown, limit: number): Promise<string> {
-	if (typeof body === 'string') return body.slice(0, limit);
-	if (Buffer.isBuffer(body)) return body.subarray(0, limit).toString('utf8');
-	const stream = body as Readable | undefined;
-	if (!stream || typeof stream[Symbol.asyncIterator] !== 'function') return '';
-	const chunks: Buffer[] = [];
-	let length = 0;
-	try {
-		for await (const chunk of stream) {
-			chunks.push(Buffer.from(chunk as Buffer));
-			length += (chunk as Buffer).length;
-			if (length >= limit) break;
-		}
-	} catch {
-		// Only a courtesy for the message: the status speaks for itself.
-	} finally {
-		stream.destroy();
-	}
-	return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
 }
 
 function messageOf(text: string): string {
@@ -227,12 +190,6 @@ async function openResultFile(context: ResultsContext, filePath: string, itemInd
 	return isHttpUrl(path) ? await openFromUrl(context, path, itemIndex) : await openFromS3(context, path, itemIndex);
 }
 
-function keep(filter: ResultRowFilter, error: string | undefined): boolean {
-	if (filter === 'all') return true;
-	const failed = (error ?? '').trim() !== '';
-	return filter === 'failed' ? failed : !failed;
-}
-
 /**
  * The rows of a task's output file, one at a time as they arrive (for a node that turns them into
  * items without holding a second list). A broken file or connection is an error naming the file and
@@ -252,7 +209,7 @@ export async function* streamTaskResultRows(
 	try {
 		for await (const row of parseResultCsv(file.body, { requiredColumns: filter === 'all' ? [] : [ERROR_COLUMN] })) {
 			lastRow = row.row;
-			if (keep(filter, row.values[ERROR_COLUMN])) yield row.values;
+			if (keepsRow(filter, row.values[ERROR_COLUMN])) yield row.values;
 		}
 	} catch (error) {
 		if (error instanceof NodeOperationError || error instanceof NodeApiError) throw asNodeError(this.getNode(), error, itemIndex);

@@ -2,7 +2,7 @@ import { NodeOperationError } from 'n8n-workflow';
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
 
 import { readTaskResultRows } from '../results/taskResults';
-import type { ResultRowFilter } from '../results/taskResults';
+import type { ResultRowFilter } from '../results/rowFilter';
 import { getTaskStatus } from './taskApi';
 
 /**

@@ -3,7 +3,7 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-wor
 
 import { asNodeError } from '../../shared/errors';
 import { readTaskResultFile, streamTaskResultRows } from '../results/taskResults';
-import type { ResultRowFilter } from '../results/taskResults';
+import type { ResultRowFilter } from '../results/rowFilter';
 import type { TaskStatus } from '../taskStatus';
 import { cancelTask, DEFAULT_CANCEL_PATH, DEFAULT_STATUS_PATH, getTaskStatus, requireTaskId } from './taskApi';
 import { waitForTask, waitTimeoutError } from './waitForTask';

@@ -2,7 +2,7 @@ import { NodeOperationError } from 'n8n-workflow';
 import type { IDataObject, INodeExecutionData, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
 
 import { readTaskResultRows } from '../results/taskResults';
-import type { ResultRowFilter } from '../results/taskResults';
+import type { ResultRowFilter } from '../results/rowFilter';
 import type { TaskState, TaskStatus } from '../taskStatus';
 import { checkAuthentication } from './authentication';
 import type { ExpectedAuth, TriggerAuthentication } from './authentication';

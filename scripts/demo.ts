@@ -74,7 +74,9 @@ async function main(): Promise<void> {
 		const run = await runExamples(n8n, ids, say);
 		process.stdout.write(`${summary(run, keep ? `${n8n.url}/workflow/${run.workflowIds.batch}/executions` : undefined).join('\n')}\n`);
 		if (keep) {
-			say(`n8n stays up at ${n8n.url} with the examples imported; sign in as ${n8n.owner.email} / ${n8n.owner.password}.`);
+			say(`n8n stays up at ${n8n.url} with the examples imported. Sign in with`);
+			say(`  e-mail    ${n8n.owner.email}`);
+			say(`  password  ${n8n.owner.password}`);
 			say('Ctrl-C stops n8n and the sandbox.');
 			const stop = () => void stopAll().then(() => process.exit(0));
 			process.on('SIGINT', stop);

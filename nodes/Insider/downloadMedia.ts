@@ -3,10 +3,10 @@ import { pipeline, Transform } from 'node:stream';
 import type { Readable } from 'node:stream';
 
 import { NodeOperationError } from 'n8n-workflow';
-import type { IBinaryData, IDataObject, IExecuteFunctions, IHttpRequestOptions, IN8nHttpFullResponse } from 'n8n-workflow';
+import type { IBinaryData, IDataObject, IExecuteFunctions } from 'n8n-workflow';
 
 import { vendorApiError } from '../shared/errors';
-import { HttpStatusFailure, headerValue, readLimited } from '../shared/httpResponse';
+import { getFollowingRedirects, headerValue } from '../shared/streamedGet';
 import { withRetry } from '../shared/retry';
 import { getMediaFacts } from './mediaFacts';
 import { isInsiderUrl } from './transport';
@@ -29,11 +29,6 @@ export interface DownloadedMedia {
 const MAX_REDIRECTS = 5;
 /** Of an error answer, enough to show the host's message. */
 const ERROR_BODY_BYTES = 64 * 1024;
-
-function discard(body: unknown): void {
-	const stream = body as Readable | undefined;
-	if (stream && typeof stream.destroy === 'function') stream.destroy();
-}
 
 /** The file name a Content-Disposition header gives (RFC 6266 `filename*` first), if any. */
 export function fileNameFromDisposition(disposition: string | undefined): string | undefined {
@@ -98,34 +93,17 @@ export async function downloadMedia(
 	const signal = this.getExecutionCancelSignal?.();
 
 	let url = first;
-	const fetchOnce = async (): Promise<{ response: IN8nHttpFullResponse; url: URL }> => {
-		url = first;
-		for (let hop = 0; ; hop++) {
-			const request: IHttpRequestOptions = {
-				method: 'GET',
-				url: url.href,
-				encoding: 'stream',
-				returnFullResponse: true,
-				ignoreHttpStatusErrors: true,
-				disableFollowRedirect: true,
-				...(signal ? { abortSignal: signal } : {}),
-			};
-			const response = (
-				keyGoesTo(url)
-					? await this.helpers.httpRequestWithAuthentication.call(this, 'insiderApi', request)
-					: await this.helpers.httpRequest(request)
-			) as IN8nHttpFullResponse;
-			const headers = (response.headers ?? {}) as IDataObject;
-			const location = headerValue(headers, 'location');
-			if (response.statusCode >= 300 && response.statusCode < 400 && location && hop < MAX_REDIRECTS) {
-				discard(response.body);
-				url = new URL(location, url);
-				continue;
-			}
-			if (response.statusCode >= 300) throw new HttpStatusFailure(response.statusCode, headers, await readLimited(response.body, ERROR_BODY_BYTES));
-			return { response, url };
-		}
-	};
+	const fetchOnce = async () =>
+		await getFollowingRedirects(this, first, {
+			credentialType: 'insiderApi',
+			sendCredentialTo: keyGoesTo,
+			abortSignal: signal,
+			maxRedirects: MAX_REDIRECTS,
+			errorBodyBytes: ERROR_BODY_BYTES,
+			onRequest: (hop) => {
+				url = hop;
+			},
+		});
 
 	let stored: { binary: IBinaryData; sha256: Buffer; bytes: number; mimeType: string; fileName: string };
 	try {

@@ -7,13 +7,11 @@ import type {
 	IBinaryData,
 	IDataObject,
 	IExecuteFunctions,
-	IHttpRequestOptions,
-	IN8nHttpFullResponse,
 	IWebhookFunctions,
 } from 'n8n-workflow';
 
 import { asNodeError, redact } from '../../shared/errors';
-import { HttpStatusFailure, headerValue, readLimited } from '../../shared/httpResponse';
+import { getFollowingRedirects, HttpStatusFailure } from '../../shared/streamedGet';
 import { withRetry } from '../../shared/retry';
 import { BatchInputError } from '../batch/errors';
 import { createS3Client, s3DropFromCredentials } from '../batch/s3Upload';
@@ -137,36 +135,19 @@ async function openFromUrl(context: ResultsContext, address: string, itemIndex: 
 	const signal = cancelSignal(context);
 	let url = first;
 	const label = () => `${url.origin}${url.pathname}`;
-	const fetchOnce = async (): Promise<IN8nHttpFullResponse> => {
-		url = first;
-		for (let hop = 0; ; hop++) {
-			const request: IHttpRequestOptions = {
-				method: 'GET',
-				url: url.href,
-				encoding: 'stream',
-				returnFullResponse: true,
-				ignoreHttpStatusErrors: true,
-				disableFollowRedirect: true,
-				...(signal ? { abortSignal: signal } : {}),
-			};
-			const response = (
-				url.host === whilterHost
-					? await context.helpers.httpRequestWithAuthentication.call(context, 'whilterApi', request)
-					: await context.helpers.httpRequest(request)
-			) as IN8nHttpFullResponse;
-			const headers = (response.headers ?? {}) as IDataObject;
-			const location = headerValue(headers, 'location');
-			if (response.statusCode >= 300 && response.statusCode < 400 && location && hop < MAX_REDIRECTS) {
-				(response.body as Readable | undefined)?.destroy?.();
-				url = new URL(location, url);
-				continue;
-			}
-			if (response.statusCode >= 300) throw new HttpStatusFailure(response.statusCode, headers, await readLimited(response.body, ERROR_BODY_BYTES));
-			return response;
-		}
-	};
+	const fetchOnce = async () =>
+		await getFollowingRedirects(context, first, {
+			credentialType: 'whilterApi',
+			sendCredentialTo: (hop) => hop.host === whilterHost,
+			abortSignal: signal,
+			maxRedirects: MAX_REDIRECTS,
+			errorBodyBytes: ERROR_BODY_BYTES,
+			onRequest: (hop) => {
+				url = hop;
+			},
+		});
 	try {
-		const response = await withRetry(fetchOnce, { idempotent: true, abortSignal: signal });
+		const { response } = await withRetry(fetchOnce, { idempotent: true, abortSignal: signal });
 		return { body: response.body as Readable, fileName: lastSegment(url.pathname), label: label() };
 	} catch (error) {
 		if (error instanceof NodeApiError || error instanceof NodeOperationError) throw asNodeError(context.getNode(), error, itemIndex);

@@ -11,6 +11,7 @@
  */
 import type { IDataObject, INode } from 'n8n-workflow';
 
+import { nodeOutput } from '../../e2e/examples';
 import { httpCall, startN8n } from '../../e2e/n8n';
 import type { Execution, N8nHandle, WorkflowJson } from '../../e2e/n8n';
 import { DIST_DIR, ensurePackageBuilt } from '../../e2e/package';
@@ -109,11 +110,6 @@ async function until(executionId: string, statuses: string[], timeoutMs: number)
 	}
 }
 
-function output(execution: Execution, nodeName: string): IDataObject[] {
-	const runs = execution.data?.resultData.runData[nodeName] ?? [];
-	return (runs.at(-1)?.data?.main?.[0] ?? []).map((item) => item.json);
-}
-
 /** The sandbox task created with this campaign, and the callback URL it was given. */
 function taskOf(campaign: string) {
 	const task = [...sandbox.whilter.tasks.values()].find((t) => t.body['campaign-id'] === campaign);
@@ -136,8 +132,8 @@ describe('Whilter Batch: submit and wait for the completion callback (real n8n)'
 		firstTaskId = task.id;
 		// The task's callback is this execution's own resume URL (with n8n's resume token).
 		expect(callbackUrl).toMatch(new RegExp(`^${n8n.url}/webhook-waiting/${executionId}\\?signature=`));
-		expect(output(waiting, 'Whilter Batch')[0]).toMatchObject({ 'task-id': task.id, 'row-count': CUSTOMERS, 'waiting-for-callback': true });
-		expect(output(waiting, 'After')).toEqual([]);
+		expect(nodeOutput(waiting, 'Whilter Batch')[0]).toMatchObject({ 'task-id': task.id, 'row-count': CUSTOMERS, 'waiting-for-callback': true });
+		expect(nodeOutput(waiting, 'After')).toEqual([]);
 
 		const done = await until(executionId, ['success'], 60_000);
 		expect(sandbox.whilter.tasks.get(task.id)?.state).toBe('completed');
@@ -145,12 +141,12 @@ describe('Whilter Batch: submit and wait for the completion callback (real n8n)'
 		expect(callbacks).toHaveLength(1);
 		expect(callbacks[0].status).toBe(200);
 
-		const rows = output(done, 'Whilter Batch');
+		const rows = nodeOutput(done, 'Whilter Batch');
 		expect(rows).toHaveLength(CUSTOMERS);
 		expect(rows.map((r) => r.phone)).toEqual(Array.from({ length: CUSTOMERS }, (_, i) => `+9198000000${String(i).padStart(2, '0')}`));
 		expect(rows[0]).toEqual({ phone: '+919800000000', name: 'Customer 0', 'media-url': `${sandbox.whilter.url}/media/${task.id}/0.mp4`, error: '' });
 		expect(rows[4]).toMatchObject({ 'media-url': '', error: ROW_ERROR });
-		expect(output(done, 'After')).toEqual(rows);
+		expect(nodeOutput(done, 'After')).toEqual(rows);
 		// The callback was confirmed against the status API before the rows were read.
 		const statusCall = sandbox.whilter.requests.find((r) => r.method === 'GET' && r.path === `/demo/task/status/${task.id}` && r.time >= callbacks[0].time);
 		expect(statusCall).toBeDefined();
@@ -181,11 +177,11 @@ describe('Whilter Batch: submit and wait for the completion callback (real n8n)'
 
 		const still = await n8n.execution(executionId);
 		expect(still.status).toBe('waiting');
-		expect(output(still, 'After')).toEqual([]);
+		expect(nodeOutput(still, 'After')).toEqual([]);
 		expect(sandbox.whilter.callbacks.filter((c) => c.taskId === task.id)).toHaveLength(0);
 
 		const done = await until(executionId, ['success'], 60_000);
-		const rows = output(done, 'Whilter Batch');
+		const rows = nodeOutput(done, 'Whilter Batch');
 		expect(rows).toHaveLength(CUSTOMERS);
 		expect(rows.every((r) => String(r['media-url']).includes(`/media/${task.id}/`) || r.error === ROW_ERROR)).toBe(true);
 		expect(sandbox.whilter.callbacks.filter((c) => c.taskId === task.id).map((c) => c.status)).toEqual([200]);

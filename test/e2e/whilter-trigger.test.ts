@@ -14,13 +14,11 @@
  * - Basic auth, and real-time callbacks: confirmed through GET /status/<id> when they carry the ID,
  *   refused when its media URL is not Whilter's.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-
 import type { IDataObject, INode, INodeParameters } from 'n8n-workflow';
 
-import { httpCall, REPO_ROOT, startN8n } from '../../e2e/n8n';
-import type { Execution, HttpResponse, N8nHandle, WorkflowJson } from '../../e2e/n8n';
+import { activateWebhookWorkflow, CUSTOM_PREFIX, finishedExecutions, nodeOutput, readExample, triggerUrl } from '../../e2e/examples';
+import { httpCall, startN8n } from '../../e2e/n8n';
+import type { HttpResponse, N8nHandle, WorkflowJson } from '../../e2e/n8n';
 import { DIST_DIR, ensurePackageBuilt } from '../../e2e/package';
 import { startSandbox } from '../servers/sandbox';
 import type { Sandbox } from '../servers/sandbox';
@@ -76,15 +74,8 @@ function triggerWorkflow(name: string, webhookId: string, parameters: INodeParam
 /** Imports and activates; resolves once n8n serves the production URL (activation is asynchronous in 2.41). */
 async function activate(workflow: WorkflowJson): Promise<ActiveTrigger> {
 	const saved = await n8n.importWorkflow(workflow);
-	await n8n.activate(saved.id);
-	const trigger = workflow.nodes.find((n) => n.type === 'CUSTOM.whilterTrigger');
-	const url = `${n8n.url}/webhook/${trigger?.webhookId}/whilter`;
-	const deadline = Date.now() + 60_000;
-	// A bodiless POST: refused by the trigger (nothing starts) once registered, 404 from n8n before.
-	while ((await httpCall('POST', url)).status === 404) {
-		if (Date.now() > deadline) throw new Error(`${url} still answers 404 60 s after activation`);
-		await sleep(250);
-	}
+	const url = triggerUrl(n8n.url, workflow);
+	await activateWebhookWorkflow(n8n, saved.id, url);
 	return { workflowId: saved.id, url };
 }
 
@@ -98,22 +89,6 @@ function messageOf(res: HttpResponse): string {
 	} catch {
 		return res.text;
 	}
-}
-
-async function executionsOf(workflowId: string, count: number, timeoutMs = 60_000): Promise<Execution[]> {
-	const deadline = Date.now() + timeoutMs;
-	for (;;) {
-		const found = await n8n.executions(workflowId);
-		const done = found.filter((e) => e.stoppedAt && !['new', 'running'].includes(e.status));
-		if (done.length >= count) return done.sort((a, b) => Number(a.id) - Number(b.id));
-		if (Date.now() > deadline) throw new Error(`workflow ${workflowId}: ${done.length} of ${count} executions finished within ${timeoutMs} ms`);
-		await sleep(200);
-	}
-}
-
-function output(execution: Execution, nodeName: string): IDataObject[] {
-	const runs = execution.data?.resultData.runData[nodeName] ?? [];
-	return (runs.at(-1)?.data?.main?.[0] ?? []).map((item) => item.json);
 }
 
 /** A task that exists and has moved `steps` on (1: in-progress, 2: completed); no callback URL of its own. */
@@ -201,10 +176,10 @@ describe('Whilter Trigger (real n8n, production webhook)', () => {
 		expect(record.status).toBe(200);
 		expect(record.body).toEqual({ 'task-id': taskId, status: 'completed', 'file-path': sandbox.whilter.outputKeyOf(taskId), count: 4, message: 'Task completed' });
 
-		const [execution] = await executionsOf(secured.workflowId, 1);
+		const [execution] = await finishedExecutions(n8n, secured.workflowId, 1);
 		expect(execution.status).toBe('success');
 		expect(execution.mode).toBe('webhook');
-		const [item] = output(execution, 'Whilter Trigger');
+		const [item] = nodeOutput(execution, 'Whilter Trigger');
 		expect(item).toEqual({
 			'task-id': taskId,
 			status: 'completed',
@@ -215,18 +190,13 @@ describe('Whilter Trigger (real n8n, production webhook)', () => {
 			callback: record.body,
 			statusResponse: { 'task-id': taskId, status: 'completed', count: 4, message: 'Task completed', 'file-path': sandbox.whilter.outputKeyOf(taskId) },
 		});
-		expect(output(execution, 'Received')).toEqual([item]);
+		expect(nodeOutput(execution, 'Received')).toEqual([item]);
 		expect(JSON.stringify(execution)).not.toContain(SECRET);
 		expect(n8n.log()).not.toContain(SECRET);
 	});
 
 	it('end to end: Whilter Batch\'s task calls back the example workflow, which starts with the result rows', async () => {
-		const example = JSON.parse(readFileSync(join(REPO_ROOT, 'examples', 'callback-flow.json'), 'utf8')) as WorkflowJson;
-		for (const node of example.nodes) {
-			node.type = node.type.replace(/^n8n-nodes-whilter\./, 'CUSTOM.');
-			if (node.credentials?.whilterApi) node.credentials.whilterApi.id = credentialIds.whilterApi;
-		}
-		const receiver = await activate(example);
+		const receiver = await activate(readExample('callback-flow.json', { prefix: CUSTOM_PREFIX, credentialIds }));
 
 		const customers = Array.from({ length: CUSTOMERS }, (_, i) => ({ phone: `+9197000000${String(i).padStart(2, '0')}`, name: `Customer ${i}` }));
 		const batch = await n8n.importWorkflow({
@@ -259,7 +229,7 @@ describe('Whilter Trigger (real n8n, production webhook)', () => {
 		});
 		const submitted = await n8n.runManually(batch.id);
 		expect(submitted.status).toBe('success');
-		const taskId = String(output(submitted, 'Whilter Batch')[0]['task-id']);
+		const taskId = String(nodeOutput(submitted, 'Whilter Batch')[0]['task-id']);
 		expect(sandbox.whilter.tasks.get(taskId)?.body['callback-url']).toBe(receiver.url);
 		expect(await n8n.executions(receiver.workflowId)).toEqual([]);
 
@@ -268,13 +238,13 @@ describe('Whilter Trigger (real n8n, production webhook)', () => {
 		const callbacks = sandbox.whilter.callbacks.filter((c) => c.taskId === taskId);
 		expect(callbacks.map((c) => [c.url, c.status])).toEqual([[receiver.url, 200]]);
 
-		const [execution] = await executionsOf(receiver.workflowId, 1);
+		const [execution] = await finishedExecutions(n8n, receiver.workflowId, 1);
 		expect(execution.status).toBe('success');
-		const rows = output(execution, 'Whilter Trigger');
+		const rows = nodeOutput(execution, 'Whilter Trigger');
 		expect(rows).toHaveLength(CUSTOMERS);
 		expect(rows[0]).toEqual({ phone: customers[0].phone, name: 'Customer 0', 'media-url': `${sandbox.whilter.url}/media/${taskId}/0.mp4`, error: '' });
 		expect(rows[4]).toEqual({ phone: customers[4].phone, name: 'Customer 4', 'media-url': '', error: ROW_ERROR });
-		expect(output(execution, 'Result rows').map((r) => r['media-ready'])).toEqual([true, true, true, true, false, true]);
+		expect(nodeOutput(execution, 'Result rows').map((r) => r['media-ready'])).toEqual([true, true, true, true, false, true]);
 		// Confirmed before the rows were read.
 		expect(sandbox.whilter.requests.some((r) => r.method === 'GET' && r.path === `/demo/task/status/${taskId}` && r.time >= callbacks[0].time)).toBe(true);
 	});
@@ -296,8 +266,8 @@ describe('Whilter Trigger (real n8n, production webhook)', () => {
 
 		const right = await sandbox.whilter.sendCallback({ taskId, url: trigger.url, headers: basic(BASIC.user, BASIC.password) });
 		expect(right.status).toBe(200);
-		const [execution] = await executionsOf(trigger.workflowId, 1);
-		expect(output(execution, 'Whilter Trigger')[0]).toMatchObject({ 'task-id': taskId, status: 'completed', confirmed: true });
+		const [execution] = await finishedExecutions(n8n, trigger.workflowId, 1);
+		expect(nodeOutput(execution, 'Whilter Trigger')[0]).toMatchObject({ 'task-id': taskId, status: 'completed', confirmed: true });
 		expect(JSON.stringify(execution)).not.toContain(BASIC.password);
 	});
 
@@ -333,8 +303,8 @@ describe('Whilter Trigger (real n8n, production webhook)', () => {
 		const documented = await sandbox.whilter.sendRealtimeCallback({ whilterRequestId, url: trigger.url, headers: auth });
 		expect(documented.status).toBe(200);
 
-		const executions = await executionsOf(trigger.workflowId, 2);
-		const items = executions.map((e) => output(e, 'Whilter Trigger')[0]);
+		const executions = await finishedExecutions(n8n, trigger.workflowId, 2);
+		const items = executions.map((e) => nodeOutput(e, 'Whilter Trigger')[0]);
 		expect(items[0]).toMatchObject({
 			'client-request-id': 'order-77',
 			'user-id': 'user-77',

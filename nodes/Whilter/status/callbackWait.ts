@@ -1,8 +1,9 @@
 import { NodeOperationError } from 'n8n-workflow';
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
+import type { IExecuteFunctions, INodeExecutionData, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
 
 import { readTaskResultRows } from '../results/taskResults';
 import type { ResultRowFilter } from '../results/rowFilter';
+import { parseBatchCallback } from '../trigger/payload';
 import { getTaskStatus } from './taskApi';
 
 /**
@@ -76,11 +77,6 @@ function refuse(context: IWebhookFunctions, status: number, message: string): IW
 	return { noWebhookResponse: true };
 }
 
-function callbackTaskId(body: IDataObject): string | undefined {
-	const value = body['task-id'] ?? body.taskId ?? body.task_id;
-	return typeof value === 'string' || typeof value === 'number' ? String(value) : undefined;
-}
-
 /**
  * Whilter's callback on the resume URL. The URL carries n8n's resume token, but the payload is
  * undocumented and a leaked URL is a way in: the execution resumes only for the task it submitted,
@@ -89,10 +85,10 @@ function callbackTaskId(body: IDataObject): string | undefined {
 export async function resumeOnCallback(context: IWebhookFunctions, options: { rows: ResultRowFilter; statusPath?: string }): Promise<IWebhookResponseData> {
 	const expected = context.customData.get(taskCustomDataKey(context.getNode().id));
 	if (!expected || expected === SUBMITTING) return refuse(context, 409, 'This execution is not waiting for a Whilter task');
-	const body = context.getBodyData() ?? {};
-	const taskId = callbackTaskId(body);
-	if (taskId === undefined) return refuse(context, 400, 'The callback names no task-id');
-	if (taskId !== expected) return refuse(context, 403, 'The callback is for another task than the one this execution waits for');
+	// The same reading of the payload as the Whilter Trigger's.
+	const parsed = parseBatchCallback(context.getBodyData());
+	if ('refusal' in parsed) return refuse(context, parsed.refusal.status, parsed.refusal.message);
+	if (parsed.value.taskId !== expected) return refuse(context, 403, 'The callback is for another task than the one this execution waits for');
 
 	let status;
 	try {

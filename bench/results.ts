@@ -12,7 +12,7 @@ import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { parseResultCsv } from '../nodes/Whilter/results/parseResultCsv';
+import { parseResultCsv } from '../nodes/Whilter/api/resultCsv';
 
 const ERROR = 'Template render failed: missing personalisation value';
 

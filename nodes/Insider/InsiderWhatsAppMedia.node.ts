@@ -1,4 +1,4 @@
-import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
+import { NodeConnectionTypes } from 'n8n-workflow';
 import type {
 	ICredentialsDecrypted,
 	ICredentialTestFunctions,
@@ -9,9 +9,8 @@ import type {
 	INodeTypeDescription,
 } from 'n8n-workflow';
 
-import { mapItems } from '../shared/perItem';
-import { getMediaFacts } from './mediaFacts';
-import { runDownloads, runUploads } from './operations';
+import { operationOf } from '../shared/perItem';
+import { INSIDER_OPERATIONS, runInsiderOperation } from './operations';
 import { insiderBaseUrl, judgeAuthKeyProbe } from './transport';
 
 export class InsiderWhatsAppMedia implements INodeType {
@@ -210,12 +209,6 @@ export class InsiderWhatsAppMedia implements INodeType {
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		const operation = this.getNodeParameter('operation', 0) as string;
-		if (operation === 'getUrl') {
-			return [await mapItems(this, async (itemIndex) => await getMediaFacts.call(this, String(this.getNodeParameter('mediaId', itemIndex, '')), itemIndex))];
-		}
-		if (operation === 'download') return [await runDownloads(this)];
-		if (operation === 'upload' || operation === 'uploadAndGetUrl') return [await runUploads(this, operation === 'uploadAndGetUrl')];
-		throw new NodeOperationError(this.getNode(), `The operation "${operation}" is not known`);
+		return [await runInsiderOperation(this, operationOf(this, INSIDER_OPERATIONS))];
 	}
 }

@@ -1,60 +1,24 @@
-import type {
-	ICredentialDataDecryptedObject,
-	IDataObject,
-	IExecuteFunctions,
-	IHttpRequestMethods,
-	IHttpRequestOptions,
-	ILoadOptionsFunctions,
-} from 'n8n-workflow';
+import type { ICredentialDataDecryptedObject, IDataObject } from 'n8n-workflow';
 
-import { readVendorFailure, vendorApiError } from '../shared/errors';
-import { isIdempotentMethod, withRetry } from '../shared/retry';
-
-export type InsiderContext = IExecuteFunctions | ILoadOptionsFunctions;
+import { readVendorFailure } from '../shared/errors';
+import { createVendorTransport } from '../shared/transport';
+import type { ApiContext, ApiRequest } from '../shared/transport';
 
 export function insiderBaseUrl(credentials: ICredentialDataDecryptedObject): string {
 	return String(credentials.baseUrl || 'https://whatsapp.useinsider.com').replace(/\/+$/, '');
 }
 
-export interface InsiderRequest {
-	method: IHttpRequestMethods;
-	path: string;
-	body?: IHttpRequestOptions['body'];
-	/** Added to Accept: application/json (e.g. a multipart Content-Type and Content-Length). */
-	headers?: IDataObject;
-	/** A streamed body: no redirects, as following one would make axios keep every byte sent for a replay. */
-	disableFollowRedirect?: boolean;
-	itemIndex?: number;
-}
+const insiderTransport = createVendorTransport<ApiRequest>({
+	vendor: 'Insider',
+	credentialType: 'insiderApi',
+	url: (credentials, request) => `${insiderBaseUrl(credentials)}${request.path}`,
+	secrets: (credentials) => [credentials.authKey as string | undefined],
+	sentOnceBecause: 'no second copy is uploaded',
+});
 
-/**
- * The one way the Insider node calls Insider's API: the credential adds x-ins-auth-key, GETs go
- * through the package's retry policy, uploads are sent once, and failures carry Insider's own message.
- */
-export async function insiderApiRequest(this: InsiderContext, request: InsiderRequest): Promise<IDataObject> {
-	const credentials = await this.getCredentials('insiderApi');
-	const options: IHttpRequestOptions = {
-		method: request.method,
-		url: `${insiderBaseUrl(credentials)}${request.path}`,
-		headers: { Accept: 'application/json', ...(request.headers ?? {}) },
-		json: true,
-		...(request.body !== undefined ? { body: request.body } : {}),
-		...(request.disableFollowRedirect ? { disableFollowRedirect: true } : {}),
-	};
-	const idempotent = isIdempotentMethod(request.method);
-	try {
-		return (await withRetry(async () => await this.helpers.httpRequestWithAuthentication.call(this, 'insiderApi', { ...options }), {
-			idempotent,
-		})) as IDataObject;
-	} catch (error) {
-		throw vendorApiError(this.getNode(), error, {
-			vendor: 'Insider',
-			// Said in the message so a user seeing a 429 or 503 on an upload knows why it was not tried again.
-			operation: `${request.method} ${request.path}${idempotent ? '' : ' (sent once, not retried, so that no second copy is created)'}`,
-			itemIndex: request.itemIndex,
-			secrets: [credentials.authKey as string | undefined],
-		});
-	}
+/** The one way the Insider node calls Insider's API (nodes/shared/transport.ts); the credential adds x-ins-auth-key. */
+export async function insiderApiRequest(this: ApiContext, request: ApiRequest): Promise<IDataObject> {
+	return (await insiderTransport.call(this, request)).body;
 }
 
 /**

@@ -75,7 +75,7 @@ function quoteFileName(name: string): string {
 	return name.replace(/"/g, '%22').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
 }
 
-/** The form's parts around the file's bytes, in the seed's curl order: file, type, messaging_product. */
+/** The form's parts around the file's bytes, in the order of Insider's documented example: file, type, messaging_product. */
 export function multipartFrame(boundary: string, fileName: string, mimeType: string): { head: Buffer; tail: Buffer } {
 	const head = Buffer.from(
 		`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${quoteFileName(fileName)}"\r\nContent-Type: ${mimeType}\r\n\r\n`,

@@ -1,5 +1,5 @@
 /**
- * WhatsApp's media rules (DESIGN §4, WhatsApp Cloud API "Supported media types"): the one place
+ * WhatsApp's media rules (WhatsApp Cloud API "Supported media types"): the one place
  * that knows which MIME types WhatsApp accepts and how large each may be. Everything here is pure,
  * so the rules are unit-tested apart from n8n (test/unit/whatsapp-limits.test.ts).
  *

@@ -1,10 +1,8 @@
 import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
-import { asNodeError } from '../shared/errors';
-import { mapItems } from '../shared/perItem';
+import { runPerItem } from '../shared/perItem';
 import { initiationOutput, isPartialSuccess, partialSuccessError } from './outcome';
 import { initiatePath, readInitiateRequest } from './requestBody';
-import type { InitiateRequest } from './requestBody';
 import { timePayApiRequest } from './transport';
 
 /**
@@ -13,27 +11,12 @@ import { timePayApiRequest } from './transport';
  * items and the good ones are sent, in order, each exactly once.
  */
 export async function runInitiations(context: IExecuteFunctions): Promise<INodeExecutionData[]> {
-	const checked: Array<InitiateRequest | Error> = [];
-	const count = context.getInputData().length;
-	for (let itemIndex = 0; itemIndex < count; itemIndex++) {
-		try {
-			checked.push(readInitiateRequest(context, itemIndex));
-		} catch (error) {
-			const nodeError = asNodeError(context.getNode(), error, itemIndex);
-			if (!context.continueOnFail()) throw nodeError;
-			checked.push(nodeError);
-		}
-	}
-	return await mapItems(context, async (itemIndex) => {
-		const request = checked[itemIndex];
-		if (request instanceof Error) throw request;
-		const response = await timePayApiRequest.call(context, {
-			method: 'POST',
-			path: initiatePath(request),
-			body: request.body,
-			itemIndex,
-		});
-		if (request.treatPartialSuccessAsError && isPartialSuccess(response)) throw partialSuccessError(context.getNode(), request, response);
-		return initiationOutput(request, response);
+	return await runPerItem(context, {
+		check: (itemIndex) => readInitiateRequest(context, itemIndex),
+		run: async (request, itemIndex) => {
+			const response = await timePayApiRequest.call(context, { method: 'POST', path: initiatePath(request), body: request.body, itemIndex });
+			if (request.treatPartialSuccessAsError && isPartialSuccess(response)) throw partialSuccessError(context.getNode(), request, response);
+			return { json: initiationOutput(request, response) };
+		},
 	});
 }

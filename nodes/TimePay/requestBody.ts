@@ -1,6 +1,7 @@
 import { NodeOperationError } from 'n8n-workflow';
 import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 
+import { pathSegment } from '../shared/paths';
 import { buildFilters } from './filters';
 import type { FiltersParameter, TimePayFilters } from './filters';
 
@@ -47,6 +48,8 @@ export function readInitiateRequest(context: IExecuteFunctions, itemIndex: numbe
 
 	const campaignId = text(context.getNodeParameter('campaign', itemIndex, '', { extractValue: true }));
 	if (!campaignId) throw fail('"Campaign" is empty', 'Pick a campaign from the list, or give its ID (e.g. {{ $json.campaignId }})');
+	// The campaign goes into the initiation's path: checked here, before any item is sent.
+	pathSegment(campaignId, 'Campaign');
 
 	const channel = text(context.getNodeParameter('channel', itemIndex, 'whatsapp')) as Channel;
 	if (!(channel in CHANNELS)) throw fail(`"Channel" is "${channel}"`, `Expected one of: ${Object.keys(CHANNELS).join(', ')}`);
@@ -86,5 +89,5 @@ export function readInitiateRequest(context: IExecuteFunctions, itemIndex: numbe
 }
 
 export function initiatePath(request: Pick<InitiateRequest, 'campaignId' | 'channel'>): string {
-	return `/api/v1/initiate/${encodeURIComponent(request.campaignId)}/${request.channel}`;
+	return `/api/v1/initiate/${pathSegment(request.campaignId, 'Campaign')}/${request.channel}`;
 }

@@ -8,18 +8,19 @@ import type {
 	IWebhookResponseData,
 } from 'n8n-workflow';
 
+import { TASK_PATH, TASK_STATUS_PATH } from './api/endpoints';
+import { RESULT_ROW_FILTER_OPTIONS } from './api/rowFilter';
+import type { ResultRowFilter } from './api/rowFilter';
+import { CAMPAIGN_NAME_RULE } from './batch/fileName';
 import { runBatch } from './batch/runBatch';
 import type { BatchOptions } from './batch/runBatch';
-import { CAMPAIGN_NAME_RULE } from './batch/fileName';
-import type { ResultRowFilter } from './results/rowFilter';
-import { reserveTaskSlot, resumeOnCallback, resumeUrlOf, waitForCallback, waitTillOf } from './status/callbackWait';
-import { RESULT_ROW_FILTER_OPTIONS } from './results/rowFilter';
+import { reserveTaskSlot, resumeOnCallback, resumeUrlOf, waitForCallback, waitTillOf } from './batch/waitForCallback';
 
 interface WaitOptions {
 	waitForCallback?: boolean;
 	callbackTimeout?: number;
-	callbackRows?: ResultRowFilter;
-	callbackStatusPath?: string;
+	rowFilter?: ResultRowFilter;
+	statusPath?: string;
 }
 
 // The one webhook is a restart webhook (n8n serves it only for an execution waiting in this node, as
@@ -43,6 +44,8 @@ export class WhilterBatch implements INodeType {
 		credentials: [{ name: 'whilterApi', required: true }],
 		// Only used with "Wait for Completion Callback": Whilter's callback resumes the waiting execution.
 		webhooks: [{ name: 'default', httpMethod: 'POST', responseMode: 'onReceived', path: '', restartWebhook: true }],
+		waitingNodeTooltip:
+			'Waiting for Whilter to call back when the task completes. The task ID is in this execution\'s custom data; the wait ends at the Callback Timeout.',
 		properties: [
 			{
 				displayName: 'All input items make one file and one task per execution',
@@ -141,7 +144,7 @@ export class WhilterBatch implements INodeType {
 				displayName: 'Options',
 				name: 'options',
 				type: 'collection',
-				placeholder: 'Add Option',
+				placeholder: 'Add option',
 				default: {},
 				options: [
 					{
@@ -153,20 +156,12 @@ export class WhilterBatch implements INodeType {
 					},
 					{
 						displayName: 'Callback Result Rows',
-						name: 'callbackRows',
+						name: 'rowFilter',
 						type: 'options',
 						options: RESULT_ROW_FILTER_OPTIONS,
 						default: 'all',
 						displayOptions: { show: { waitForCallback: [true] } },
 						description: 'Which rows of the output file to output when the execution resumes',
-					},
-					{
-						displayName: 'Callback Status Path',
-						name: 'callbackStatusPath',
-						type: 'string',
-						default: '/task/status/{taskId}',
-						displayOptions: { show: { waitForCallback: [true] } },
-						description: 'Path under /&lt;client&gt; of the status endpoint the callback is confirmed against',
 					},
 					{
 						displayName: 'Callback Timeout (Minutes)',
@@ -242,10 +237,18 @@ export class WhilterBatch implements INodeType {
 						description: 'Whether to leave out rows without an identifier (the output lists them) instead of failing',
 					},
 					{
+						displayName: 'Status Path',
+						name: 'statusPath',
+						type: 'string',
+						default: TASK_STATUS_PATH,
+						displayOptions: { show: { waitForCallback: [true] } },
+						description: 'Path under /&lt;client&gt; of the status endpoint the callback is confirmed against',
+					},
+					{
 						displayName: 'Task Path',
 						name: 'taskPath',
 						type: 'string',
-						default: '/task',
+						default: TASK_PATH,
 						description: 'Path under /&lt;client&gt; of the task endpoint',
 					},
 					{
@@ -278,6 +281,6 @@ export class WhilterBatch implements INodeType {
 
 	async webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
 		const options = this.getNodeParameter('options', {}) as WaitOptions;
-		return await resumeOnCallback(this, { rows: options.callbackRows ?? 'all', statusPath: options.callbackStatusPath });
+		return await resumeOnCallback(this, { rows: options.rowFilter ?? 'all', statusPath: options.statusPath });
 	}
 }

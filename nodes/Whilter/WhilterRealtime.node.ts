@@ -1,7 +1,17 @@
 import { NodeConnectionTypes } from 'n8n-workflow';
 import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 
-import { DEFAULT_CONCURRENCY, DEFAULT_REQUEST_PATH, DEFAULT_STATUS_PATH, runRealtime } from './realtime/runRealtime';
+import { runPerItem } from '../shared/perItem';
+import { pollScheduleProperties } from '../shared/poll';
+import { REALTIME_REQUEST_PATH, REALTIME_STATUS_PATH } from './api/endpoints';
+import {
+	concurrencyOf,
+	DEFAULT_CONCURRENCY,
+	duplicateRequestIds,
+	planRealtimeItem,
+	POLL_DEFAULTS,
+	sendRealtimeItem,
+} from './realtime/runRealtime';
 
 const textEntry = (displayName: string, name: string) => ({
 	displayName,
@@ -110,37 +120,18 @@ export class WhilterRealtime implements INodeType {
 				description:
 					'Whether to ask Whilter for the status until the media is ready and output its URLs. Off: output the Whilter request ID at once (the media arrives later through Whilter\'s callback).',
 			},
-			{
-				displayName: 'Check Interval (Seconds)',
-				name: 'pollInterval',
-				type: 'number',
-				typeOptions: { minValue: 0.01, numberPrecision: 2 },
-				default: 2,
-				displayOptions: { show: { waitForMedia: [true] } },
-				description: 'Wait before the second status check; each later wait is 1.5 times longer, up to the longest interval',
-			},
-			{
-				displayName: 'Longest Check Interval (Seconds)',
-				name: 'maxPollInterval',
-				type: 'number',
-				typeOptions: { minValue: 0.01, numberPrecision: 2 },
-				default: 15,
-				displayOptions: { show: { waitForMedia: [true] } },
-			},
-			{
-				displayName: 'Timeout (Seconds)',
-				name: 'waitTimeout',
-				type: 'number',
-				typeOptions: { minValue: 0.01, numberPrecision: 2 },
-				default: 300,
-				displayOptions: { show: { waitForMedia: [true] } },
-				description: 'Give up waiting after this long: the item fails with its Whilter request ID, so the media can be looked up later',
-			},
+			...pollScheduleProperties(
+				{
+					...POLL_DEFAULTS,
+					onTimeout: 'the item fails with its Whilter request ID, so the media can be looked up later',
+				},
+				{ show: { waitForMedia: [true] } },
+			),
 			{
 				displayName: 'Options',
 				name: 'options',
 				type: 'collection',
-				placeholder: 'Add Option',
+				placeholder: 'Add option',
 				default: {},
 				options: [
 					{
@@ -162,14 +153,14 @@ export class WhilterRealtime implements INodeType {
 						displayName: 'Request Path',
 						name: 'requestPath',
 						type: 'string',
-						default: DEFAULT_REQUEST_PATH,
+						default: REALTIME_REQUEST_PATH,
 						description: 'Path of the real-time endpoint after the API base URL; Whilter\'s public docs also show /video/demo',
 					},
 					{
-						displayName: 'Status Path',
-						name: 'statusPath',
+						displayName: 'Real-Time Status Path',
+						name: 'realtimeStatusPath',
 						type: 'string',
-						default: DEFAULT_STATUS_PATH,
+						default: REALTIME_STATUS_PATH,
 						description: 'Path of the status endpoint after the API base URL; the {whilterRequestId} placeholder is replaced by the request\'s ID',
 					},
 				],
@@ -178,6 +169,14 @@ export class WhilterRealtime implements INodeType {
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		return [await runRealtime.call(this)];
+		return [
+			await runPerItem(this, {
+				check: (itemIndex) => planRealtimeItem(this, itemIndex),
+				checkAcross: duplicateRequestIds,
+				run: async (plan, itemIndex, stopSignal) => await sendRealtimeItem(this, plan, itemIndex, stopSignal),
+				concurrency: concurrencyOf(this),
+				firstAlone: true,
+			}),
+		];
 	}
 }

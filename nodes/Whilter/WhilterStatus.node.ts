@@ -1,9 +1,11 @@
 import { NodeConnectionTypes } from 'n8n-workflow';
 import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 
-import { runStatusNode } from './status/operations';
-import { DEFAULT_CANCEL_PATH, DEFAULT_STATUS_PATH } from './status/taskApi';
-import { RESULT_ROW_FILTER_OPTIONS } from './results/rowFilter';
+import { operationOf, runPerItem } from '../shared/perItem';
+import { pollScheduleProperties } from '../shared/poll';
+import { TASK_CANCEL_PATH, TASK_STATUS_PATH } from './api/endpoints';
+import { RESULT_ROW_FILTER_OPTIONS } from './api/rowFilter';
+import { planStatusItem, POLL_DEFAULTS, runStatusOperation, STATUS_OPERATIONS } from './status/operations';
 
 const WAITING = { show: { operation: ['wait'] } };
 const WAITING_FOR_RESULTS = { show: { operation: ['getResults'], waitForCompletion: [true] } };
@@ -69,7 +71,7 @@ export class WhilterStatus implements INodeType {
 				displayName: 'Status Path',
 				name: 'statusPath',
 				type: 'string',
-				default: DEFAULT_STATUS_PATH,
+				default: TASK_STATUS_PATH,
 				displayOptions: { hide: { operation: ['cancel'] } },
 				description: 'Path under /&lt;client&gt; of the status endpoint; {taskId} is replaced by the task ID',
 			},
@@ -77,7 +79,7 @@ export class WhilterStatus implements INodeType {
 				displayName: 'Cancel Path',
 				name: 'cancelPath',
 				type: 'string',
-				default: DEFAULT_CANCEL_PATH,
+				default: TASK_CANCEL_PATH,
 				displayOptions: { show: { operation: ['cancel'] } },
 				description: 'Path of the cancel endpoint, under the API base URL (not under /&lt;client&gt;); {taskId} is replaced by the task ID',
 			},
@@ -118,33 +120,7 @@ export class WhilterStatus implements INodeType {
 				description: 'Whether to wait until the task is completed before reading its results (otherwise a task that is not completed is an error)',
 			},
 			...[WAITING, WAITING_FOR_RESULTS].flatMap((displayOptions) => [
-				{
-					displayName: 'Check Interval (Seconds)',
-					name: 'checkInterval',
-					type: 'number' as const,
-					typeOptions: { minValue: 0.01, numberPrecision: 2 },
-					default: 5,
-					displayOptions,
-					description: 'Pause before the second status check; each next pause is 1.5 times longer',
-				},
-				{
-					displayName: 'Longest Check Interval (Seconds)',
-					name: 'maxCheckInterval',
-					type: 'number' as const,
-					typeOptions: { minValue: 0.01, numberPrecision: 2 },
-					default: 60,
-					displayOptions,
-					description: 'The pauses between checks stop growing at this length',
-				},
-				{
-					displayName: 'Timeout (Seconds)',
-					name: 'timeout',
-					type: 'number' as const,
-					typeOptions: { minValue: 0.01, numberPrecision: 2 },
-					default: 3600,
-					displayOptions,
-					description: 'How long to wait in all before giving up',
-				},
+				...pollScheduleProperties({ ...POLL_DEFAULTS, onTimeout: 'then On Timeout decides' }, displayOptions),
 				{
 					displayName: 'On Timeout',
 					name: 'onTimeout',
@@ -165,6 +141,12 @@ export class WhilterStatus implements INodeType {
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		return [await runStatusNode(this)];
+		const operation = operationOf(this, STATUS_OPERATIONS);
+		return [
+			await runPerItem(this, {
+				check: (itemIndex) => planStatusItem(this, operation, itemIndex),
+				run: async (plan, itemIndex) => await runStatusOperation(this, plan, itemIndex),
+			}),
+		];
 	}
 }

@@ -12,7 +12,8 @@ import { NodeConnectionTypes } from 'n8n-workflow';
 
 import { basicCredentialProblem, headerCredentialProblem } from './trigger/authentication';
 import { handleCallback } from './trigger/handleCallback';
-import { RESULT_ROW_FILTER_OPTIONS } from './results/rowFilter';
+import { REALTIME_STATUS_PATH, TASK_STATUS_PATH } from './api/endpoints';
+import { RESULT_ROW_FILTER_OPTIONS } from './api/rowFilter';
 
 function testResult(problem: string | undefined): INodeCredentialTestResult {
 	return problem ? { status: 'Error', message: problem } : { status: 'OK', message: 'The values are usable; callers must send them' };
@@ -181,7 +182,7 @@ export class WhilterTrigger implements INodeType {
 				displayName: 'Options',
 				name: 'options',
 				type: 'collection',
-				placeholder: 'Add Option',
+				placeholder: 'Add option',
 				default: {},
 				options: [
 					{
@@ -196,7 +197,7 @@ export class WhilterTrigger implements INodeType {
 						displayName: 'Real-Time Status Path',
 						name: 'realtimeStatusPath',
 						type: 'string',
-						default: '/status/{whilterRequestId}',
+						default: REALTIME_STATUS_PATH,
 						displayOptions: { show: { '/event': ['realtimeMedia'] } },
 						description: 'Path of the real-time status endpoint callbacks are confirmed against',
 					},
@@ -204,7 +205,7 @@ export class WhilterTrigger implements INodeType {
 						displayName: 'Status Path',
 						name: 'statusPath',
 						type: 'string',
-						default: '/task/status/{taskId}',
+						default: TASK_STATUS_PATH,
 						displayOptions: { show: { '/event': ['batchTask'] } },
 						description: 'Path under /&lt;client&gt; of the task status endpoint callbacks are confirmed against',
 					},

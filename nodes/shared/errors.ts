@@ -1,6 +1,7 @@
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 import type { INode, JsonObject } from 'n8n-workflow';
 
+import { InputError } from './inputError';
 import { failureFacts } from './retry';
 
 /** What a vendor said when a call failed: its HTTP status and its own words, nothing else. */
@@ -146,8 +147,18 @@ export function vendorApiError(node: INode, error: unknown, context: VendorError
 	return apiError;
 }
 
-/** Errors the package raised itself pass as they are; anything else becomes a NodeOperationError on the item. */
-export function asNodeError(node: INode, error: unknown, itemIndex: number): NodeApiError | NodeOperationError {
+/**
+ * Errors the package raised as n8n errors pass as they are; bad input (InputError) becomes a
+ * NodeOperationError on its item, its message starting with the item when `namesItem` is set (the
+ * per-item toolkit sets it: the module that found the problem does not know the item); anything
+ * else becomes a NodeOperationError on the item.
+ */
+export function asNodeError(node: INode, error: unknown, itemIndex: number, options: { namesItem?: boolean } = {}): NodeApiError | NodeOperationError {
 	if (error instanceof NodeApiError || error instanceof NodeOperationError) return error;
+	if (error instanceof InputError) {
+		const index = error.details.itemIndex ?? itemIndex;
+		const message = options.namesItem && !/^Items? \d/.test(error.message) ? `Item ${index}: ${error.message}` : error.message;
+		return new NodeOperationError(node, message, { itemIndex: index, description: error.details.description });
+	}
 	return new NodeOperationError(node, error instanceof Error ? error : String(error), { itemIndex });
 }

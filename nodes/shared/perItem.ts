@@ -1,26 +1,110 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
+import type { IBinaryKeyData, IDataObject, IExecuteFunctions, INodeExecutionData, IPairedItemData } from 'n8n-workflow';
 
+import { mapWithConcurrency } from './concurrency';
 import { asNodeError } from './errors';
 
+/** One output item of one input item; pairedItem is added by the toolkit. */
+export interface ItemOutput {
+	json: IDataObject;
+	binary?: IBinaryKeyData;
+}
+
+export interface PerItemOptions<Plan> {
+	/**
+	 * Reads and checks one item's parameters before anything is sent for any item. Without "continue
+	 * on fail" one bad item stops the node with no request made; with it, the item becomes an error
+	 * item and the others go ahead.
+	 */
+	check: (itemIndex: number) => Plan | Promise<Plan>;
+	/** Rules across items (two items with one ID): the items at fault, each with its error. */
+	checkAcross?: (plans: ReadonlyArray<Plan | undefined>) => Map<number, Error>;
+	/** One item's work: one output item, or several (a task's result rows), all paired with it. */
+	run: (plan: Plan, itemIndex: number, signal: AbortSignal) => Promise<ItemOutput | ItemOutput[]>;
+	/** Items in progress at once (1: one after the other); the output keeps the input order. */
+	concurrency?: number;
+	/** The first item runs alone, so a credential without a token fetches one, not one per concurrent item. */
+	firstAlone?: boolean;
+	/** Keep the input item's binary data on its output items (a node that adds a file next to the others). */
+	keepInputBinary?: boolean;
+}
+
+/** The one shape of a failed item under "continue on fail", in every node of the package. */
+export function errorItem(error: NodeOperationError | Error, pairedItem: IPairedItemData | IPairedItemData[], extra: IDataObject = {}): INodeExecutionData {
+	const description = (error as { description?: unknown }).description;
+	return {
+		json: { error: error.message, ...(typeof description === 'string' && description ? { description } : {}), ...extra },
+		pairedItem,
+	};
+}
+
+function toArray(output: ItemOutput | ItemOutput[]): ItemOutput[] {
+	return Array.isArray(output) ? output : [output];
+}
+
 /**
- * The loop of every one-result-per-item node: each item's work on its own, its output paired with
- * it, and a failure either stopping the node (as a NodeApiError/NodeOperationError on that item) or,
- * with "continue on fail", becoming that item's output.
+ * The loop of every per-item node: every item checked first, then each item's work (one at a time
+ * or a few at once), outputs paired with their item in input order. A failure stops the node as a
+ * NodeApiError/NodeOperationError on that item (no item starts after it), or, with "continue on
+ * fail", becomes that item's error item.
  */
-export async function mapItems(
-	context: IExecuteFunctions,
-	work: (itemIndex: number) => Promise<IDataObject>,
-): Promise<INodeExecutionData[]> {
-	const out: INodeExecutionData[] = [];
-	const count = context.getInputData().length;
-	for (let itemIndex = 0; itemIndex < count; itemIndex++) {
+export async function runPerItem<Plan>(context: IExecuteFunctions, options: PerItemOptions<Plan>): Promise<INodeExecutionData[]> {
+	const node = context.getNode();
+	const inputs = context.getInputData();
+	const continueOnFail = context.continueOnFail();
+	const checked: Array<Plan | Error> = [];
+	for (let itemIndex = 0; itemIndex < inputs.length; itemIndex++) {
 		try {
-			out.push({ json: await work(itemIndex), pairedItem: { item: itemIndex } });
+			checked.push(await options.check(itemIndex));
 		} catch (error) {
-			const nodeError = asNodeError(context.getNode(), error, itemIndex);
-			if (!context.continueOnFail()) throw nodeError;
-			out.push({ json: { error: nodeError.message }, pairedItem: { item: itemIndex } });
+			const nodeError = asNodeError(node, error, itemIndex, { namesItem: true });
+			if (!continueOnFail) throw nodeError;
+			checked.push(nodeError);
 		}
 	}
+	const across = options.checkAcross?.(checked.map((plan) => (plan instanceof Error ? undefined : plan))) ?? new Map<number, Error>();
+	for (const [itemIndex, error] of [...across.entries()].sort(([a], [b]) => a - b)) {
+		const nodeError = asNodeError(node, error, itemIndex, { namesItem: true });
+		if (!continueOnFail) throw nodeError;
+		checked[itemIndex] = nodeError;
+	}
+
+	const settled = await mapWithConcurrency(
+		inputs.length,
+		async (itemIndex, signal) => {
+			const plan = checked[itemIndex];
+			if (plan instanceof Error) throw plan;
+			return toArray(await options.run(plan, itemIndex, signal));
+		},
+		{ limit: options.concurrency ?? 1, firstAlone: options.firstAlone, stopOnError: !continueOnFail },
+	);
+
+	const out: INodeExecutionData[] = [];
+	for (const [itemIndex, result] of settled.entries()) {
+		const pairedItem = { item: itemIndex };
+		if (result.status === 'fulfilled') {
+			for (const item of result.value) {
+				const binary = options.keepInputBinary ? { ...(inputs[itemIndex]?.binary ?? {}), ...(item.binary ?? {}) } : item.binary;
+				out.push({ json: item.json, ...(binary && Object.keys(binary).length ? { binary } : {}), pairedItem });
+			}
+			continue;
+		}
+		// Skipped items only follow a failed one, which has thrown already without continue-on-fail.
+		const reason = result.status === 'rejected' ? result.reason : new NodeOperationError(node, `Item ${itemIndex} was not run: an earlier item failed`, { itemIndex });
+		const nodeError = asNodeError(node, reason, itemIndex, { namesItem: true });
+		if (!continueOnFail) throw nodeError;
+		out.push(errorItem(nodeError, pairedItem));
+	}
 	return out;
+}
+
+/** The operation a node runs, from its own list: an unknown value is an error, never another operation. */
+export function operationOf<Operation extends string>(context: IExecuteFunctions, known: readonly Operation[]): Operation {
+	const operation = context.getNodeParameter('operation', 0) as string;
+	if (!(known as readonly string[]).includes(operation)) {
+		throw new NodeOperationError(context.getNode(), `The operation "${operation}" is not known`, {
+			description: `Expected one of: ${known.join(', ')}`,
+		});
+	}
+	return operation as Operation;
 }

@@ -1,4 +1,8 @@
 import { sleep } from 'n8n-workflow';
+import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
+
+import { InputError } from './inputError';
+import { sleepUnlessAborted } from './sleep';
 
 /**
  * How a node waits for a vendor job to finish: the first interval, growing by `factor` up to
@@ -57,22 +61,63 @@ export async function pollUntil<T>(options: PollOptions<T>): Promise<PollOutcome
 		const remaining = options.schedule.timeoutMs - elapsedMs;
 		if (remaining <= 0) return { state: 'timeout', last, checks, elapsedMs };
 		const delay = Math.min(pollIntervalMs(options.schedule, checks - 1), remaining);
-		await waitOrAbort(wait, delay, options.signal);
+		await sleepUnlessAborted(delay, options.signal, wait);
 	}
 }
 
-/** Sleeps, but wakes as soon as the execution is cancelled, so a cancelled run does not linger. */
-async function waitOrAbort(wait: (ms: number) => Promise<void>, ms: number, signal: AbortSignal | undefined): Promise<void> {
-	if (!signal) return await wait(ms);
-	if (signal.aborted) return;
-	let onAbort: (() => void) | undefined;
-	const aborted = new Promise<void>((resolve) => {
-		onAbort = resolve;
-		signal.addEventListener('abort', onAbort, { once: true });
+/** The node parameters of a poll schedule: one name and one label for each setting in every node. */
+export const POLL_PARAMETERS = {
+	checkInterval: 'Check Interval (Seconds)',
+	maxCheckInterval: 'Longest Check Interval (Seconds)',
+	waitTimeout: 'Timeout (Seconds)',
+} as const;
+
+export interface PollDefaults {
+	checkInterval: number;
+	maxCheckInterval: number;
+	waitTimeout: number;
+	/** What happens when the timeout passes, for the Timeout parameter's description. */
+	onTimeout: string;
+}
+
+/** The three parameters of a poll schedule, shown with `displayOptions`. */
+export function pollScheduleProperties(defaults: PollDefaults, displayOptions?: INodeProperties['displayOptions']): INodeProperties[] {
+	// The rule looks for a literal default; each node passes its own.
+	// eslint-disable-next-line n8n-nodes-base/node-param-default-missing
+	const number = (name: keyof typeof POLL_PARAMETERS, description: string): INodeProperties => ({
+		displayName: POLL_PARAMETERS[name],
+		name,
+		type: 'number',
+		typeOptions: { minValue: 0.01, numberPrecision: 2 },
+		default: defaults[name],
+		...(displayOptions ? { displayOptions } : {}),
+		description,
 	});
-	try {
-		await Promise.race([wait(ms), aborted]);
-	} finally {
-		if (onAbort) signal.removeEventListener('abort', onAbort);
-	}
+	return [
+		number('checkInterval', 'Pause before the second check; each next pause is 1.5 times longer'),
+		number('maxCheckInterval', 'The pauses between checks stop growing at this length'),
+		number('waitTimeout', `How long to wait in all before giving up: ${defaults.onTimeout}`),
+	];
+}
+
+/** One item's poll schedule from those parameters, checked so a typo does not poll in a tight loop. */
+export function readPollSchedule(context: IExecuteFunctions, itemIndex: number, defaults: Omit<PollDefaults, 'onTimeout'>): PollSchedule {
+	const ms = (name: keyof typeof POLL_PARAMETERS): number => {
+		const raw = context.getNodeParameter(name, itemIndex, defaults[name]) as unknown;
+		const seconds = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
+		if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds <= 0) {
+			throw new InputError(`"${POLL_PARAMETERS[name]}" must be a number of seconds above 0, got ${JSON.stringify(raw)}`, {
+				itemIndex,
+				parameter: POLL_PARAMETERS[name],
+			});
+		}
+		return seconds * 1000;
+	};
+	const firstIntervalMs = ms('checkInterval');
+	return { firstIntervalMs, maxIntervalMs: Math.max(firstIntervalMs, ms('maxCheckInterval')), timeoutMs: ms('waitTimeout') };
+}
+
+/** Seconds as the user typed them, for messages ("0.5 s", "300 s"). */
+export function secondsText(ms: number): string {
+	return `${Math.round(ms) / 1000} s`;
 }

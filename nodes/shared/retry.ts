@@ -1,8 +1,11 @@
 import { sleep } from 'n8n-workflow';
 
+import { sleepUnlessAborted } from './sleep';
+
 /**
- * The package's one retry policy (DESIGN §7). Every vendor call and S3 part goes through it, and it
- * is the only place that waits between attempts.
+ * The package's one retry policy: 429, 502, 503, 504 and network errors, exponential backoff with
+ * full jitter, Retry-After honoured, at most 5 attempts. Every vendor call and S3 part goes through
+ * it, and it is the only place that waits between attempts.
  *
  * Only idempotent requests are retried. A creating POST (a Whilter task, a real-time request, a
  * TimePay initiation, an Insider upload) is sent once: a dropped connection or a 5xx after the
@@ -150,7 +153,8 @@ export async function withRetry<T>(send: (attempt: number) => Promise<T>, option
 		if (lastAttempt || !isRetryableFailure(facts) || options.abortSignal?.aborted) throw failure;
 		const delay = retryDelayMs(attempt, facts, policy, options.random);
 		options.onRetry?.(attempt, delay, facts);
-		await wait(delay);
+		// A cancelled execution wakes at once, even from a Retry-After of minutes.
+		await sleepUnlessAborted(delay, options.abortSignal, wait);
 		if (options.abortSignal?.aborted) throw failure;
 	}
 }
@@ -194,7 +198,8 @@ export function sdkRetryStrategy(options: Pick<RetryOptions, 'policy' | 'wait' |
 			}
 			const delay = retryDelayMs(attempt, facts, policy, options.random);
 			options.onRetry?.(attempt, delay, facts);
-			await wait(delay);
+			await sleepUnlessAborted(delay, options.abortSignal, wait);
+			if (options.abortSignal?.aborted) throw errorInfo.error instanceof Error ? errorInfo.error : new Error('S3 request cancelled');
 			return sdkToken(attempt);
 		},
 		recordSuccess: () => undefined,

@@ -431,7 +431,7 @@ describe(`n8n ${NODE20_N8N_VERSION} on Node 20, the package installed as a commu
 		const realtimeNode = json.nodes.find((node) => node.name === 'Whilter Realtime');
 		if (!realtimeNode) throw new Error('examples/realtime-flow.json has no "Whilter Realtime" node');
 		// The sandbox answers PROCESSING forever for this use case: the node would poll every second for two minutes.
-		realtimeNode.parameters = { ...realtimeNode.parameters, useCaseId: 'never', pollInterval: 1, maxPollInterval: 1, waitTimeout: 120 };
+		realtimeNode.parameters = { ...realtimeNode.parameters, useCaseId: 'never', checkInterval: 1, maxCheckInterval: 1, waitTimeout: 120 };
 		const workflow = await n8n.importWorkflow(json);
 		const from = sandbox.whilter.requests.length;
 		const statusGets = (): number => sandbox.whilter.requests.slice(from).filter((r) => r.method === 'GET' && r.path.startsWith('/status/')).length;

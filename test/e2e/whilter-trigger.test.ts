@@ -188,7 +188,7 @@ describe('Whilter Trigger (real n8n, production webhook)', () => {
 			count: 4,
 			message: 'Task completed',
 			callback: record.body,
-			statusResponse: { 'task-id': taskId, status: 'completed', count: 4, message: 'Task completed', 'file-path': sandbox.whilter.outputKeyOf(taskId) },
+			response: { 'task-id': taskId, status: 'completed', count: 4, message: 'Task completed', 'file-path': sandbox.whilter.outputKeyOf(taskId) },
 		});
 		expect(nodeOutput(execution, 'Received')).toEqual([item]);
 		expect(JSON.stringify(execution)).not.toContain(SECRET);
@@ -312,7 +312,7 @@ describe('Whilter Trigger (real n8n, production webhook)', () => {
 			status: 'SUCCESS',
 			'video-url': videoUrl,
 			confirmed: true,
-			statusResponse: { status: 'SUCCESS', 'video-url': videoUrl },
+			response: { status: 'SUCCESS', 'video-url': videoUrl },
 		});
 		expect(items[1]).toEqual({
 			'client-request-id': 'order-77',

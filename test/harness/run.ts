@@ -91,6 +91,47 @@ class ItemsSource implements INodeType {
 	}
 }
 
+const probes = new Map<string, (context: IExecuteFunctions) => Promise<INodeExecutionData[]>>();
+
+/**
+ * Runs a test's function as a node, with n8n-core's own ExecuteContext as `this`: a way to call a
+ * package helper (a vendor's transport) from inside a real execution, cancel signal included.
+ */
+class Probe implements INodeType {
+	description = {
+		displayName: 'Probe',
+		name: 'probe',
+		group: ['transform'],
+		version: 1,
+		description: 'Test probe',
+		defaults: { name: 'Probe' },
+		inputs: [NodeConnectionTypes.Main],
+		outputs: [NodeConnectionTypes.Main],
+		// Any of the package's credentials, as the probe's test gives them.
+		credentials: ['whilterApi', 'insiderApi', 'timePayApi'].map((name) => ({ name, required: false })),
+		properties: [{ displayName: 'Probe Key', name: 'probeKey', type: 'string' as const, default: '' }],
+	} as INodeType['description'];
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		const probe = probes.get(String(this.getNodeParameter('probeKey', 0)));
+		if (!probe) throw new Error('No probe registered under this key');
+		return [await probe(this)];
+	}
+}
+
+let probeCounter = 0;
+
+/** A node spec that runs `probe` inside the execution (its credentials as given). */
+export function probeNode(
+	name: string,
+	probe: (context: IExecuteFunctions) => Promise<INodeExecutionData[]>,
+	credentials?: NodeSpec['credentials'],
+): NodeSpec {
+	const key = `probe-${++probeCounter}`;
+	probes.set(key, probe);
+	return { name, type: 'probe', parameters: { probeKey: key }, credentials };
+}
+
 // Every node of the package, found by file name as n8n finds custom extensions. tsx (bench,
 // sandbox) resolves "X.node" to the codex file X.node.json before X.node.ts, so the node files are
 // loaded with their extension spelled out.
@@ -120,6 +161,7 @@ const credentialTypes = new Map<string, ICredentialType>(
 const allNodeTypes: Record<string, INodeType | IVersionedNodeType> = {
 	...packageNodeTypes,
 	itemsSource: new ItemsSource(),
+	probe: new Probe(),
 };
 
 const nodeTypes: INodeTypes = {
@@ -186,6 +228,8 @@ export async function runChain(options: {
 	files?: Array<TestFile | null>;
 	nodes: NodeSpec[];
 	credentials: CredentialStore;
+	/** Hands the test a way to cancel the running execution, as n8n's "stop" button does. */
+	onStart?: (cancel: () => void) => void;
 }): Promise<RunResult> {
 	await ensureBinaryData();
 	const executionId = String(++executionCounter);
@@ -267,7 +311,9 @@ export async function runChain(options: {
 		},
 	} as unknown as IWorkflowExecuteAdditionalData;
 	const execute = new core.WorkflowExecute(additionalData, 'manual');
-	const run = await execute.run({ workflow, startNode: workflow.getNode('Source')! }).finally(() => inputItems.delete(executionId));
+	const running = execute.run({ workflow, startNode: workflow.getNode('Source')! });
+	options.onStart?.(() => running.cancel());
+	const run = await running.finally(() => inputItems.delete(executionId));
 	const runData = run.data.resultData.runData;
 	return {
 		run,

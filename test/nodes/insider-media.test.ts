@@ -283,7 +283,7 @@ describe('Upload', () => {
 			insider.faults.add({ method: 'POST', path: '/v1/media/upload', kind: 'status', status, retryAfter: 0, times: 3 });
 			const result = await run([input(file('once.jpg', jpegBytes(KB)), 'once.jpg', 'image/jpeg')], [media('upload')]);
 			expect(result.error?.message).toBe(
-				`Insider answered HTTP ${status} to POST /v1/media/upload (sent once, not retried, so that no second copy is created): injected fault: HTTP ${status}`,
+				`Insider answered HTTP ${status} to POST /v1/media/upload (sent once, not retried): injected fault: HTTP ${status}`,
 			);
 			expect(result.error?.httpCode).toBe(String(status));
 			expect(posts()).toHaveLength(1);

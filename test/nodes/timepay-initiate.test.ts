@@ -243,7 +243,7 @@ describe('TimePay Initiate: answers', () => {
 		expect(result.error?.name).toBe('NodeApiError');
 		expect(result.error?.httpCode).toBe('400');
 		expect(result.error?.message).toBe('TimePay answered HTTP 400 to POST /api/v1/initiate/camp-loans/whatsapp (sent once, not retried): Unknown dispositionId no-such-disposition');
-		expect(result.error?.description).toMatch(/nothing was initiated/);
+		expect(result.error?.description).toMatch(/TimePay refused it, so it did nothing/);
 		expectNoToken(result);
 	});
 
@@ -266,7 +266,7 @@ describe('TimePay Initiate: answers', () => {
 		expect(result.error?.name).toBe('NodeApiError');
 		expect(result.error?.httpCode).toBe('500');
 		expect(result.error?.message).toBe('TimePay answered HTTP 500 to POST /api/v1/initiate/camp-failing/whatsapp (sent once, not retried): All 1 whatsapp messages failed');
-		expect(result.error?.description).toMatch(/not retried.*Check in TimePay which customers were messaged/);
+		expect(result.error?.description).toMatch(/not retried, so that no customer is messaged twice\. TimePay may have acted on it before failing: check in TimePay before running the node again/);
 		expectNoToken(result);
 	});
 
@@ -289,7 +289,7 @@ describe('TimePay Initiate: answers', () => {
 		expect(posts).toHaveLength(1);
 		expect(initiations).toHaveLength(1);
 		expect(result.error?.message).toBe('TimePay could not be reached for POST /api/v1/initiate/camp-welcome/whatsapp (sent once, not retried): the connection was dropped');
-		expect(result.error?.description).toMatch(/may have reached TimePay: check the campaign in TimePay before running the node again/);
+		expect(result.error?.description).toMatch(/may have reached TimePay: check in TimePay before running the node again/);
 		expectNoToken(result);
 	});
 

@@ -52,7 +52,7 @@ afterEach(() => {
 	whilter.expireTokenAfterUses(Number.POSITIVE_INFINITY);
 });
 
-const FAST_WAIT = { waitForMedia: true, pollInterval: 0.01, maxPollInterval: 0.02, waitTimeout: 10 };
+const FAST_WAIT = { waitForMedia: true, checkInterval: 0.01, maxCheckInterval: 0.02, waitTimeout: 10 };
 
 function realtimeNode(parameters: IDataObject = {}, extra: Partial<NodeSpec> = {}): NodeSpec {
 	return {
@@ -233,7 +233,10 @@ describe('Whilter Realtime through n8n-core', () => {
 			expect(output.map((o) => o.pairedItem)).toEqual([{ item: 0 }, { item: 1 }, { item: 2 }]);
 			expect(output[0].json.status).toBe('SUCCESS');
 			expect(output[2].json.status).toBe('SUCCESS');
-			expect(output[1].json).toEqual({ error: expect.stringMatching(/^Item 1: Whilter could not make the media for whilter-request-id wr-[\w-]+: Rendering failed/) });
+			expect(output[1].json).toEqual({
+				error: expect.stringMatching(/^Item 1: Whilter could not make the media for whilter-request-id wr-[\w-]+: Rendering failed/),
+				description: expect.stringMatching(/^Whilter answered FAILURE to GET \/status\/wr-/),
+			});
 		});
 
 		it('times out with an error naming the item, the whilter-request-id and the last status', async () => {
@@ -332,7 +335,7 @@ describe('Whilter Realtime through n8n-core', () => {
 			const before = whilter.realtime.size;
 			const { result, posts } = await run(users(1));
 			// The message keeps the vendor and the call (n8n would swap a message naming ECONNRESET for its generic text).
-			expect(result.error?.message).toBe('Whilter could not be reached for POST /video/request: the connection was dropped');
+			expect(result.error?.message).toBe('Whilter could not be reached for POST /video/request (sent once, not retried): the connection was dropped');
 			expect(result.error?.description).toContain(`client-request-id: ${String(bodyOf(posts[0])['client-request-id'])}`);
 			expect(result.error?.context?.itemIndex).toBe(0);
 			expect(posts).toHaveLength(1);
@@ -377,7 +380,8 @@ describe('Whilter Realtime through n8n-core', () => {
 			['a number in a JSON list', [{ user: 'a', n: 5 }], { listsInput: 'json', listsJson: '={{ { "video-texts": [$json.n] } }}' }, /^Item 0: "Texts and URLs \(JSON\)" key "video-texts" entry 1 must be a string, got number 5$/],
 			['an unknown JSON key', [{ user: 'a' }], { listsInput: 'json', listsJson: '{"audio-urls": []}' }, /^Item 0: "Texts and URLs \(JSON\)" has unknown key\(s\) "audio-urls"$/],
 			['two items with one client-request-id', [{ user: 'a' }, { user: 'b' }, { user: 'c' }], { clientRequestId: '={{ $json.user === "b" ? "x" : "same" }}' }, /^Items 0 and 2 have the same client request ID "same"$/],
-			['a status path without the placeholder', [{ user: 'a' }], { ...FAST_WAIT, options: { statusPath: '/status' } }, /^Item 0: "Status Path" must hold \{whilterRequestId\}/],
+			['a status path without the placeholder', [{ user: 'a' }], { ...FAST_WAIT, options: { realtimeStatusPath: '/status' } }, /^Item 0: "Real-Time Status Path" must hold \{whilterRequestId\}/],
+			['a request path with a host', [{ user: 'a' }], { options: { requestPath: '//other.test/video/request' } }, /^Item 0: "Request Path" must be a path starting with "\/" \(no host\)/],
 		];
 		it.each(cases)('%s: a clear error, zero requests', async (_name, items, parameters, message) => {
 			const { result, requests } = await run(items, parameters);
@@ -390,7 +394,10 @@ describe('Whilter Realtime through n8n-core', () => {
 			const { result, output, posts } = await run(items, {}, { continueOnFail: true });
 			expect(result.error).toBeUndefined();
 			expect(posts.map(userOf)).toEqual(['u-0', 'u-2']);
-			expect(output[1]).toEqual({ json: { error: 'Item 1: "User ID" is empty' }, pairedItem: { item: 1 } });
+			expect(output[1]).toEqual({
+				json: { error: 'Item 1: "User ID" is empty', description: 'Map a value, e.g. an expression reading a field of the item' },
+				pairedItem: { item: 1 },
+			});
 			expect(output[2].json['user-id']).toBe('u-2');
 		});
 

@@ -72,7 +72,7 @@ afterAll(async () => {
 });
 
 afterEach(() => {
-	whilter.statusVariant = 'seed';
+	whilter.statusVariant = 'lower';
 	whilter.faults.clear();
 });
 
@@ -115,7 +115,7 @@ const FAST_WAIT = { checkInterval: 0.05, maxCheckInterval: 0.1 };
 
 describe('Whilter Status: Get', () => {
 	it.each<[StatusVariant, Record<string, string>]>([
-		['seed', { pending: 'pending', 'in-progress': 'in-progress', completed: 'completed', failed: 'failed' }],
+		['lower', { pending: 'pending', 'in-progress': 'in-progress', completed: 'completed', failed: 'failed' }],
 		['upper', { pending: 'PENDING', 'in-progress': 'IN_PROGRESS', completed: 'COMPLETED', failed: 'FAILED' }],
 	])('normalises every state of the %s answer', async (variant, words) => {
 		whilter.statusVariant = variant;
@@ -130,7 +130,7 @@ describe('Whilter Status: Get', () => {
 		expect(result.error).toBeUndefined();
 		const out = result.output('Status');
 		expect(out.map((i) => i.json.status)).toEqual(['pending', 'in-progress', 'completed', 'failed']);
-		expect(out.map((i) => (i.json.raw as IDataObject).status)).toEqual([words.pending, words['in-progress'], words.completed, words.failed]);
+		expect(out.map((i) => (i.json.response as IDataObject).status)).toEqual([words.pending, words['in-progress'], words.completed, words.failed]);
 		expect(out.map((i) => i.json['task-id'])).toEqual([pending, inProgress, completed, failed]);
 		expect(out.map((i) => i.pairedItem)).toEqual([0, 1, 2, 3].map((item) => ({ item })));
 		expect(out[2].json).toMatchObject({ count: 12, 'file-path': whilter.outputKeyOf(completed) });
@@ -143,7 +143,7 @@ describe('Whilter Status: Wait for Completion', () => {
 		const id = await taskIn('pending');
 		const mover = setTimeout(() => void whilter.advance(id).then(() => setTimeout(() => void whilter.advance(id), 150)), 150);
 		try {
-			const result = await run([id], { operation: 'wait', ...FAST_WAIT, timeout: 20 });
+			const result = await run([id], { operation: 'wait', ...FAST_WAIT, waitTimeout: 20 });
 			expect(result.error).toBeUndefined();
 			const [out] = result.output('Status');
 			expect(out.json).toMatchObject({ 'task-id': id, status: 'completed', 'file-path': whilter.outputKeyOf(id) });
@@ -159,7 +159,7 @@ describe('Whilter Status: Wait for Completion', () => {
 		const id = await taskIn('in-progress');
 		(whilter.tasks.get(id) as unknown as { state: string }).state = 'failed';
 		const started = Date.now();
-		const result = await run([id], { operation: 'wait', ...FAST_WAIT, timeout: 20 });
+		const result = await run([id], { operation: 'wait', ...FAST_WAIT, waitTimeout: 20 });
 		expect(result.output('Status')[0].json.status).toBe('failed');
 		expect(Date.now() - started).toBeLessThan(5000);
 	});
@@ -167,7 +167,7 @@ describe('Whilter Status: Wait for Completion', () => {
 	it('on timeout, by default, fails naming the task and the last status seen', async () => {
 		const id = await taskIn('in-progress');
 		const started = Date.now();
-		const result = await run([id], { operation: 'wait', ...FAST_WAIT, timeout: 0.4 });
+		const result = await run([id], { operation: 'wait', ...FAST_WAIT, waitTimeout: 0.4 });
 		const elapsed = Date.now() - started;
 		expect(result.error?.message).toMatch(new RegExp(`^Item 0: task ${id} was still "in-progress" when the wait timed out`));
 		expect(result.error?.description).toContain('"status":"in-progress"');
@@ -179,7 +179,7 @@ describe('Whilter Status: Wait for Completion', () => {
 	it('on timeout with "Output Last Status": an item with the last status and timed-out', async () => {
 		whilter.statusVariant = 'upper';
 		const id = await taskIn('pending');
-		const result = await run([id], { operation: 'wait', ...FAST_WAIT, timeout: 0.3, onTimeout: 'outputLastStatus' });
+		const result = await run([id], { operation: 'wait', ...FAST_WAIT, waitTimeout: 0.3, onTimeout: 'outputLastStatus' });
 		expect(result.error).toBeUndefined();
 		const out = result.output('Status');
 		expect(out).toHaveLength(1);
@@ -190,8 +190,8 @@ describe('Whilter Status: Wait for Completion', () => {
 	it('refuses a check interval of 0 before asking anything', async () => {
 		const id = await taskIn('pending');
 		const before = statusGets(id).length;
-		const result = await run([id], { operation: 'wait', checkInterval: 0, timeout: 1 });
-		expect(result.error?.message).toBe('Item 0: "Check Interval (Seconds)" must be a number above 0, got 0');
+		const result = await run([id], { operation: 'wait', checkInterval: 0, waitTimeout: 1 });
+		expect(result.error?.message).toBe('Item 0: "Check Interval (Seconds)" must be a number of seconds above 0, got 0');
 		expect(statusGets(id).length).toBe(before);
 	});
 });
@@ -297,7 +297,7 @@ describe('Whilter Status: Get Results', () => {
 		const id = await taskIn('in-progress', 5);
 		const mover = setTimeout(() => void whilter.advance(id), 200);
 		try {
-			const result = await run([id], { operation: 'getResults', waitForCompletion: true, rowFilter: 'failed', ...FAST_WAIT, timeout: 20 });
+			const result = await run([id], { operation: 'getResults', waitForCompletion: true, rowFilter: 'failed', ...FAST_WAIT, waitTimeout: 20 });
 			expect(result.error).toBeUndefined();
 			expect(result.output('Status').map((i) => i.json)).toEqual([{ phone: '+919000000004', name: 'Seed 4', 'media-url': '', error: ROW_ERROR }]);
 			expect(statusGets(id).length).toBeGreaterThanOrEqual(2);
@@ -308,7 +308,7 @@ describe('Whilter Status: Get Results', () => {
 
 	it('with Wait for Completion and "Output Last Status": a timeout gives the status item instead of rows', async () => {
 		const id = await taskIn('pending');
-		const result = await run([id], { operation: 'getResults', waitForCompletion: true, ...FAST_WAIT, timeout: 0.25, onTimeout: 'outputLastStatus' });
+		const result = await run([id], { operation: 'getResults', waitForCompletion: true, ...FAST_WAIT, waitTimeout: 0.25, onTimeout: 'outputLastStatus' });
 		expect(result.output('Status').map((i) => i.json)).toEqual([expect.objectContaining({ 'task-id': id, status: 'pending', 'timed-out': true })]);
 	});
 
@@ -344,7 +344,7 @@ describe('Whilter Status: Cancel', () => {
 	it('a cancel Whilter refuses (task already completed) is an error with its message, sent once', async () => {
 		const id = await taskIn('completed', 1);
 		const result = await run([id], { operation: 'cancel' });
-		expect(result.error?.message).toBe(`Whilter answered HTTP 409 to POST /image/task/cancel/${id}: Task ${id} is already completed`);
+		expect(result.error?.message).toBe(`Whilter answered HTTP 409 to POST /image/task/cancel/${id} (sent once, not retried): Task ${id} is already completed`);
 		expect(whilter.requests.filter((r) => r.path === `/image/task/cancel/${id}`)).toHaveLength(1);
 		expect(whilter.tasks.get(id)?.state).toBe('completed');
 	});

@@ -101,7 +101,7 @@ describe('Insider media upload and URL', () => {
 		['no auth key', async () => await upload(goodForm(), {}), 401],
 		['a wrong auth key', async () => await upload(goodForm(), { 'x-ins-auth-key': 'INS.wrong' }), 401],
 		[
-			'the form sent as application/json (the seed example header)',
+			'the form sent as application/json (the documented example header)',
 			async () => await upload(rawMultipart('z', [{ headers: fileHeaders, body: 'x' }, field('type', 'image/jpeg'), field('messaging_product', 'whatsapp')]), { 'x-ins-auth-key': KEY, 'content-type': 'application/json' }),
 			415,
 		],

@@ -1,5 +1,5 @@
 /**
- * Insider's WhatsApp media endpoints as documented (seed insider-whatsapp-media-upload.txt, DESIGN §4):
+ * Insider's WhatsApp media endpoints as Insider documents them:
  * `POST /v1/media/upload` (multipart: file, type, messaging_product=whatsapp) → {id}, and
  * `GET /v1/media/<id>` → {url, mime_type, sha256, file_size, id, messaging_product}. The `url` points
  * at `GET /media-files/<id>` on this server, which serves the bytes. Every call needs x-ins-auth-key.
@@ -108,7 +108,7 @@ export async function startInsiderServer(options: InsiderServerOptions): Promise
 
 	const upload = (request: RecordedRequest): Reply => {
 		const contentType = String(request.headers['content-type'] ?? '');
-		// The seed's curl also says Content-Type: application/json; a real multipart request carries its own type.
+		// Insider's documented curl example also sets Content-Type: application/json; a real multipart request carries its own type.
 		if (!contentType.toLowerCase().startsWith('multipart/form-data')) return bad(415, 'Content-Type must be multipart/form-data');
 		const parts = parseMultipart(request.raw, contentType);
 		if (!parts) return bad(400, 'Malformed multipart body');

@@ -1,5 +1,5 @@
 /**
- * TimePay's agents API as documented (seed timepay-initiate-whatsapp.txt and its public docs):
+ * TimePay's agents API as TimePay documents it:
  * `POST /api/v1/initiate/<campaignId>/<whatsapp|sms|calls>`, `GET /api/v1/campaigns`,
  * `GET /api/v1/dispositions`, bearer token. 200 all initiated, 207 partial, 400 validation, 404
  * campaign or customers not found, 500 all failed. Errors are `{success:false, message}`.

@@ -278,17 +278,17 @@ describe('task status and cancel', () => {
 		expect(await call('POST', '/image/task/cancel/task-nope', { headers: auth() })).toMatchObject({ status: 404, body: { message: expect.any(String) } });
 	});
 
-	it('answers the seed shape by default and the public upper-case shape when asked, in every state', async () => {
+	it('answers the lower-case shape by default and the public upper-case shape when asked, in every state', async () => {
 		const id = await createTask();
 		const seen: Array<Record<string, unknown>> = [];
 		for (let step = 0; step < 3; step++) {
-			whilter.statusVariant = 'seed';
+			whilter.statusVariant = 'lower';
 			seen.push((await call('GET', `/acme/task/status/${id}`, { headers: auth() })).body);
 			whilter.statusVariant = 'upper';
 			seen.push((await call('GET', `/acme/task/status/${id}`, { headers: auth() })).body);
 			if (step < 2) await whilter.advance(id);
 		}
-		whilter.statusVariant = 'seed';
+		whilter.statusVariant = 'lower';
 		const output = whilter.outputKeyOf(id);
 		const message = expect.any(String);
 		expect(seen).toEqual([
@@ -299,6 +299,15 @@ describe('task status and cancel', () => {
 			{ 'task-id': id, status: 'completed', count: 2, message, 'file-path': output },
 			{ 'task-id': id, status: 'COMPLETED', 'total-count': 2, processed: 2, message, 'file-path': output },
 		]);
+	});
+
+	it('a server started without a status variant answers the lower-case shape', async () => {
+		const fresh = await startWhilterServer({ client: 'acme', clientId: 'id-1', clientSecret: 'secret-1', s3: s3Options() });
+		try {
+			expect(fresh.statusVariant).toBe('lower');
+		} finally {
+			await fresh.close();
+		}
 	});
 
 	it('cancels a pending task, which then never moves; a completed one cannot be cancelled', async () => {

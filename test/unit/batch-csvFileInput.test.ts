@@ -4,7 +4,7 @@ import Papa from 'papaparse';
 
 import { CsvRecordCounter, openCsvFile } from '../../nodes/Whilter/batch/csvFileInput';
 import { escapeCsvField } from '../../nodes/Whilter/batch/csvWriter';
-import { BatchInputError } from '../../nodes/Whilter/batch/errors';
+import { InputError } from '../../nodes/shared/inputError';
 
 async function readAll(stream: Readable): Promise<Buffer> {
 	const chunks: Buffer[] = [];
@@ -31,13 +31,13 @@ function countAll(text: string | Buffer, cuts: number[]): number {
 	return counter.total;
 }
 
-async function failure(promise: Promise<unknown>): Promise<BatchInputError> {
+async function failure(promise: Promise<unknown>): Promise<InputError> {
 	const error = await promise.then(
 		() => undefined,
 		(reason: unknown) => reason,
 	);
-	expect(error).toBeInstanceOf(BatchInputError);
-	return error as BatchInputError;
+	expect(error).toBeInstanceOf(InputError);
+	return error as InputError;
 }
 
 const tricky =

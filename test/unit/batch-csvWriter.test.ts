@@ -6,7 +6,7 @@ import Papa from 'papaparse';
 
 import { createItemsCsvStream, escapeCsvField, formatCell } from '../../nodes/Whilter/batch/csvWriter';
 import type { CellOptions } from '../../nodes/Whilter/batch/csvWriter';
-import { BatchInputError } from '../../nodes/Whilter/batch/errors';
+import { InputError } from '../../nodes/shared/inputError';
 
 const strict: CellOptions = { nestedValues: 'error', neutraliseFormulas: false };
 const at = { itemIndex: 3, field: 'address' };
@@ -25,14 +25,14 @@ function parse(csv: string): string[][] {
 	return result.data.slice(0, -1);
 }
 
-function errorOf(run: () => unknown): BatchInputError {
+function errorOf(run: () => unknown): InputError {
 	try {
 		run();
 	} catch (error) {
-		if (error instanceof BatchInputError) return error;
+		if (error instanceof InputError) return error;
 		throw error;
 	}
-	throw new Error('expected a BatchInputError');
+	throw new Error('expected a InputError');
 }
 
 describe('escapeCsvField (RFC 4180)', () => {
@@ -210,16 +210,16 @@ describe('createItemsCsvStream', () => {
 		}
 	});
 
-	it('fails the stream with the BatchInputError of a bad cell found while writing', async () => {
+	it('fails the stream with the InputError of a bad cell found while writing', async () => {
 		const rows: IDataObject[] = [{ id: '1', x: 'a' }, { id: '2', x: { deep: true } }];
 		const stream = createItemsCsvStream({ rows, indexes: [0, 1], columns: ['id', 'x'], cellOptions: strict });
 		const error = await readAll(stream).then(
 			() => undefined,
 			(failure: unknown) => failure,
 		);
-		expect(error).toBeInstanceOf(BatchInputError);
-		expect((error as BatchInputError).message).toMatch(/^Item 1, field "x": a nested object/);
-		expect((error as BatchInputError).details).toEqual({ itemIndex: 1, field: 'x' });
+		expect(error).toBeInstanceOf(InputError);
+		expect((error as InputError).message).toMatch(/^Item 1, field "x": a nested object/);
+		expect((error as InputError).details).toEqual({ itemIndex: 1, field: 'x' });
 	});
 
 	it('fails a pipeline too (the error reaches whoever consumes the CSV)', async () => {

@@ -1,23 +1,23 @@
-import { BatchInputError } from '../../nodes/Whilter/batch/errors';
+import { InputError } from '../../nodes/shared/inputError';
 import { buildBatchFileName, CAMPAIGN_NAME_RULE, parseBatchFileName, sanitiseCampaignName } from '../../nodes/Whilter/batch/fileName';
 
-function errorOf(run: () => unknown): BatchInputError {
+function errorOf(run: () => unknown): InputError {
 	try {
 		run();
 	} catch (error) {
-		if (error instanceof BatchInputError) return error;
+		if (error instanceof InputError) return error;
 		throw error;
 	}
-	throw new Error('expected a BatchInputError');
+	throw new Error('expected a InputError');
 }
 
-describe('BatchInputError', () => {
+describe('InputError', () => {
 	it('is an Error with a name and details (empty by default)', () => {
-		const plain = new BatchInputError('bad');
+		const plain = new InputError('bad');
 		expect(plain).toBeInstanceOf(Error);
-		expect(plain.name).toBe('BatchInputError');
+		expect(plain.name).toBe('InputError');
 		expect(plain.details).toEqual({});
-		expect(new BatchInputError('bad', { itemIndex: 2, field: 'phone' }).details).toEqual({ itemIndex: 2, field: 'phone' });
+		expect(new InputError('bad', { itemIndex: 2, field: 'phone' }).details).toEqual({ itemIndex: 2, field: 'phone' });
 	});
 });
 
@@ -128,7 +128,7 @@ describe('parseBatchFileName', () => {
 			try {
 				built = buildBatchFileName({ templateId: 'T-9', campaignName: given, highPriority });
 			} catch (error) {
-				expect(error).toBeInstanceOf(BatchInputError);
+				expect(error).toBeInstanceOf(InputError);
 				expect(sanitiseCampaignName(given)).toBe('');
 				continue;
 			}

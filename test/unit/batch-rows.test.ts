@@ -2,20 +2,20 @@ import type { IDataObject } from 'n8n-workflow';
 import Papa from 'papaparse';
 
 import { createItemsCsvStream } from '../../nodes/Whilter/batch/csvWriter';
-import { BatchInputError } from '../../nodes/Whilter/batch/errors';
+import { InputError } from '../../nodes/shared/inputError';
 import { planItemRows, planItemRowsAsync } from '../../nodes/Whilter/batch/rows';
 import type { RowPlanOptions } from '../../nodes/Whilter/batch/rows';
 
 const base: RowPlanOptions = { identifier: 'phone', skipInvalidRows: false, duplicateIdentifiers: 'error', nestedValues: 'error' };
 
-function errorOf(run: () => unknown): BatchInputError {
+function errorOf(run: () => unknown): InputError {
 	try {
 		run();
 	} catch (error) {
-		if (error instanceof BatchInputError) return error;
+		if (error instanceof InputError) return error;
 		throw error;
 	}
-	throw new Error('expected a BatchInputError');
+	throw new Error('expected a InputError');
 }
 
 describe('planItemRows: columns', () => {
@@ -198,7 +198,7 @@ describe('planItemRowsAsync', () => {
 
 	it('rejects with the same errors', async () => {
 		await expect(planItemRowsAsync([{ phone: '1' }, { phone: 1 }], base)).rejects.toThrow(/^Items 0 and 1/);
-		await expect(planItemRowsAsync([], base)).rejects.toThrow(BatchInputError);
+		await expect(planItemRowsAsync([], base)).rejects.toThrow(InputError);
 		await expect(planItemRowsAsync([{ phone: '1' }], { ...base, identifier: '' })).rejects.toThrow(/Identifier Column/);
 	});
 });

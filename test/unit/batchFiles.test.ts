@@ -4,7 +4,7 @@ import Papa from 'papaparse';
 
 import { openCsvFile } from '../../nodes/Whilter/batch/csvFileInput';
 import { createItemsCsvStream, escapeCsvField, formatCell } from '../../nodes/Whilter/batch/csvWriter';
-import { BatchInputError } from '../../nodes/Whilter/batch/errors';
+import { InputError } from '../../nodes/shared/inputError';
 import { buildBatchFileName, CAMPAIGN_NAME_RULE, parseBatchFileName } from '../../nodes/Whilter/batch/fileName';
 import { planItemRows } from '../../nodes/Whilter/batch/rows';
 
@@ -34,7 +34,7 @@ describe('file name (Whilter convention)', () => {
 	});
 
 	it('rejects a campaign name with nothing usable', () => {
-		expect(() => buildBatchFileName({ templateId: 'T', campaignName: '__ ..', highPriority: false })).toThrow(BatchInputError);
+		expect(() => buildBatchFileName({ templateId: 'T', campaignName: '__ ..', highPriority: false })).toThrow(InputError);
 	});
 });
 

@@ -5,8 +5,8 @@ import {
 	idField,
 	listsFromFields,
 	listsFromJson,
-	RealtimeInputError,
 } from '../../nodes/Whilter/realtime/requestBody';
+import { InputError } from '../../nodes/shared/inputError';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -54,7 +54,7 @@ describe('real-time request body', () => {
 		['a boolean', true, /"User ID" must be text, got boolean true/],
 	])('rejects an ID that is %s, naming the field', (_name, value, message) => {
 		expect(() => idField(value, 'User ID')).toThrow(message);
-		expect(() => idField(value, 'User ID')).toThrow(RealtimeInputError);
+		expect(() => idField(value, 'User ID')).toThrow(InputError);
 	});
 });
 

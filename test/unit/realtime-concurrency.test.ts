@@ -1,8 +1,8 @@
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 import type { IDataObject, IExecuteFunctions, INode, INodeExecutionData } from 'n8n-workflow';
 
-import { mapItemsConcurrently, mapWithConcurrency } from '../../nodes/Whilter/realtime/concurrency';
-import { mapItems } from '../../nodes/shared/perItem';
+import { mapWithConcurrency } from '../../nodes/shared/concurrency';
+import { runPerItem } from '../../nodes/shared/perItem';
 
 const delay = async (ms: number) => await new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -149,7 +149,7 @@ async function outcome(run: () => Promise<INodeExecutionData[]>) {
 	}
 }
 
-describe('mapItemsConcurrently behaves as mapItems', () => {
+describe('runPerItem: the same output and errors at any concurrency', () => {
 	it.each([
 		[true, 1],
 		[true, 4],
@@ -158,13 +158,17 @@ describe('mapItemsConcurrently behaves as mapItems', () => {
 	])('continueOnFail=%s, limit=%s: same output or same error', async (continueOnFail, limit) => {
 		const context = fakeContext(6, continueOnFail);
 		const work = scenario(context.getNode());
-		const sequential = await outcome(async () => await mapItems(context, work));
-		const concurrent = await outcome(async () => await mapItemsConcurrently(context, async (i) => await work(i), { limit }));
+		const asItem = async (itemIndex: number) => ({ json: await work(itemIndex) });
+		const sequential = await outcome(async () => await runPerItem(context, { check: (i) => i, run: async (_, i) => await asItem(i) }));
+		const concurrent = await outcome(
+			async () => await runPerItem(context, { check: (i) => i, run: async (_, i) => await asItem(i), concurrency: limit }),
+		);
 		expect(concurrent).toEqual(sequential);
 		if (continueOnFail) {
 			expect(concurrent.output!.map((o) => o.pairedItem)).toEqual([0, 1, 2, 3, 4, 5].map((item) => ({ item })));
 			expect(concurrent.output![1].json).toEqual({ error: 'plain failure' });
-			expect(concurrent.output![3].json).toEqual({ error: 'Whilter answered HTTP 400' });
+			// One error-item shape in every node: the message, and the description when there is one.
+			expect(concurrent.output![3].json).toEqual({ error: 'Whilter answered HTTP 400', description: 'vendor said no' });
 		} else {
 			expect(concurrent.error).toEqual({ type: 'NodeOperationError', message: 'plain failure', itemIndex: 1 });
 		}
@@ -174,16 +178,16 @@ describe('mapItemsConcurrently behaves as mapItems', () => {
 		const context = fakeContext(20, false);
 		const started: number[] = [];
 		await expect(
-			mapItemsConcurrently(
-				context,
-				async (i) => {
+			runPerItem(context, {
+				check: (i) => i,
+				run: async (_, i) => {
 					started.push(i);
 					await delay(5);
 					if (i === 2) throw new NodeOperationError(context.getNode(), 'bad item 2', { itemIndex: 2 });
-					return {};
+					return { json: {} };
 				},
-				{ limit: 3 },
-			),
+				concurrency: 3,
+			}),
 		).rejects.toThrow('bad item 2');
 		expect(Math.max(...started)).toBeLessThanOrEqual(4);
 	});

@@ -1,6 +1,8 @@
 import type { IDataObject } from 'n8n-workflow';
 
-import { readMediaStatus, secondsText, waitForMedia } from '../../nodes/Whilter/realtime/waitForMedia';
+import { secondsText } from '../../nodes/shared/poll';
+import { readMediaStatus } from '../../nodes/Whilter/api/mediaStatus';
+import { waitForMedia } from '../../nodes/Whilter/realtime/waitForMedia';
 
 const processing = { status: 'PROCESSING', message: 'Processing', 'video-url': null, 'image-url': null };
 const schedule = { firstIntervalMs: 5, maxIntervalMs: 10, timeoutMs: 2_000 };

@@ -2,8 +2,8 @@ import { Readable } from 'node:stream';
 
 import Papa from 'papaparse';
 
-import { CsvRecordReader, headerKeys, parseResultCsv, ResultCsvError } from '../../nodes/Whilter/results/parseResultCsv';
-import type { ResultRow } from '../../nodes/Whilter/results/parseResultCsv';
+import { CsvRecordReader, headerKeys, parseResultCsv, ResultCsvError } from '../../nodes/Whilter/api/resultCsv';
+import type { ResultRow } from '../../nodes/Whilter/api/resultCsv';
 
 async function rowsOf(chunks: Array<string | Buffer>, requiredColumns: string[] = []): Promise<ResultRow[]> {
 	const out: ResultRow[] = [];

@@ -1,9 +1,9 @@
-import { normaliseTaskState, parseTaskStatus } from '../../nodes/Whilter/taskStatus';
+import { normaliseTaskState, parseTaskStatus } from '../../nodes/Whilter/api/taskStatus';
 
 describe('task status', () => {
-	it("accepts the seed's answer", () => {
+	it('accepts the lower-case answer with count', () => {
 		const raw = { 'task-id': 't1', status: 'in-progress', count: 10, message: 'Task in-progress', 'file-path': 'in/a.zip' };
-		expect(parseTaskStatus(raw, 't1')).toEqual({ 'task-id': 't1', status: 'in-progress', count: 10, message: 'Task in-progress', 'file-path': 'in/a.zip', raw });
+		expect(parseTaskStatus(raw, 't1')).toEqual({ 'task-id': 't1', status: 'in-progress', count: 10, message: 'Task in-progress', 'file-path': 'in/a.zip', response: raw });
 	});
 
 	it("accepts the public variant's answer (upper case, total-count, processed)", () => {

@@ -1,8 +1,8 @@
 import { compareBatchStatus, compareRealtimeStatus } from '../../nodes/Whilter/trigger/confirm';
-import { parseBatchCallback, parseRealtimeCallback } from '../../nodes/Whilter/trigger/payload';
-import type { BatchCallback, RealtimeCallback } from '../../nodes/Whilter/trigger/payload';
-import { readMediaStatus } from '../../nodes/Whilter/realtime/waitForMedia';
-import { parseTaskStatus } from '../../nodes/Whilter/taskStatus';
+import { parseBatchCallback, parseRealtimeCallback } from '../../nodes/Whilter/api/callbackPayload';
+import type { BatchCallback, RealtimeCallback } from '../../nodes/Whilter/api/callbackPayload';
+import { readMediaStatus } from '../../nodes/Whilter/api/mediaStatus';
+import { parseTaskStatus } from '../../nodes/Whilter/api/taskStatus';
 
 function batch(body: Record<string, unknown>): BatchCallback {
 	const parsed = parseBatchCallback(body);

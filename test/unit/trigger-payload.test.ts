@@ -1,5 +1,6 @@
-import { bodySize, checkBodySize, parseBatchCallback, parseRealtimeCallback } from '../../nodes/Whilter/trigger/payload';
-import type { BatchCallback, Parsed, RealtimeCallback } from '../../nodes/Whilter/trigger/payload';
+import { parseBatchCallback, parseRealtimeCallback } from '../../nodes/Whilter/api/callbackPayload';
+import { bodySize, checkBodySize } from '../../nodes/Whilter/trigger/bodySize';
+import type { BatchCallback, Parsed, RealtimeCallback } from '../../nodes/Whilter/api/callbackPayload';
 
 function value<T>(parsed: Parsed<T>): T {
 	if ('refusal' in parsed) throw new Error(`refused: ${parsed.refusal.status} ${parsed.refusal.message}`);

@@ -3,7 +3,7 @@ import type { TransformCallback } from 'node:stream';
 
 import Papa from 'papaparse';
 
-import { BatchInputError } from './errors';
+import { InputError } from '../../shared/inputError';
 
 const QUOTE = 0x22;
 const COMMA = 0x2c;
@@ -178,7 +178,7 @@ export async function openCsvFile(source: Readable, options: { identifier: strin
 	if (!identifier) {
 		// Nothing to read the file for: release it, as every other refusal here does.
 		source.destroy();
-		throw new BatchInputError('The "Identifier Column" parameter is empty: enter the name of the file\'s first column (e.g. phone)', {
+		throw new InputError('The "Identifier Column" parameter is empty: enter the name of the file\'s first column (e.g. phone)', {
 			parameter: 'identifierColumn',
 		});
 	}
@@ -186,7 +186,7 @@ export async function openCsvFile(source: Readable, options: { identifier: strin
 	const iterator = source[Symbol.asyncIterator]() as AsyncIterator<unknown>;
 	const peeked: Buffer[] = [];
 	let ended = false;
-	const fail = async (error: BatchInputError): Promise<never> => {
+	const fail = async (error: InputError): Promise<never> => {
 		// Stop reading the file: return() destroys the source stream.
 		await iterator.return?.();
 		throw error;
@@ -215,13 +215,13 @@ export async function openCsvFile(source: Readable, options: { identifier: strin
 		peeked.push(chunk);
 		if (peekCounter.records === 0 && peekCounter.bytes > HEADER_LIMIT) {
 			await fail(
-				new BatchInputError(`${label}: the header row is longer than ${HEADER_LIMIT >> 20} MiB; is a quote (") in it never closed?`, {
+				new InputError(`${label}: the header row is longer than ${HEADER_LIMIT >> 20} MiB; is a quote (") in it never closed?`, {
 					row: 0,
 				}),
 			);
 		}
 		if (peekCounter.bytes > PEEK_LIMIT) {
-			await fail(new BatchInputError(`${label}: no data row in the first ${PEEK_LIMIT >> 20} MiB after the header (only blank lines)`));
+			await fail(new InputError(`${label}: no data row in the first ${PEEK_LIMIT >> 20} MiB after the header (only blank lines)`));
 		}
 	}
 
@@ -230,7 +230,7 @@ export async function openCsvFile(source: Readable, options: { identifier: strin
 	const header = parseHeader(all.subarray(0, peekCounter.firstRecordEnd === -1 ? all.length : peekCounter.firstRecordEnd));
 	if (peekCounter.total < 2) {
 		await fail(
-			new BatchInputError(
+			new InputError(
 				header.length && header[0] !== ''
 					? `${label} has no data rows, only the header (${header.join(', ')}): nothing to send`
 					: `${label} is empty (no header row, no data rows): nothing to send`,
@@ -241,7 +241,7 @@ export async function openCsvFile(source: Readable, options: { identifier: strin
 	const identifierIndex = header.indexOf(identifier);
 	if (identifierIndex === -1) {
 		await fail(
-			new BatchInputError(
+			new InputError(
 				`${label} has no column "${identifier}" (the identifier column) in its header row; the columns found are: ${header.join(', ')}${headerHints(header, identifier)}`,
 				{ field: identifier, description: 'Set "Identifier Column" to one of the file\'s columns, spelled as in its header row.' },
 			),
@@ -249,7 +249,7 @@ export async function openCsvFile(source: Readable, options: { identifier: strin
 	}
 	if (identifierIndex !== 0) {
 		await fail(
-			new BatchInputError(
+			new InputError(
 				`${label}: the identifier column "${identifier}" is column ${identifierIndex + 1}, but Whilter expects the identifier in the first column (for now); the columns found are: ${header.join(', ')}`,
 				{
 					field: identifier,
@@ -289,7 +289,7 @@ export async function openCsvFile(source: Readable, options: { identifier: strin
 			// Readers would swallow every row after the quote into one field: refuse rather than upload that.
 			const row = counter.quoteRecord - 1;
 			callback(
-				new BatchInputError(
+				new InputError(
 					`${label}: ${row === 0 ? 'the header row' : `data row ${row}`} opens a quoted field (") that is never closed before the end of the file`,
 					{ row, description: 'Inside a quoted field a quote is written twice (""). Fix the file and run again.' },
 				),

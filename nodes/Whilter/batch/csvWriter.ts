@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 
 import type { IDataObject } from 'n8n-workflow';
 
-import { BatchInputError } from './errors';
+import { InputError } from '../../shared/inputError';
 
 export interface CellOptions {
 	/** What to do with an object or array in a cell: stop with an error, or write it as JSON text. */
@@ -62,9 +62,9 @@ function startsLikeFormula(text: string): boolean {
 	return code === 0x3d || code === 0x2b || code === 0x2d || code === 0x40 || code === TAB || code === CR;
 }
 
-export function nestedValueError(value: unknown, where: CellPosition): BatchInputError {
+export function nestedValueError(value: unknown, where: CellPosition): InputError {
 	const kind = Array.isArray(value) ? 'an array' : 'a nested object';
-	return new BatchInputError(
+	return new InputError(
 		`Item ${where.itemIndex}, field "${where.field}": ${kind} cannot be a CSV cell; set the "Nested Values" option to "Write as JSON", or flatten it first (e.g. with a Set or Code node)`,
 		{ itemIndex: where.itemIndex, field: where.field },
 	);
@@ -74,9 +74,9 @@ export function nestedValueError(value: unknown, where: CellPosition): BatchInpu
  * Why a value cannot be written, or undefined when it can. Shared with the row planner, so that
  * everything the writer would refuse is found before the upload starts (and cheaply: no formatting).
  */
-export function cellProblem(value: unknown, nestedValues: CellOptions['nestedValues'], where: CellPosition): BatchInputError | undefined {
+export function cellProblem(value: unknown, nestedValues: CellOptions['nestedValues'], where: CellPosition): InputError | undefined {
 	if (typeof value === 'function' || typeof value === 'symbol') {
-		return new BatchInputError(`Item ${where.itemIndex}, field "${where.field}": a ${typeof value} cannot be a CSV cell`, {
+		return new InputError(`Item ${where.itemIndex}, field "${where.field}": a ${typeof value} cannot be a CSV cell`, {
 			itemIndex: where.itemIndex,
 			field: where.field,
 		});
@@ -84,7 +84,7 @@ export function cellProblem(value: unknown, nestedValues: CellOptions['nestedVal
 	if (typeof value !== 'object' || value === null) return undefined;
 	if (value instanceof Date) {
 		if (Number.isNaN(value.getTime())) {
-			return new BatchInputError(`Item ${where.itemIndex}, field "${where.field}": an invalid date cannot be a CSV cell`, {
+			return new InputError(`Item ${where.itemIndex}, field "${where.field}": an invalid date cannot be a CSV cell`, {
 				itemIndex: where.itemIndex,
 				field: where.field,
 			});
@@ -107,7 +107,7 @@ function formatUncommon(value: unknown, options: CellOptions, where: CellPositio
 		reason = error instanceof Error ? error.message : String(error);
 	}
 	// A cycle or a bigint inside the object: say where, not just what JSON.stringify said.
-	throw new BatchInputError(`Item ${where.itemIndex}, field "${where.field}": the value cannot be written as JSON (${reason})`, {
+	throw new InputError(`Item ${where.itemIndex}, field "${where.field}": the value cannot be written as JSON (${reason})`, {
 		itemIndex: where.itemIndex,
 		field: where.field,
 	});

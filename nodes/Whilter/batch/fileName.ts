@@ -1,4 +1,4 @@
-import { BatchInputError } from './errors';
+import { InputError } from '../../shared/inputError';
 
 /**
  * Shown as the Campaign Name hint: the rule is part of the node's contract with its users, and the
@@ -30,7 +30,7 @@ export function sanitiseCampaignName(name: string): string {
 }
 
 /**
- * Whilter's convention (seed, step 2): `<TemplateID>_Priority_<CampaignName>.zip` for high priority,
+ * Whilter's naming convention for batch files: `<TemplateID>_Priority_<CampaignName>.zip` for high priority,
  * `<TemplateID>_<CampaignName>.zip` otherwise. `_` separates the parts, so neither part may hold one.
  * The template id is Whilter's own identifier: changing it would point the task at another template,
  * so a bad one is rejected. The campaign name is the user's label: it is made safe by
@@ -40,19 +40,19 @@ export function buildBatchFileName(input: { templateId: string; campaignName: st
 	// Surrounding spaces are a copy-and-paste accident, not part of the id.
 	const templateId = input.templateId.trim();
 	if (!templateId) {
-		throw new BatchInputError('The "Template ID" parameter is empty: enter the Whilter template id (letters, digits and "-")', {
+		throw new InputError('The "Template ID" parameter is empty: enter the Whilter template id (letters, digits and "-")', {
 			parameter: 'templateId',
 		});
 	}
 	if (!TEMPLATE_ID.test(templateId)) {
-		throw new BatchInputError(
+		throw new InputError(
 			`The "Template ID" parameter "${templateId}" cannot be used in a Whilter file name: only letters A–Z, a–z, digits and "-" are allowed, because "_" separates the parts of the name (<TemplateID>_<CampaignName>.zip)`,
 			{ parameter: 'templateId', description: 'Check the template id given by Whilter; it is used unchanged in the file name and the task.' },
 		);
 	}
 	const campaignName = sanitiseCampaignName(input.campaignName);
 	if (!campaignName) {
-		throw new BatchInputError(
+		throw new InputError(
 			`The "Campaign Name" parameter "${input.campaignName}" has no letters A–Z, a–z or digits to put in the file name`,
 			{ parameter: 'campaignName', description: CAMPAIGN_NAME_RULE },
 		);

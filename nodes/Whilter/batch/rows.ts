@@ -1,7 +1,7 @@
 import type { IDataObject } from 'n8n-workflow';
 
 import { cellProblem } from './csvWriter';
-import { BatchInputError } from './errors';
+import { InputError } from '../../shared/inputError';
 
 /** Skipped rows and dropped duplicates are all counted, but only this many are listed in the output. */
 const REPORT_LIMIT = 100;
@@ -58,7 +58,7 @@ const ROWS_PER_TURN = 10_000;
 function createPlanner(rows: IDataObject[], options: RowPlanOptions) {
 	const identifier = options.identifier.trim();
 	if (!identifier) {
-		throw new BatchInputError(
+		throw new InputError(
 			'The "Identifier Column" parameter is empty: enter the name of the field that identifies each customer (e.g. phone)',
 			{ parameter: 'identifierColumn' },
 		);
@@ -75,7 +75,7 @@ function createPlanner(rows: IDataObject[], options: RowPlanOptions) {
 	const seenIds = new Set<string>();
 	const skip = (itemIndex: number, reason: string) => {
 		if (!options.skipInvalidRows) {
-			throw new BatchInputError(`Item ${itemIndex}, field "${identifier}": ${reason}`, {
+			throw new InputError(`Item ${itemIndex}, field "${identifier}": ${reason}`, {
 				itemIndex,
 				field: identifier,
 				description: 'Every row needs its identifier (text or a number). Fix the data, or turn on "Skip Invalid Rows" to leave such rows out.',
@@ -96,7 +96,7 @@ function createPlanner(rows: IDataObject[], options: RowPlanOptions) {
 				const other = identifierText(rows[index][identifier]);
 				return 'id' in other && other.id === id;
 			});
-			throw new BatchInputError(
+			throw new InputError(
 				`Items ${earlier} and ${itemIndex} have the same identifier: field "${identifier}" is "${id}" in both (compared as trimmed text)`,
 				{
 					itemIndex,
@@ -173,14 +173,14 @@ export async function planItemRowsAsync(rows: IDataObject[], options: RowPlanOpt
 	return planner.finish();
 }
 
-function noRowsError(itemCount: number, identifier: string, plan: RowPlan): BatchInputError {
+function noRowsError(itemCount: number, identifier: string, plan: RowPlan): InputError {
 	if (itemCount === 0) {
-		return new BatchInputError('No rows to send: the node received no items', {
+		return new InputError('No rows to send: the node received no items', {
 			description: 'Whilter Batch makes one file of all its input items; check the nodes before it.',
 		});
 	}
 	const example = plan.skipped.first[0];
-	return new BatchInputError(
+	return new InputError(
 		`No rows to send: none of the ${itemCount} item(s) has a usable identifier in field "${identifier}"` +
 			(example ? ` (${plan.skipped.count} skipped; e.g. item ${example.itemIndex}: ${example.reason})` : ''),
 		{ field: identifier, description: 'Check that "Identifier Column" names the field as it appears in the items.' },

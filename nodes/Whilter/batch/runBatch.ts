@@ -4,15 +4,17 @@ import { BINARY_ENCODING, NodeApiError, NodeOperationError } from 'n8n-workflow'
 import type { IBinaryData, IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
 import { asNodeError } from '../../shared/errors';
-import type { WhilterCredentials } from '../transport';
-import { createBatchTask, whilterClientId } from './createBatchTask';
+import { InputError } from '../../shared/inputError';
+import { errorItem } from '../../shared/perItem';
+import { TASK_PATH, taskPathOption } from '../api/endpoints';
+import { objectKey, s3DropFromCredentials, uploadToDrop } from '../api/s3Drop';
+import type { S3Drop, UploadResult } from '../api/s3Drop';
+import { createBatchTask, whilterClientId } from '../api/taskApi';
+import { getWhilterCredentials } from '../api/transport';
 import { openCsvFile } from './csvFileInput';
 import { createItemsCsvStream } from './csvWriter';
-import { BatchInputError } from './errors';
 import { buildBatchFileName } from './fileName';
 import { planItemRowsAsync } from './rows';
-import { objectKey, s3DropFromCredentials, uploadToDrop } from './s3Upload';
-import type { S3Drop, UploadResult } from './s3Upload';
 import { zipSingleEntry } from './zip';
 
 export interface BatchOptions {
@@ -40,13 +42,8 @@ interface PreparedFile {
 	details: IDataObject;
 }
 
+/** The batch is one piece of work for all items: its errors name their item and row themselves. */
 function toNodeError(context: IExecuteFunctions, error: unknown): NodeApiError | NodeOperationError {
-	if (error instanceof BatchInputError) {
-		return new NodeOperationError(context.getNode(), error.message, {
-			itemIndex: error.details.itemIndex ?? 0,
-			description: error.details.description,
-		});
-	}
 	return asNodeError(context.getNode(), error, 0);
 }
 
@@ -87,7 +84,7 @@ async function prepareFromItems(
 async function prepareFromFile(items: INodeExecutionData[], context: IExecuteFunctions, csvName: string): Promise<PreparedFile> {
 	const property = String(context.getNodeParameter('binaryPropertyName', 0)).trim();
 	if (items.length !== 1) {
-		throw new BatchInputError(`CSV file input takes one file per execution, but ${items.length} items arrived`, {
+		throw new InputError(`CSV file input takes one file per execution, but ${items.length} items arrived`, {
 			description: 'Each execution makes one Whilter task. Split the files into separate executions, or merge them into one CSV first.',
 		});
 	}
@@ -140,11 +137,13 @@ export async function runBatch(
 	const pairedItem = items.map((_, item) => ({ item }));
 	const options = this.getNodeParameter('options', 0, {}) as BatchOptions;
 	const resume = this.getNodeParameter('alreadyUploaded', 0, {}) as { file?: AlreadyUploaded };
-	const credentials = (await this.getCredentials('whilterApi')) as unknown as WhilterCredentials;
+	const credentials = await getWhilterCredentials(this);
 	const upload: IDataObject = {};
 	try {
+		// Checked before anything is uploaded: a bad path found after the upload would leave a file behind.
+		taskPathOption(options.taskPath?.trim() || TASK_PATH, 'Task Path');
 		const campaignId = String(this.getNodeParameter('campaignId', 0)).trim();
-		if (!campaignId) throw new BatchInputError('"Campaign ID" is empty', { parameter: 'campaignId' });
+		if (!campaignId) throw new InputError('"Campaign ID" is empty', { parameter: 'campaignId' });
 		const name = buildBatchFileName({
 			templateId: String(this.getNodeParameter('templateId', 0)),
 			campaignName: String(this.getNodeParameter('campaignName', 0, '') || campaignId),
@@ -162,7 +161,7 @@ export async function runBatch(
 			key = resume.file.filePath.trim();
 			rowCount = Number(resume.file.rowCount);
 			if (!fileName || !key || !Number.isInteger(rowCount) || rowCount < 1) {
-				throw new BatchInputError('"File Already Uploaded" needs the file name, its S3 key and a row count of at least 1', {
+				throw new InputError('"File Already Uploaded" needs the file name, its S3 key and a row count of at least 1', {
 					parameter: 'alreadyUploaded',
 				});
 			}
@@ -191,7 +190,7 @@ export async function runBatch(
 				expectedOutputDuration: Number(options.expectedOutputDuration ?? 0),
 				priority: options.priority,
 				callbackUrl: overrides.callbackUrl ?? (options.callbackUrl?.trim() || undefined),
-				taskPath: options.taskPath?.trim() || '/task',
+				taskPath: options.taskPath,
 				itemIndex: 0,
 			});
 		} catch (error) {
@@ -215,6 +214,6 @@ export async function runBatch(
 	} catch (error) {
 		const nodeError = toNodeError(this, error);
 		if (!this.continueOnFail()) throw nodeError;
-		return [{ json: { error: nodeError.message, ...(nodeError.description ? { description: nodeError.description } : {}), upload }, pairedItem }];
+		return [errorItem(nodeError, pairedItem, { upload })];
 	}
 }

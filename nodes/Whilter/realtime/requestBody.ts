@@ -1,7 +1,10 @@
 import type { IDataObject } from 'n8n-workflow';
 
+import { InputError } from '../../shared/inputError';
+
 /**
- * The body of Whilter's real-time request (DESIGN §4, seed moengage-x-whilter-realtime.txt), built and
+ * The body of Whilter's real-time request (`POST /video/request`: ids, use case, and five lists of
+ * texts and media URLs that fill the template's layers), built and
  * checked before anything is sent: every rule Whilter would answer 400 for is caught here, naming the
  * item and the field, so a bad item never costs a request.
  */
@@ -23,17 +26,6 @@ export const LIST_FIELDS: ReadonlyArray<{ list: RealtimeListName; option: string
 ];
 
 export const LISTS_JSON_LABEL = 'Texts and URLs (JSON)';
-
-/** A bad input, in words the user can act on; the node adds the item index and turns it into a NodeOperationError. */
-export class RealtimeInputError extends Error {
-	constructor(
-		message: string,
-		readonly description?: string,
-	) {
-		super(message);
-		this.name = 'RealtimeInputError';
-	}
-}
 
 export interface RealtimeBody extends IDataObject {
 	'client-request-id': string;
@@ -72,9 +64,9 @@ export function idField(value: unknown, label: string): string {
 	if (typeof value === 'number' && Number.isFinite(value)) return String(value);
 	if (typeof value === 'string' && value.trim() !== '') return value.trim();
 	if (value === undefined || value === null || value === '' || (typeof value === 'string' && value.trim() === '')) {
-		throw new RealtimeInputError(`"${label}" is empty`, 'Map a value, e.g. an expression reading a field of the item');
+		throw new InputError(`"${label}" is empty`, { description: 'Map a value, e.g. an expression reading a field of the item' });
 	}
-	throw new RealtimeInputError(`"${label}" must be text, got ${describe(value)}`);
+	throw new InputError(`"${label}" must be text, got ${describe(value)}`);
 }
 
 export function isHttpUrl(value: string): boolean {
@@ -93,7 +85,7 @@ export function emptyLists(): RealtimeLists {
 function checkUrls(lists: RealtimeLists, where: (list: RealtimeListName, index: number) => string): void {
 	for (const list of ['image-urls', 'video-urls'] as const) {
 		lists[list].forEach((value, index) => {
-			if (!isHttpUrl(value)) throw new RealtimeInputError(`${where(list, index)} must be an http(s) URL, got ${describe(value)}`);
+			if (!isHttpUrl(value)) throw new InputError(`${where(list, index)} must be an http(s) URL, got ${describe(value)}`);
 		});
 	}
 }
@@ -107,16 +99,16 @@ export function listsFromFields(collection: IDataObject | undefined): RealtimeLi
 	for (const field of LIST_FIELDS) {
 		const entries = collection?.[field.option];
 		if (entries === undefined) continue;
-		if (!Array.isArray(entries)) throw new RealtimeInputError(`"${field.label}" must be a list of entries`);
+		if (!Array.isArray(entries)) throw new InputError(`"${field.label}" must be a list of entries`);
 		entries.forEach((entry: unknown, index) => {
 			const value = typeof entry === 'object' && entry !== null ? (entry as IDataObject)[field.value] : undefined;
 			const where = `"${field.label}" entry ${index + 1}`;
 			if (typeof value === 'number' || typeof value === 'boolean') return void lists[field.list].push(String(value));
 			if (typeof value !== 'string') {
-				if (value === undefined || value === null) throw new RealtimeInputError(`${where} is empty`, 'Map a value or remove the entry');
-				throw new RealtimeInputError(`${where} must be text, got ${describe(value)}`, `Use "${LISTS_JSON_LABEL}" to pass whole lists from an expression`);
+				if (value === undefined || value === null) throw new InputError(`${where} is empty`, { description: 'Map a value or remove the entry' });
+				throw new InputError(`${where} must be text, got ${describe(value)}`, { description: `Use "${LISTS_JSON_LABEL}" to pass whole lists from an expression` });
 			}
-			if (value.trim() === '') throw new RealtimeInputError(`${where} is empty`, 'Map a value or remove the entry');
+			if (value.trim() === '') throw new InputError(`${where} is empty`, { description: 'Map a value or remove the entry' });
 			lists[field.list].push(value);
 		});
 	}
@@ -142,29 +134,29 @@ export function listsFromJson(value: unknown): RealtimeLists {
 	if (typeof value === 'string') {
 		if (value.trim() === '') return emptyLists();
 		const json = parseJson(value);
-		if (!json.ok) throw new RealtimeInputError(`"${LISTS_JSON_LABEL}" is not valid JSON: ${json.problem}`);
+		if (!json.ok) throw new InputError(`"${LISTS_JSON_LABEL}" is not valid JSON: ${json.problem}`);
 		parsed = json.value;
 	}
 	if (parsed === undefined || parsed === null) return emptyLists();
 	if (typeof parsed !== 'object' || Array.isArray(parsed)) {
-		throw new RealtimeInputError(`"${LISTS_JSON_LABEL}" must be an object with the keys ${REALTIME_LISTS.join(', ')}, got ${describe(parsed)}`);
+		throw new InputError(`"${LISTS_JSON_LABEL}" must be an object with the keys ${REALTIME_LISTS.join(', ')}, got ${describe(parsed)}`);
 	}
 	const record = parsed as Record<string, unknown>;
 	const unknownKeys = Object.keys(record).filter((key) => !(REALTIME_LISTS as readonly string[]).includes(key));
 	if (unknownKeys.length) {
-		throw new RealtimeInputError(
+		throw new InputError(
 			`"${LISTS_JSON_LABEL}" has unknown key(s) ${unknownKeys.map((k) => `"${k}"`).join(', ')}`,
-			`Allowed keys: ${REALTIME_LISTS.join(', ')}`,
+			{ description: `Allowed keys: ${REALTIME_LISTS.join(', ')}` },
 		);
 	}
 	const lists = emptyLists();
 	for (const list of REALTIME_LISTS) {
 		const entries = record[list];
 		if (entries === undefined || entries === null) continue;
-		if (!Array.isArray(entries)) throw new RealtimeInputError(`"${LISTS_JSON_LABEL}" key "${list}" must be a list of strings, got ${describe(entries)}`);
+		if (!Array.isArray(entries)) throw new InputError(`"${LISTS_JSON_LABEL}" key "${list}" must be a list of strings, got ${describe(entries)}`);
 		entries.forEach((entry: unknown, index) => {
 			if (typeof entry !== 'string') {
-				throw new RealtimeInputError(`"${LISTS_JSON_LABEL}" key "${list}" entry ${index + 1} must be a string, got ${describe(entry)}`);
+				throw new InputError(`"${LISTS_JSON_LABEL}" key "${list}" entry ${index + 1} must be a string, got ${describe(entry)}`);
 			}
 			lists[list].push(entry);
 		});

@@ -1,23 +1,27 @@
 import { NodeOperationError } from 'n8n-workflow';
-import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 
 import { asNodeError } from '../../shared/errors';
+import { InputError } from '../../shared/inputError';
+import { configuredPath } from '../../shared/paths';
+import type { ItemOutput } from '../../shared/perItem';
+import { readPollSchedule, secondsText } from '../../shared/poll';
 import type { PollSchedule } from '../../shared/poll';
-import { whilterApiRequest } from '../transport';
+import { REALTIME_REQUEST_PATH, REALTIME_STATUS_PATH, REQUEST_ID_PLACEHOLDER, requestIdPath } from '../api/endpoints';
+import { whilterApiRequest } from '../api/transport';
 import { findDuplicateIds, resolveClientRequestId } from './clientRequestId';
-import { mapItemsConcurrently } from './concurrency';
-import { buildRealtimeBody, listsFromFields, listsFromJson, RealtimeInputError } from './requestBody';
+import { buildRealtimeBody, listsFromFields, listsFromJson } from './requestBody';
 import type { RealtimeBody } from './requestBody';
-import { secondsText, waitForMedia } from './waitForMedia';
+import { waitForMedia } from './waitForMedia';
 import type { MediaOutcome } from './waitForMedia';
 
 export const DEFAULT_CONCURRENCY = 5;
-export const DEFAULT_REQUEST_PATH = '/video/request';
-export const STATUS_ID_PLACEHOLDER = '{whilterRequestId}';
-export const DEFAULT_STATUS_PATH = `/status/${STATUS_ID_PLACEHOLDER}`;
+export const POLL_DEFAULTS = { checkInterval: 2, maxCheckInterval: 15, waitTimeout: 300 };
+
+const STATUS_PATH_LABEL = 'Real-Time Status Path';
 
 /** One item's request, fully checked: what is sent, where, and how long to wait for the media. */
-interface ItemPlan {
+export interface RealtimePlan {
 	body: RealtimeBody;
 	requestPath: string;
 	statusPath: string;
@@ -25,27 +29,8 @@ interface ItemPlan {
 	wait?: PollSchedule;
 }
 
-function path(value: unknown, label: string, placeholder?: string): string {
-	const text = typeof value === 'string' ? value.trim() : '';
-	if (!text.startsWith('/') || text.includes('://')) {
-		throw new RealtimeInputError(`"${label}" must be a path starting with "/", got "${String(value)}"`);
-	}
-	if (placeholder && !text.includes(placeholder)) {
-		throw new RealtimeInputError(`"${label}" must hold ${placeholder}, where the whilter-request-id goes`);
-	}
-	return text;
-}
-
-function positiveSeconds(value: unknown, label: string): number {
-	const seconds = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-	if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds <= 0) {
-		throw new RealtimeInputError(`"${label}" must be a number of seconds above 0, got ${JSON.stringify(value)}`);
-	}
-	return seconds * 1000;
-}
-
-/** Reads one item's parameters and checks them; throws RealtimeInputError naming the field. */
-function planItem(context: IExecuteFunctions, itemIndex: number): ItemPlan {
+/** Reads one item's parameters and checks them; throws an InputError naming the field. */
+export function planRealtimeItem(context: IExecuteFunctions, itemIndex: number): RealtimePlan {
 	const param = (name: string, fallback?: unknown) => context.getNodeParameter(name, itemIndex, fallback) as unknown;
 	const options = param('options', {}) as IDataObject;
 	const lists =
@@ -60,62 +45,33 @@ function planItem(context: IExecuteFunctions, itemIndex: number): ItemPlan {
 		},
 		lists,
 	);
-	const plan: ItemPlan = {
+	return {
 		body,
-		requestPath: path(options.requestPath ?? DEFAULT_REQUEST_PATH, 'Request Path'),
-		statusPath: path(options.statusPath ?? DEFAULT_STATUS_PATH, 'Status Path', STATUS_ID_PLACEHOLDER),
+		requestPath: configuredPath(options.requestPath ?? REALTIME_REQUEST_PATH, 'Request Path'),
+		statusPath: configuredPath(options.realtimeStatusPath ?? REALTIME_STATUS_PATH, STATUS_PATH_LABEL, REQUEST_ID_PLACEHOLDER),
+		...(param('waitForMedia', true) === true ? { wait: readPollSchedule(context, itemIndex, POLL_DEFAULTS) } : {}),
 	};
-	if (param('waitForMedia', true) === true) {
-		const firstIntervalMs = positiveSeconds(param('pollInterval', 2), 'Check Interval (Seconds)');
-		plan.wait = {
-			firstIntervalMs,
-			maxIntervalMs: Math.max(firstIntervalMs, positiveSeconds(param('maxPollInterval', 15), 'Longest Check Interval (Seconds)')),
-			timeoutMs: positiveSeconds(param('waitTimeout', 300), 'Timeout (Seconds)'),
-		};
-	}
-	return plan;
 }
 
-function itemError(context: IExecuteFunctions, itemIndex: number, error: unknown): Error {
-	if (error instanceof RealtimeInputError) {
-		return new NodeOperationError(context.getNode(), `Item ${itemIndex}: ${error.message}`, { itemIndex, description: error.description });
-	}
-	return asNodeError(context.getNode(), error, itemIndex);
-}
-
-/**
- * Every item's request is built and checked before the first one is sent: a bad item stops the node
- * with no request made, or, with continue-on-fail, becomes that item's error output.
- */
-function planAll(context: IExecuteFunctions): Array<ItemPlan | Error> {
-	const continueOnFail = context.continueOnFail();
-	const plans: Array<ItemPlan | Error> = [];
-	const count = context.getInputData().length;
-	for (let itemIndex = 0; itemIndex < count; itemIndex++) {
-		try {
-			plans.push(planItem(context, itemIndex));
-		} catch (error) {
-			const nodeError = itemError(context, itemIndex, error);
-			if (!continueOnFail) throw nodeError;
-			plans.push(nodeError);
-		}
-	}
-	const ids = plans.map((plan) => (plan instanceof Error ? undefined : plan.body['client-request-id']));
+/** Two requests of one run with one ID could not be told apart in Whilter's records or in the output. */
+export function duplicateRequestIds(plans: ReadonlyArray<RealtimePlan | undefined>): Map<number, Error> {
+	const ids = plans.map((plan) => plan?.body['client-request-id']);
+	const errors = new Map<number, Error>();
 	for (const [itemIndex, earlier] of findDuplicateIds(ids)) {
-		const nodeError = new NodeOperationError(
-			context.getNode(),
-			`Items ${earlier} and ${itemIndex} have the same client request ID "${ids[itemIndex]}"`,
-			{ itemIndex, description: 'Each request of a run needs its own ID: map a field that differs per item, or leave "Client Request ID" empty for a generated one' },
+		errors.set(
+			itemIndex,
+			new InputError(`Items ${earlier} and ${itemIndex} have the same client request ID "${ids[itemIndex]}"`, {
+				itemIndex,
+				description: 'Each request of a run needs its own ID: map a field that differs per item, or leave "Client Request ID" empty for a generated one',
+			}),
 		);
-		if (!continueOnFail) throw nodeError;
-		plans[itemIndex] = nodeError;
 	}
-	return plans;
+	return errors;
 }
 
-function mediaError(context: IExecuteFunctions, itemIndex: number, plan: ItemPlan, id: string, outcome: MediaOutcome): NodeOperationError {
+function mediaError(context: IExecuteFunctions, itemIndex: number, plan: RealtimePlan, id: string, outcome: MediaOutcome): NodeOperationError {
 	const clientRequestId = plan.body['client-request-id'];
-	const statusCall = `GET ${plan.statusPath.replace(STATUS_ID_PLACEHOLDER, id)}`;
+	const statusCall = `GET ${plan.statusPath.replace(REQUEST_ID_PLACEHOLDER, id)}`;
 	if (outcome.state === 'failure') {
 		return new NodeOperationError(
 			context.getNode(),
@@ -141,13 +97,13 @@ function mediaError(context: IExecuteFunctions, itemIndex: number, plan: ItemPla
 }
 
 /** Sends one item's request and, when asked, waits for its media. */
-async function sendItem(context: IExecuteFunctions, itemIndex: number, plan: ItemPlan, stopSignal: AbortSignal): Promise<IDataObject> {
+export async function sendRealtimeItem(context: IExecuteFunctions, plan: RealtimePlan, itemIndex: number, stopSignal: AbortSignal): Promise<ItemOutput> {
 	const cancelSignal = context.getExecutionCancelSignal?.();
 	const clientRequestId = plan.body['client-request-id'];
 	if (cancelSignal?.aborted || stopSignal.aborted) {
 		throw new NodeOperationError(context.getNode(), `Item ${itemIndex}: not sent, the execution was stopped`, { itemIndex });
 	}
-	// A POST: sent once, never retried by the request helper (a retry could make two videos).
+	// A POST: sent once, never retried by the transport (a retry could make two videos).
 	let response: IDataObject;
 	try {
 		response = await whilterApiRequest.call(context, { method: 'POST', path: plan.requestPath, clientScoped: false, body: plan.body, itemIndex });
@@ -155,7 +111,7 @@ async function sendItem(context: IExecuteFunctions, itemIndex: number, plan: Ite
 		// After a dropped connection Whilter may still have made the media: the client-request-id is
 		// what the user can look it up by (and what a rerun with the same ID would carry).
 		const nodeError = asNodeError(context.getNode(), error, itemIndex);
-		nodeError.description = [nodeError.description, `client-request-id: ${clientRequestId}`].filter(Boolean).join('. ');
+		nodeError.description = [nodeError.description, `client-request-id: ${clientRequestId}`].filter(Boolean).join(' ');
 		throw nodeError;
 	}
 	const id = response['whilter-request-id'];
@@ -168,10 +124,11 @@ async function sendItem(context: IExecuteFunctions, itemIndex: number, plan: Ite
 		});
 	}
 	const output: IDataObject = { 'client-request-id': clientRequestId, 'whilter-request-id': id, 'user-id': plan.body['user-id'] };
-	if (!plan.wait) return { ...output, response };
+	if (!plan.wait) return { json: { ...output, response } };
 
+	// The id came from Whilter; it is still checked before it goes into a path.
+	const statusPath = requestIdPath(plan.statusPath, STATUS_PATH_LABEL, id);
 	const signal = cancelSignal ? AbortSignal.any([cancelSignal, stopSignal]) : stopSignal;
-	const statusPath = plan.statusPath.replace(STATUS_ID_PLACEHOLDER, encodeURIComponent(id));
 	const outcome = await waitForMedia({
 		check: async () => await whilterApiRequest.call(context, { method: 'GET', path: statusPath, clientScoped: false, itemIndex }),
 		schedule: plan.wait,
@@ -179,29 +136,13 @@ async function sendItem(context: IExecuteFunctions, itemIndex: number, plan: Ite
 	});
 	if (outcome.state !== 'success') throw mediaError(context, itemIndex, plan, id, outcome);
 	const { media } = outcome;
-	return { ...output, status: media.status, message: media.message, 'video-url': media.videoUrl, 'image-url': media.imageUrl, response };
+	return { json: { ...output, status: media.status, message: media.message, 'video-url': media.videoUrl, 'image-url': media.imageUrl, response } };
 }
 
-function concurrencyOf(context: IExecuteFunctions): number {
+export function concurrencyOf(context: IExecuteFunctions): number {
 	const value = context.getNodeParameter('options.concurrency', 0, DEFAULT_CONCURRENCY) as unknown;
 	if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
 		throw new NodeOperationError(context.getNode(), `"Concurrency" must be a whole number of at least 1, got ${JSON.stringify(value)}`);
 	}
 	return value;
-}
-
-/** The node's work: check every item, then send them a few at a time, output in input order. */
-export async function runRealtime(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
-	const limit = concurrencyOf(this);
-	const plans = planAll(this);
-	return await mapItemsConcurrently(
-		this,
-		async (itemIndex, stopSignal) => {
-			const plan = plans[itemIndex];
-			if (plan instanceof Error) throw plan;
-			return await sendItem(this, itemIndex, plan, stopSignal);
-		},
-		// The first item alone: a credential without a token yet fetches one, not one per concurrent request.
-		{ limit, firstAlone: true },
-	);
 }

@@ -1,60 +1,83 @@
 import { NodeOperationError } from 'n8n-workflow';
-import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 
-import { asNodeError } from '../../shared/errors';
-import { readTaskResultFile, streamTaskResultRows } from '../results/taskResults';
-import type { ResultRowFilter } from '../results/rowFilter';
-import type { TaskStatus } from '../taskStatus';
-import { cancelTask, DEFAULT_CANCEL_PATH, DEFAULT_STATUS_PATH, getTaskStatus, requireTaskId } from './taskApi';
+import type { ItemOutput } from '../../shared/perItem';
+import { readPollSchedule } from '../../shared/poll';
+import type { PollSchedule } from '../../shared/poll';
+import { TASK_CANCEL_PATH, TASK_STATUS_PATH, taskIdPath } from '../api/endpoints';
+import { readTaskResultFile, streamTaskResultRows } from '../api/resultFile';
+import type { ResultRowFilter } from '../api/rowFilter';
+import { cancelTask, getTaskStatus } from '../api/taskApi';
+import type { TaskStatus } from '../api/taskStatus';
 import { waitForTask, waitTimeoutError } from './waitForTask';
-import type { WaitSettings } from './waitForTask';
+import type { OnTimeout } from './waitForTask';
 
-export type StatusOperation = 'get' | 'wait' | 'getResults' | 'cancel';
+export const STATUS_OPERATIONS = ['get', 'wait', 'getResults', 'cancel'] as const;
+export type StatusOperation = (typeof STATUS_OPERATIONS)[number];
+
+export const POLL_DEFAULTS = { checkInterval: 5, maxCheckInterval: 60, waitTimeout: 3600 };
+
+/** One item's request, read and checked before any item is sent. */
+export interface StatusPlan {
+	operation: StatusOperation;
+	taskId: string;
+	/** The status or cancel path template, checked. */
+	path: string;
+	/** Present when the operation waits for a final state. */
+	wait?: { schedule: PollSchedule; onTimeout: OnTimeout };
+}
 
 function statusJson(status: TaskStatus, extra: IDataObject = {}): IDataObject {
 	return { ...(status as unknown as IDataObject), ...extra };
 }
 
-function waitSettings(context: IExecuteFunctions, itemIndex: number): WaitSettings {
+export function planStatusItem(context: IExecuteFunctions, operation: StatusOperation, itemIndex: number): StatusPlan {
+	const taskId = String(context.getNodeParameter('taskId', itemIndex, '') ?? '').trim();
+	const [name, label, fallback] =
+		operation === 'cancel' ? ['cancelPath', 'Cancel Path', TASK_CANCEL_PATH] : ['statusPath', 'Status Path', TASK_STATUS_PATH];
+	const path = String(context.getNodeParameter(name, itemIndex, fallback));
+	// The path and the task ID are checked now, so a bad item never costs a request.
+	taskIdPath(path, label, taskId);
+	const waits = operation === 'wait' || (operation === 'getResults' && context.getNodeParameter('waitForCompletion', itemIndex, false) === true);
 	return {
-		firstIntervalSeconds: Number(context.getNodeParameter('checkInterval', itemIndex, 5)),
-		maxIntervalSeconds: Number(context.getNodeParameter('maxCheckInterval', itemIndex, 60)),
-		timeoutSeconds: Number(context.getNodeParameter('timeout', itemIndex, 3600)),
-		onTimeout: context.getNodeParameter('onTimeout', itemIndex, 'error') as WaitSettings['onTimeout'],
+		operation,
+		taskId,
+		path,
+		...(waits
+			? {
+					wait: {
+						schedule: readPollSchedule(context, itemIndex, POLL_DEFAULTS),
+						onTimeout: context.getNodeParameter('onTimeout', itemIndex, 'error') as OnTimeout,
+					},
+				}
+			: {}),
 	};
 }
 
 /**
- * The status now, or after waiting for a final state. `undefined` status with a timeout item means
- * the wait ran out and the user asked for the last status as output instead of an error.
+ * The status now, or after waiting for a final state. A timed-out wait gives the last status as
+ * `timedOut` when the user asked for it instead of an error.
  */
-async function statusOf(
-	context: IExecuteFunctions,
-	taskId: string,
-	statusPath: string,
-	itemIndex: number,
-	wait: boolean,
-): Promise<{ status: TaskStatus; timedOutItem?: IDataObject }> {
-	if (!wait) return { status: await getTaskStatus.call(context, { taskId, statusPath, itemIndex }) };
-	const settings = waitSettings(context, itemIndex);
-	const outcome = await waitForTask.call(context, { taskId, statusPath, itemIndex, settings });
+async function statusOf(context: IExecuteFunctions, plan: StatusPlan, itemIndex: number): Promise<{ status: TaskStatus; timedOut?: IDataObject }> {
+	const { taskId, path: statusPath } = plan;
+	if (!plan.wait) return { status: await getTaskStatus.call(context, { taskId, statusPath, itemIndex }) };
+	const outcome = await waitForTask.call(context, { taskId, statusPath, itemIndex, schedule: plan.wait.schedule });
 	if (outcome.state === 'done') return { status: outcome.value };
 	// 'cancelled' was thrown by waitForTask: only a timeout is left.
 	const last = outcome.state === 'timeout' ? outcome.last : undefined;
 	if (!last) throw new NodeOperationError(context.getNode(), `Item ${itemIndex}: no status of task ${taskId} was received`, { itemIndex });
-	if (settings.onTimeout === 'error') throw waitTimeoutError(context, taskId, last, outcome.elapsedMs, itemIndex);
-	return { status: last, timedOutItem: statusJson(last, { 'timed-out': true, 'waited-seconds': Math.round(outcome.elapsedMs / 1000) }) };
+	if (plan.wait.onTimeout === 'error') throw waitTimeoutError(context, taskId, last, outcome.elapsedMs, itemIndex);
+	return { status: last, timedOut: statusJson(last, { 'timed-out': true, 'waited-seconds': Math.round(outcome.elapsedMs / 1000) }) };
 }
 
-async function getResults(context: IExecuteFunctions, taskId: string, statusPath: string, itemIndex: number): Promise<INodeExecutionData[]> {
-	const pairedItem = { item: itemIndex };
-	const wait = context.getNodeParameter('waitForCompletion', itemIndex, false) as boolean;
-	const { status, timedOutItem } = await statusOf(context, taskId, statusPath, itemIndex, wait);
-	if (timedOutItem) return [{ json: timedOutItem, pairedItem }];
+async function getResults(context: IExecuteFunctions, plan: StatusPlan, itemIndex: number): Promise<ItemOutput[]> {
+	const { taskId } = plan;
+	const { status, timedOut } = await statusOf(context, plan, itemIndex);
+	if (timedOut) return [{ json: timedOut }];
 	if (status.status !== 'completed') {
 		throw new NodeOperationError(context.getNode(), `Item ${itemIndex}: task ${taskId} is "${status.status}", not completed: its results are not ready`, {
 			itemIndex,
-			description: wait
+			description: plan.wait
 				? `Whilter says: ${status.message ?? status.status}`
 				: 'Turn on "Wait for Completion" to wait for the task first, or run this node again once Whilter has finished',
 		});
@@ -67,42 +90,20 @@ async function getResults(context: IExecuteFunctions, taskId: string, statusPath
 	if (format === 'binary') {
 		const property = String(context.getNodeParameter('binaryPropertyName', itemIndex, 'data')).trim() || 'data';
 		const binary = await readTaskResultFile.call(context, { filePath, itemIndex });
-		return [{ json: statusJson(status), binary: { [property]: binary }, pairedItem }];
+		return [{ json: statusJson(status), binary: { [property]: binary } }];
 	}
 	const filter = context.getNodeParameter('rowFilter', itemIndex, 'all') as ResultRowFilter;
-	const out: INodeExecutionData[] = [];
+	const out: ItemOutput[] = [];
 	// Rows become items as they arrive: the file is never held, only the items n8n passes on.
-	for await (const row of streamTaskResultRows.call(context, { filePath, filter, itemIndex })) out.push({ json: row, pairedItem });
+	for await (const row of streamTaskResultRows.call(context, { filePath, filter, itemIndex })) out.push({ json: row });
 	return out;
 }
 
-/** One input item's work: its task ID, one operation, and the items it gives. */
-export async function runStatusOperation(context: IExecuteFunctions, operation: StatusOperation, itemIndex: number): Promise<INodeExecutionData[]> {
-	const pairedItem = { item: itemIndex };
-	const taskId = requireTaskId(context, context.getNodeParameter('taskId', itemIndex, ''), itemIndex);
-	if (operation === 'cancel') {
-		const cancelPath = String(context.getNodeParameter('cancelPath', itemIndex, DEFAULT_CANCEL_PATH));
-		return [{ json: await cancelTask.call(context, { taskId, cancelPath, itemIndex }), pairedItem }];
-	}
-	const statusPath = String(context.getNodeParameter('statusPath', itemIndex, DEFAULT_STATUS_PATH));
-	if (operation === 'getResults') return await getResults(context, taskId, statusPath, itemIndex);
-	const { status, timedOutItem } = await statusOf(context, taskId, statusPath, itemIndex, operation === 'wait');
-	return [{ json: timedOutItem ?? statusJson(status), pairedItem }];
-}
-
-/** Every input item on its own (several task IDs), each failure stopping the node or, with "continue on fail", becoming that item's output. */
-export async function runStatusNode(context: IExecuteFunctions): Promise<INodeExecutionData[]> {
-	const operation = context.getNodeParameter('operation', 0, 'get') as StatusOperation;
-	const out: INodeExecutionData[] = [];
-	const count = context.getInputData().length;
-	for (let itemIndex = 0; itemIndex < count; itemIndex++) {
-		try {
-			for (const item of await runStatusOperation(context, operation, itemIndex)) out.push(item);
-		} catch (error) {
-			const nodeError = asNodeError(context.getNode(), error, itemIndex);
-			if (!context.continueOnFail()) throw nodeError;
-			out.push({ json: { error: nodeError.message }, pairedItem: { item: itemIndex } });
-		}
-	}
-	return out;
+/** One input item's work: one operation on its task, and the items it gives. */
+export async function runStatusOperation(context: IExecuteFunctions, plan: StatusPlan, itemIndex: number): Promise<ItemOutput[]> {
+	const { operation, taskId } = plan;
+	if (operation === 'cancel') return [{ json: await cancelTask.call(context, { taskId, cancelPath: plan.path, itemIndex }) }];
+	if (operation === 'getResults') return await getResults(context, plan, itemIndex);
+	const { status, timedOut } = await statusOf(context, plan, itemIndex);
+	return [{ json: timedOut ?? statusJson(status) }];
 }

@@ -3,44 +3,11 @@ import type { IExecuteFunctions } from 'n8n-workflow';
 
 import { pollUntil } from '../../shared/poll';
 import type { PollOutcome, PollSchedule } from '../../shared/poll';
-import type { TaskState, TaskStatus } from '../taskStatus';
-import { getTaskStatus } from './taskApi';
-
-/** States a task does not leave: waiting ends on any of them. */
-export const FINAL_STATES: ReadonlySet<TaskState> = new Set(['completed', 'failed', 'cancelled']);
+import { getTaskStatus } from '../api/taskApi';
+import { isFinal } from '../api/taskStatus';
+import type { TaskStatus } from '../api/taskStatus';
 
 export type OnTimeout = 'error' | 'outputLastStatus';
-
-export interface WaitSettings {
-	firstIntervalSeconds: number;
-	maxIntervalSeconds: number;
-	timeoutSeconds: number;
-	onTimeout: OnTimeout;
-}
-
-export function isFinal(status: TaskStatus): boolean {
-	return FINAL_STATES.has(status.status);
-}
-
-/** The node's seconds as the poller's schedule, checked so a typo does not poll in a tight loop. */
-export function pollSchedule(context: IExecuteFunctions, settings: WaitSettings, itemIndex: number): PollSchedule {
-	const fields: Array<[keyof WaitSettings, string]> = [
-		['firstIntervalSeconds', 'Check Interval (Seconds)'],
-		['maxIntervalSeconds', 'Longest Check Interval (Seconds)'],
-		['timeoutSeconds', 'Timeout (Seconds)'],
-	];
-	for (const [key, label] of fields) {
-		const value = Number(settings[key]);
-		if (!Number.isFinite(value) || value <= 0) {
-			throw new NodeOperationError(context.getNode(), `Item ${itemIndex}: "${label}" must be a number above 0, got ${String(settings[key])}`, { itemIndex });
-		}
-	}
-	return {
-		firstIntervalMs: settings.firstIntervalSeconds * 1000,
-		maxIntervalMs: Math.max(settings.maxIntervalSeconds, settings.firstIntervalSeconds) * 1000,
-		timeoutMs: settings.timeoutSeconds * 1000,
-	};
-}
 
 /**
  * Asks for the status until the task reaches a final state (completed, failed, cancelled), the
@@ -48,14 +15,15 @@ export function pollSchedule(context: IExecuteFunctions, settings: WaitSettings,
  */
 export async function waitForTask(
 	this: IExecuteFunctions,
-	options: { taskId: string; statusPath?: string; itemIndex: number; settings: WaitSettings },
+	options: { taskId: string; statusPath?: string; itemIndex: number; schedule: PollSchedule; wait?: (ms: number) => Promise<void> },
 ): Promise<PollOutcome<TaskStatus>> {
 	const { taskId, statusPath, itemIndex } = options;
 	const outcome = await pollUntil<TaskStatus>({
-		schedule: pollSchedule(this, options.settings, itemIndex),
+		schedule: options.schedule,
 		check: async () => await getTaskStatus.call(this, { taskId, statusPath, itemIndex }),
 		isDone: isFinal,
 		signal: this.getExecutionCancelSignal?.(),
+		wait: options.wait,
 	});
 	if (outcome.state === 'cancelled') {
 		throw new NodeOperationError(this.getNode(), `Item ${itemIndex}: the execution was cancelled while waiting for task ${taskId}`, {

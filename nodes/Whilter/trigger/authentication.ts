@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 
-import type { Refusal } from './refusal';
+import type { Refusal } from '../api/callbackPayload';
 
 /** The node's "Authentication" values (the same words as n8n's Webhook node). */
 export type TriggerAuthentication = 'none' | 'headerAuth' | 'basicAuth';

@@ -1,16 +1,12 @@
 import { NodeApiError } from 'n8n-workflow';
 import type { IDataObject, IWebhookFunctions } from 'n8n-workflow';
 
-import { DEFAULT_STATUS_PATH as REALTIME_STATUS_PATH, STATUS_ID_PLACEHOLDER } from '../realtime/runRealtime';
-import { readMediaStatus } from '../realtime/waitForMedia';
-import type { MediaStatus } from '../realtime/waitForMedia';
-import { DEFAULT_STATUS_PATH as TASK_STATUS_PATH, getTaskStatus } from '../status/taskApi';
-import type { TaskStatus } from '../taskStatus';
-import { whilterApiRequest } from '../transport';
-import type { BatchCallback, RealtimeCallback } from './payload';
-import type { Refusal } from './refusal';
-
-export { REALTIME_STATUS_PATH, TASK_STATUS_PATH };
+import { InputError } from '../../shared/inputError';
+import type { BatchCallback, RealtimeCallback, Refusal } from '../api/callbackPayload';
+import { getMediaStatus } from '../api/mediaStatus';
+import type { MediaStatus } from '../api/mediaStatus';
+import { getTaskStatus } from '../api/taskApi';
+import type { TaskStatus } from '../api/taskStatus';
 
 export type Confirmed<T> = { value: T } | { refusal: Refusal };
 
@@ -34,6 +30,8 @@ function httpStatusOf(error: unknown): number | undefined {
  * trusted. The caller only hears that much; the reason goes to n8n's log for the workflow's owner.
  */
 function lookupFailure(context: IWebhookFunctions, error: unknown, what: string): { refusal: Refusal } {
+	// The node's own path option is wrong: the workflow's owner has to fix it, a retry would not help.
+	if (error instanceof InputError) return { refusal: { status: 500, message: `The Whilter Trigger cannot confirm callbacks: ${error.message}` } };
 	const status = httpStatusOf(error);
 	if (status === 404) return { refusal: { status: UNKNOWN_ID_STATUS, message: `Whilter knows no ${what}` } };
 	const reason = error instanceof Error ? error.message : String(error);
@@ -49,7 +47,7 @@ export function compareBatchStatus(claim: BatchCallback, confirmed: TaskStatus):
 		return { status: MISMATCH_STATUS, message: `The Whilter status API answered for task ${confirmed['task-id']}, not ${claim.taskId}` };
 	}
 	if (claim.status === undefined) return undefined;
-	const apiWord = typeof confirmed.raw.status === 'string' ? confirmed.raw.status.trim().toLowerCase() : '';
+	const apiWord = typeof confirmed.response.status === 'string' ? confirmed.response.status.trim().toLowerCase() : '';
 	const same =
 		claim.status === confirmed.status && (claim.status !== 'unknown' || (claim.statusWord ?? '').toLowerCase() === apiWord);
 	if (same) return undefined;
@@ -63,11 +61,11 @@ export function compareBatchStatus(claim: BatchCallback, confirmed: TaskStatus):
 export async function confirmBatchCallback(
 	this: IWebhookFunctions,
 	claim: BatchCallback,
-	statusPath: string = TASK_STATUS_PATH,
+	statusPath?: string,
 ): Promise<Confirmed<TaskStatus>> {
 	let confirmed: TaskStatus;
 	try {
-		confirmed = await getTaskStatus.call(this, { taskId: claim.taskId, statusPath });
+		confirmed = await getTaskStatus.call(this, { taskId: claim.taskId, statusPath, statusPathLabel: 'Options → Status Path' });
 	} catch (error) {
 		return lookupFailure(this, error, `task ${claim.taskId}`);
 	}
@@ -98,17 +96,14 @@ export function compareRealtimeStatus(claim: RealtimeCallback, media: MediaStatu
 export async function confirmRealtimeCallback(
 	this: IWebhookFunctions,
 	claim: RealtimeCallback & { whilterRequestId: string },
-	statusPath: string = REALTIME_STATUS_PATH,
-): Promise<Confirmed<{ media: MediaStatus; raw: IDataObject }>> {
-	const id = encodeURIComponent(claim.whilterRequestId);
-	const path = statusPath.includes(STATUS_ID_PLACEHOLDER) ? statusPath.split(STATUS_ID_PLACEHOLDER).join(id) : `${statusPath.replace(/\/+$/, '')}/${id}`;
-	let raw: IDataObject;
+	statusPath?: string,
+): Promise<Confirmed<{ media: MediaStatus; response: IDataObject }>> {
+	let answer: { media: MediaStatus; response: IDataObject };
 	try {
-		raw = await whilterApiRequest.call(this, { method: 'GET', path, clientScoped: false });
+		answer = await getMediaStatus.call(this, { whilterRequestId: claim.whilterRequestId, statusPath, statusPathLabel: 'Options → Real-Time Status Path' });
 	} catch (error) {
 		return lookupFailure(this, error, `real-time request ${claim.whilterRequestId}`);
 	}
-	const media = readMediaStatus(raw);
-	const mismatch = compareRealtimeStatus(claim, media);
-	return mismatch ? { refusal: mismatch } : { value: { media, raw } };
+	const mismatch = compareRealtimeStatus(claim, answer.media);
+	return mismatch ? { refusal: mismatch } : { value: answer };
 }

@@ -1,15 +1,16 @@
 import { NodeOperationError } from 'n8n-workflow';
 import type { IDataObject, INodeExecutionData, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
 
-import { readTaskResultRows } from '../results/taskResults';
-import type { ResultRowFilter } from '../results/rowFilter';
-import type { TaskState, TaskStatus } from '../taskStatus';
+import { parseBatchCallback, parseRealtimeCallback } from '../api/callbackPayload';
+import type { BatchCallback, RealtimeCallback, RealtimeStatusWord, Refusal } from '../api/callbackPayload';
+import type { MediaStatus } from '../api/mediaStatus';
+import { readTaskResultRows } from '../api/resultFile';
+import type { ResultRowFilter } from '../api/rowFilter';
+import type { TaskState, TaskStatus } from '../api/taskStatus';
 import { checkAuthentication } from './authentication';
 import type { ExpectedAuth, TriggerAuthentication } from './authentication';
-import { confirmBatchCallback, confirmRealtimeCallback, REALTIME_STATUS_PATH, TASK_STATUS_PATH } from './confirm';
-import { bodySize, checkBodySize, DEFAULT_MAX_BODY_BYTES, parseBatchCallback, parseRealtimeCallback } from './payload';
-import type { BatchCallback, RealtimeCallback, RealtimeStatusWord } from './payload';
-import type { Refusal } from './refusal';
+import { bodySize, checkBodySize, DEFAULT_MAX_BODY_BYTES } from './bodySize';
+import { confirmBatchCallback, confirmRealtimeCallback } from './confirm';
 
 export type TriggerEvent = 'batchTask' | 'realtimeMedia';
 export type RealtimeConfirmation = 'whenIdPresent' | 'requireId' | 'off';
@@ -48,11 +49,6 @@ async function expectedAuth(context: IWebhookFunctions, kind: TriggerAuthenticat
 	}
 }
 
-function statusPathOption(value: unknown, fallback: string): string {
-	const text = typeof value === 'string' ? value.trim() : '';
-	return text.startsWith('/') && !text.includes('://') ? text : fallback;
-}
-
 function batchItem(claim: BatchCallback, confirmed: TaskStatus | undefined, status: TaskState): IDataObject {
 	const filePath = confirmed ? confirmed['file-path'] : claim.filePath;
 	const count = confirmed?.count ?? claim.payload.count;
@@ -66,7 +62,7 @@ function batchItem(claim: BatchCallback, confirmed: TaskStatus | undefined, stat
 		...(confirmed?.processed !== undefined ? { processed: confirmed.processed } : {}),
 		...(message !== undefined ? { message } : {}),
 		callback: claim.payload,
-		...(confirmed ? { statusResponse: confirmed.raw } : {}),
+		...(confirmed ? { response: confirmed.response } : {}),
 	};
 }
 
@@ -84,7 +80,7 @@ async function onBatchCallback(context: IWebhookFunctions, body: unknown, option
 
 	let confirmed: TaskStatus | undefined;
 	if (context.getNodeParameter('confirmWithApi', true) as boolean) {
-		const outcome = await confirmBatchCallback.call(context, claim, statusPathOption(options.statusPath, TASK_STATUS_PATH));
+		const outcome = await confirmBatchCallback.call(context, claim, options.statusPath);
 		if ('refusal' in outcome) return respond(context, outcome.refusal);
 		confirmed = outcome.value;
 	} else if (claim.status === undefined) {
@@ -124,7 +120,7 @@ async function onRealtimeCallback(context: IWebhookFunctions, body: unknown, opt
 	}
 
 	const mode = context.getNodeParameter('realtimeConfirmation', 'whenIdPresent') as RealtimeConfirmation;
-	let confirmed: { media: { status: string; message: string; videoUrl: string | null; imageUrl: string | null }; raw: IDataObject } | undefined;
+	let confirmed: { media: MediaStatus; response: IDataObject } | undefined;
 	if (mode !== 'off') {
 		const whilterRequestId = claim.whilterRequestId;
 		if (whilterRequestId === undefined) {
@@ -132,11 +128,7 @@ async function onRealtimeCallback(context: IWebhookFunctions, body: unknown, opt
 				return respond(context, { status: 400, message: 'The callback names no whilter-request-id, which this trigger needs to confirm it against the Whilter API' });
 			}
 		} else {
-			const outcome = await confirmRealtimeCallback.call(
-				context,
-				{ ...claim, whilterRequestId },
-				statusPathOption(options.realtimeStatusPath, REALTIME_STATUS_PATH),
-			);
+			const outcome = await confirmRealtimeCallback.call(context, { ...claim, whilterRequestId }, options.realtimeStatusPath);
 			if ('refusal' in outcome) return respond(context, outcome.refusal);
 			confirmed = outcome.value;
 		}
@@ -153,7 +145,7 @@ async function onRealtimeCallback(context: IWebhookFunctions, body: unknown, opt
 		...(confirmed?.media.message ? { message: confirmed.media.message } : {}),
 		confirmed: confirmed !== undefined,
 		callback: claim.payload,
-		...(confirmed ? { statusResponse: confirmed.raw } : {}),
+		...(confirmed ? { response: confirmed.response } : {}),
 	};
 	return { workflowData: [[{ json: item }]] };
 }

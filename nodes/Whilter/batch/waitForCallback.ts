@@ -1,10 +1,11 @@
 import { NodeOperationError } from 'n8n-workflow';
 import type { IExecuteFunctions, INodeExecutionData, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
 
-import { readTaskResultRows } from '../results/taskResults';
-import type { ResultRowFilter } from '../results/rowFilter';
-import { parseBatchCallback } from '../trigger/payload';
-import { getTaskStatus } from './taskApi';
+import { InputError } from '../../shared/inputError';
+import { parseBatchCallback } from '../api/callbackPayload';
+import { readTaskResultRows } from '../api/resultFile';
+import type { ResultRowFilter } from '../api/rowFilter';
+import { getTaskStatus } from '../api/taskApi';
 
 /**
  * "Submit and wait" for Whilter Batch: the task is created with this execution's resume URL as its
@@ -16,12 +17,6 @@ import { getTaskStatus } from './taskApi';
  * The callback is trusted only for that task, and only once the status API confirms it completed:
  * anything else is answered with a 4xx/5xx and the execution keeps waiting.
  */
-
-export interface CallbackWaitOptions {
-	/** Minutes until n8n stops waiting (waitTill). */
-	timeoutMinutes: number;
-	rows: ResultRowFilter;
-}
 
 /** Custom data keys may hold letters, digits and underscores, 50 characters at most. */
 export function taskCustomDataKey(nodeId: string): string {
@@ -92,8 +87,10 @@ export async function resumeOnCallback(context: IWebhookFunctions, options: { ro
 
 	let status;
 	try {
-		status = await getTaskStatus.call(context, { taskId: expected, statusPath: options.statusPath });
-	} catch {
+		status = await getTaskStatus.call(context, { taskId: expected, statusPath: options.statusPath, statusPathLabel: 'Options → Status Path' });
+	} catch (error) {
+		// The node's own Status Path option is wrong: only the workflow's owner can fix that.
+		if (error instanceof InputError) return refuse(context, 500, `The callback cannot be confirmed: ${error.message}`);
 		// Unconfirmed is not trusted; the execution keeps waiting for a callback that can be confirmed.
 		return refuse(context, 503, 'The callback could not be confirmed against the Whilter status API; try again');
 	}

@@ -1,10 +1,24 @@
 import type { IDataObject } from 'n8n-workflow';
 
-import { normaliseTaskState } from '../taskStatus';
-import type { TaskState } from '../taskStatus';
-import type { Refusal } from './refusal';
+import { InputError } from '../../shared/inputError';
+import { pathSegment } from '../../shared/paths';
+import { normaliseTaskState } from './taskStatus';
+import type { TaskState } from './taskStatus';
 
-/** What a batch callback claims. Whilter does not document the payload (DESIGN §4): at least a task id, usually a status. */
+/**
+ * Whilter's callbacks, as read by the Whilter Trigger and by Whilter Batch's wait for completion.
+ * Whilter does not document the batch callback's payload: it carries at least a task id, usually a
+ * status. The real-time callback is documented as `{client-request-id, user-id, video-url}`.
+ */
+
+/** An answer that starts nothing: the HTTP status, a message for the caller, and any header to add. */
+export interface Refusal {
+	status: number;
+	message: string;
+	headers?: Record<string, string>;
+}
+
+/** What a batch callback claims. */
 export interface BatchCallback {
 	taskId: string;
 	/** The claimed status, normalised; undefined when the payload names none. */
@@ -32,10 +46,18 @@ export interface RealtimeCallback {
 
 export type Parsed<T> = { value: T } | { refusal: Refusal };
 
-export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
-
 /** Ids go into a status URL path: printable, no spaces, and not absurdly long. */
 const ID_PATTERN = /^[\x21-\x7e]{1,256}$/;
+
+/** Why an id cannot go into a status URL path (nodes/shared/paths.ts), or undefined. */
+function pathProblem(id: string, label: string): string | undefined {
+	try {
+		pathSegment(id, label);
+		return undefined;
+	} catch (error) {
+		return error instanceof InputError ? error.message : String(error);
+	}
+}
 
 function bad(message: string): { refusal: Refusal } {
 	return { refusal: { status: 400, message } };
@@ -62,23 +84,6 @@ function notAnObject(body: unknown): { refusal: Refusal } {
 	return bad(`The callback body must be a JSON object (Content-Type: application/json); got ${got}`);
 }
 
-/**
- * Size of the request body in bytes: n8n has already read it (up to its own N8N_PAYLOAD_SIZE_MAX)
- * and keeps the raw bytes; the Content-Length header and the parsed body stand in when it does not.
- */
-export function bodySize(rawBody: unknown, contentLength: string | string[] | undefined, body: unknown): number {
-	if (Buffer.isBuffer(rawBody)) return rawBody.length;
-	const declared = Number(Array.isArray(contentLength) ? contentLength[0] : contentLength);
-	if (Number.isFinite(declared) && declared >= 0) return declared;
-	if (body === undefined || body === null) return 0;
-	return Buffer.byteLength(typeof body === 'string' ? body : JSON.stringify(body), 'utf8');
-}
-
-export function checkBodySize(size: number, maxBytes: number): Refusal | undefined {
-	if (size <= maxBytes) return undefined;
-	return { status: 413, message: `The callback body is ${size} bytes; this trigger accepts at most ${maxBytes}` };
-}
-
 /** Accepts `task-id` (the API's spelling), `taskId` or `task_id`, and an optional `status`. */
 export function parseBatchCallback(body: unknown): Parsed<BatchCallback> {
 	if (!isPlainObject(body) || Object.keys(body).length === 0) return notAnObject(body);
@@ -88,6 +93,8 @@ export function parseBatchCallback(body: unknown): Parsed<BatchCallback> {
 	if (taskId === undefined || !ID_PATTERN.test(taskId)) {
 		return bad(`The callback's "${found.key}" must be a task ID (1–256 printable characters without spaces)`);
 	}
+	const unusable = pathProblem(taskId, found.key);
+	if (unusable) return bad(`The callback's ${unusable}`);
 	let status: TaskState | undefined;
 	let statusWord: string | undefined;
 	if (body.status !== undefined && body.status !== null) {
@@ -128,6 +135,8 @@ export function parseRealtimeCallback(body: unknown): Parsed<RealtimeCallback> {
 		if (whilterRequestId === undefined || !ID_PATTERN.test(whilterRequestId)) {
 			return bad(`The callback's "${idField.key}" must be a request ID (1–256 printable characters without spaces)`);
 		}
+		const unusable = pathProblem(whilterRequestId, idField.key);
+		if (unusable) return bad(`The callback's ${unusable}`);
 	}
 	let status: RealtimeStatusWord | undefined;
 	if (body.status !== undefined && body.status !== null) {

@@ -4,9 +4,9 @@ import type { Readable } from 'node:stream';
 import { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 
+import { InputError } from '../../shared/inputError';
 import { sdkRetryStrategy } from '../../shared/retry';
-import type { WhilterCredentials } from '../transport';
-import { BatchInputError } from './errors';
+import type { WhilterCredentials } from './transport';
 
 /** Where Whilter picks batch files up: the client's S3 drop from the whilterApi credential. */
 export interface S3Drop {
@@ -38,7 +38,7 @@ export function s3DropFromCredentials(
 		.filter(([key]) => !String(credentials[key] ?? '').trim())
 		.map(([, label]) => label);
 	if (missing.length) {
-		throw new BatchInputError(`The Whilter credential has no ${missing.join(', ')}: ${need}`, {
+		throw new InputError(`The Whilter credential has no ${missing.join(', ')}: ${need}`, {
 			description: 'Fill in the S3 drop section of the Whilter API credential with the bucket and keys from Whilter onboarding',
 		});
 	}

@@ -5,13 +5,14 @@ export type TaskState = 'pending' | 'in-progress' | 'completed' | 'failed' | 'ca
 export interface TaskStatus {
 	'task-id': string;
 	status: TaskState;
-	/** Rows in the task (seed: `count`; public variant: `total-count`). */
+	/** Rows in the task (`count` in the lower-case answer, `total-count` in the upper-case one). */
 	count?: number;
 	/** Rows processed so far, when Whilter says (public variant only). */
 	processed?: number;
 	message?: string;
 	'file-path'?: string;
-	raw: IDataObject;
+	/** Whilter's answer as it came. */
+	response: IDataObject;
 }
 
 const STATE_WORDS: Record<string, TaskState> = {
@@ -41,13 +42,23 @@ export function normaliseTaskState(value: unknown): TaskState {
 	return STATE_WORDS[word] ?? 'unknown';
 }
 
+/** States a task does not leave: waiting ends on any of them. */
+export const FINAL_STATES: ReadonlySet<TaskState> = new Set(['completed', 'failed', 'cancelled']);
+
+export function isFinal(status: TaskStatus): boolean {
+	return FINAL_STATES.has(status.status);
+}
+
 function numberOrUndefined(value: unknown): number | undefined {
 	if (value === null || value === undefined || value === '') return undefined;
 	const n = Number(value);
 	return Number.isFinite(n) ? n : undefined;
 }
 
-/** Accepts both documented answers: the seed's (`count`, lower case) and the public docs' (`total-count`, `processed`, upper case). */
+/**
+ * Accepts both documented answers: lower-case statuses with `count`, and the public variant's
+ * upper-case statuses with `total-count` and `processed`.
+ */
 export function parseTaskStatus(raw: IDataObject, requestedTaskId: string): TaskStatus {
 	const count = numberOrUndefined(raw.count ?? raw['total-count']);
 	const processed = numberOrUndefined(raw.processed);
@@ -60,6 +71,6 @@ export function parseTaskStatus(raw: IDataObject, requestedTaskId: string): Task
 		...(typeof raw.message === 'string' ? { message: raw.message } : {}),
 		...(filePath ? { 'file-path': filePath } : {}),
 		// Whilter's own answer last, for anything the normalised fields leave out.
-		raw,
+		response: raw,
 	};
 }

@@ -1,7 +1,3 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
-
-import { asNodeError } from '../../shared/errors';
-
 export type Settled<T> =
 	| { status: 'fulfilled'; value: T }
 	| { status: 'rejected'; reason: unknown }
@@ -72,34 +68,4 @@ export async function mapWithConcurrency<T>(
 		};
 		launch();
 	});
-}
-
-/**
- * mapItems (nodes/shared/perItem.ts) with items in flight at once: the same output (pairedItem on
- * every item, in input order), the same errors (asNodeError, itemIndex), the same continue-on-fail
- * output (`{ error }` on that item). Without continue-on-fail the node fails with the first failing
- * item in item order, and no request starts after a failure.
- */
-export async function mapItemsConcurrently(
-	context: IExecuteFunctions,
-	work: (itemIndex: number, signal: AbortSignal) => Promise<IDataObject>,
-	options: { limit: number; firstAlone?: boolean },
-): Promise<INodeExecutionData[]> {
-	const continueOnFail = context.continueOnFail();
-	const count = context.getInputData().length;
-	const settled = await mapWithConcurrency(count, work, { ...options, stopOnError: !continueOnFail });
-	const out: INodeExecutionData[] = [];
-	for (const [itemIndex, result] of settled.entries()) {
-		if (result.status === 'fulfilled') {
-			out.push({ json: result.value, pairedItem: { item: itemIndex } });
-			continue;
-		}
-		// Only reached with continue-on-fail, or at the first failure (which throws): a skipped item
-		// always comes after a rejected one.
-		const reason = result.status === 'rejected' ? result.reason : new Error('Not run: an earlier item failed');
-		const nodeError = asNodeError(context.getNode(), reason, itemIndex);
-		if (!continueOnFail) throw nodeError;
-		out.push({ json: { error: nodeError.message }, pairedItem: { item: itemIndex } });
-	}
-	return out;
 }

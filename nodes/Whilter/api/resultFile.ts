@@ -11,19 +11,19 @@ import type {
 } from 'n8n-workflow';
 
 import { asNodeError, redact } from '../../shared/errors';
+import { InputError } from '../../shared/inputError';
 import { getFollowingRedirects, HttpStatusFailure } from '../../shared/streamedGet';
 import { withRetry } from '../../shared/retry';
-import { BatchInputError } from '../batch/errors';
-import { createS3Client, s3DropFromCredentials } from '../batch/s3Upload';
-import type { WhilterCredentials } from '../transport';
-import { whilterSecrets } from '../transport';
-import { parseResultCsv, ResultCsvError } from './parseResultCsv';
+import { cancelSignalOf } from '../../shared/transport';
+import { parseResultCsv, ResultCsvError } from './resultCsv';
+import { createS3Client, s3DropFromCredentials } from './s3Drop';
+import { getWhilterCredentials, whilterSecrets } from './transport';
 import { keepsRow } from './rowFilter';
 import type { ResultRowFilter } from './rowFilter';
 
 export type ResultsContext = IExecuteFunctions | IWebhookFunctions;
 
-/** The output file's columns Whilter adds to the input CSV (DESIGN §4). */
+/** The columns Whilter adds to the input CSV in a task's output file: the media made for the row, or why none was. */
 export const MEDIA_URL_COLUMN = 'media-url';
 export const ERROR_COLUMN = 'error';
 
@@ -35,10 +35,6 @@ interface OpenedFile {
 	fileName: string;
 	/** How errors name the file: `s3://bucket/key`, or a URL without its query (a signed URL's query is a secret). */
 	label: string;
-}
-
-function cancelSignal(context: ResultsContext): AbortSignal | undefined {
-	return 'getExecutionCancelSignal' in context ? context.getExecutionCancelSignal?.() : undefined;
 }
 
 function isHttpUrl(filePath: string): boolean {
@@ -78,12 +74,12 @@ function s3Location(filePath: string, defaultBucket: string): { bucket: string; 
 }
 
 async function openFromS3(context: ResultsContext, filePath: string, itemIndex: number): Promise<OpenedFile> {
-	const credentials = (await context.getCredentials('whilterApi')) as unknown as WhilterCredentials;
+	const credentials = await getWhilterCredentials(context);
 	let drop;
 	try {
 		drop = s3DropFromCredentials(credentials, 'the results file is read from the S3 drop');
 	} catch (error) {
-		if (!(error instanceof BatchInputError)) throw asNodeError(context.getNode(), error, itemIndex);
+		if (!(error instanceof InputError)) throw asNodeError(context.getNode(), error, itemIndex);
 		throw new NodeOperationError(context.getNode(), `Item ${itemIndex}: cannot read the results file "${filePath}". ${error.message}`, {
 			itemIndex,
 			description: error.details.description,
@@ -91,7 +87,7 @@ async function openFromS3(context: ResultsContext, filePath: string, itemIndex: 
 	}
 	const { bucket, key } = s3Location(filePath, drop.bucket);
 	const label = `s3://${bucket}/${key}`;
-	const signal = cancelSignal(context);
+	const signal = cancelSignalOf(context);
 	const client = createS3Client(drop, signal);
 	try {
 		const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), signal ? { abortSignal: signal } : {});
@@ -124,7 +120,7 @@ async function openFromS3(context: ResultsContext, filePath: string, itemIndex: 
  * signed S3 or CDN link) is fetched without it, also after a redirect, so the token never leaves Whilter.
  */
 async function openFromUrl(context: ResultsContext, address: string, itemIndex: number): Promise<OpenedFile> {
-	const credentials = (await context.getCredentials('whilterApi')) as unknown as WhilterCredentials;
+	const credentials = await getWhilterCredentials(context);
 	let whilterHost: string | undefined;
 	try {
 		whilterHost = new URL(String(credentials.baseUrl)).host;
@@ -132,7 +128,7 @@ async function openFromUrl(context: ResultsContext, address: string, itemIndex: 
 		whilterHost = undefined;
 	}
 	const first = new URL(address);
-	const signal = cancelSignal(context);
+	const signal = cancelSignalOf(context);
 	let url = first;
 	const label = () => `${url.origin}${url.pathname}`;
 	const fetchOnce = async () =>

@@ -1,0 +1,68 @@
+/**
+ * The files around a Whilter task: the input ZIP (exactly one CSV), the output CSV written beside it
+ * (the input rows plus `media-url` and `error`), and the made media a row's URL points at.
+ */
+import Papa from 'papaparse';
+import { ZipFile } from 'yazl';
+
+import type { Reply } from '../http';
+import { readZipEntries } from '../zipEntries';
+
+export const DEFAULT_MEDIA_BASE = 'https://media.example.test';
+
+/** A tiny MP4 (an ftyp box only): enough for a media type check and a download, not for a player. */
+export const SAMPLE_MP4 = Buffer.from('0000001866747970697336000000000069736f6d6d703432', 'hex');
+const SAMPLE_PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');
+
+export const ROW_ERROR = 'Template render failed: missing personalisation value';
+
+/** The output CSV's key: beside the input, in `output/`. Predictable, so tests can read it before asking the status API. */
+export function outputKeyFor(inputKey: string, taskId: string): string {
+	const slash = inputKey.lastIndexOf('/');
+	return `${slash === -1 ? '' : inputKey.slice(0, slash + 1)}output/${taskId}.csv`;
+}
+
+/**
+ * Whilter's output file: the input CSV unchanged, plus `media-url` and `error`. Parsed as arrays, not
+ * objects, so duplicate or odd headers come back exactly as sent.
+ */
+export function buildOutputCsv(inputCsv: string, taskId: string, failRowEvery: number, mediaBase = DEFAULT_MEDIA_BASE): { csv: string; rows: number; failed: number } {
+	const parsed = Papa.parse<string[]>(inputCsv, { skipEmptyLines: true });
+	const [header = [], ...rows] = parsed.data;
+	let failed = 0;
+	const out = rows.map((row, index) => {
+		const padded = [...row, ...Array<string>(Math.max(0, header.length - row.length)).fill('')];
+		const fails = failRowEvery > 0 && (index + 1) % failRowEvery === 0;
+		if (fails) failed++;
+		return [...padded, fails ? '' : `${mediaBase}/${taskId}/${index}.mp4`, fails ? ROW_ERROR : ''];
+	});
+	const csv = Papa.unparse({ fields: [...header, 'media-url', 'error'], data: out }, { newline: '\r\n' });
+	return { csv: `${csv}\r\n`, rows: rows.length, failed };
+}
+
+export async function singleCsvOf(zip: Buffer): Promise<string> {
+	const csvs = (await readZipEntries(zip)).filter((e) => e.name.toLowerCase().endsWith('.csv'));
+	if (csvs.length !== 1) throw new Error(`the ZIP must hold exactly one CSV, it holds ${csvs.length}`);
+	return csvs[0].text;
+}
+
+export async function zipOf(entryName: string, text: string): Promise<Buffer> {
+	const zip = new ZipFile();
+	zip.addBuffer(Buffer.from(text, 'utf8'), entryName);
+	zip.end();
+	const chunks: Buffer[] = [];
+	for await (const chunk of zip.outputStream) chunks.push(chunk as Buffer);
+	return Buffer.concat(chunks);
+}
+
+/** Whether a path is a made media file served under /media (only when mediaBaseUrl is 'self'). */
+export function isMediaPath(path: string): boolean {
+	return /^\/media\/.+\.(mp4|png)$/.test(path);
+}
+
+/** Every made video is the same sample MP4, every image the same PNG: tests check the type and the download, not the pixels. */
+export function mediaFile(path: string): Reply {
+	return path.endsWith('.png')
+		? { status: 200, raw: SAMPLE_PNG, headers: { 'content-type': 'image/png' } }
+		: { status: 200, raw: SAMPLE_MP4, headers: { 'content-type': 'video/mp4' } };
+}

@@ -1,0 +1,180 @@
+/**
+ * Whilter's batch media API: `POST /<client>/task` names a ZIP already uploaded to the client's S3
+ * drop, `GET /<client>/task/status/<id>` reports it, `POST /image/task/cancel/<id>` cancels it. A task
+ * moves pending → in-progress → completed on the test's clock (advance); completing writes the output
+ * CSV beside the input and POSTs the callback to the task's `callback-url`.
+ */
+import { randomUUID } from 'node:crypto';
+
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+
+import { isHttpUrl, isJson, json, jsonObject, unknownKeys } from '../http';
+import type { RecordedRequest, Reply } from '../http';
+import { postCallback, taskCallbackBody } from './callbacks';
+import { buildOutputCsv, outputKeyFor, singleCsvOf, zipOf } from './files';
+import { bad, isNonEmptyString } from './reply';
+import { mediaBase, setTaskState } from './state';
+import type { WhilterContext } from './state';
+import type { Task } from './types';
+
+const TASK_REQUIRED_STRINGS = ['client-id', 'campaign-id', 'template-id', 'file-name', 'file-path'] as const;
+const TASK_KEYS = [...TASK_REQUIRED_STRINGS, 'row-count', 'expected-output-duration', 'priority', 'callback-url'];
+/** `<TemplateID>_Priority_<Campaign>.zip` or `<TemplateID>_<Campaign>.zip`; `_` separates the parts, so neither part may hold one. */
+const FILE_NAME = /^([A-Za-z0-9-]+)_(?:Priority_)?([A-Za-z0-9-]+)\.zip$/;
+
+/** The body rules of POST /<client>/task; the message of the first broken rule, or undefined. */
+function taskBodyProblem(fields: Record<string, unknown>): string | undefined {
+	const unknown = unknownKeys(fields, TASK_KEYS);
+	if (unknown.length) return `Unknown field(s): ${unknown.join(', ')}`;
+	for (const key of TASK_REQUIRED_STRINGS) if (!isNonEmptyString(fields[key])) return `"${key}" is required (a non-empty string)`;
+	const rowCount = fields['row-count'];
+	if (typeof rowCount !== 'number' || !Number.isInteger(rowCount) || rowCount < 0) return '"row-count" is required (a non-negative integer)';
+	const duration = fields['expected-output-duration'];
+	if (typeof duration !== 'number' || !Number.isFinite(duration) || duration < 0) return '"expected-output-duration" is required (a non-negative number)';
+	if (fields.priority !== undefined && !Number.isInteger(fields.priority)) return '"priority" must be an integer';
+	if (fields['callback-url'] !== undefined && !isHttpUrl(fields['callback-url'])) return '"callback-url" must be an http(s) URL';
+	const fileName = fields['file-name'] as string;
+	const name = FILE_NAME.exec(fileName);
+	if (!name || name[1] !== fields['template-id']) {
+		return `"file-name" must be <TemplateID>_Priority_<CampaignName>.zip or <TemplateID>_<CampaignName>.zip with TemplateID "${String(fields['template-id'])}"`;
+	}
+	// The file is uploaded to `<prefix>/<file name>`: a path naming another file is a client bug worth a 400.
+	const key = fields['file-path'] as string;
+	if (key !== fileName && !key.endsWith(`/${fileName}`)) return '"file-path" must end with "file-name"';
+	return undefined;
+}
+
+function newTask(ctx: WhilterContext, body: Record<string, unknown>, inputKey: string): Task {
+	const now = Date.now();
+	const task: Task = { id: `task-${randomUUID()}`, body, state: 'pending', inputKey, createdAt: now, updatedAt: now };
+	ctx.tasks.set(task.id, task);
+	return task;
+}
+
+/** POST /<client>/task */
+export async function createTask(ctx: WhilterContext, request: RecordedRequest): Promise<Reply> {
+	if (!isJson(request)) return bad(415, 'Content-Type must be application/json');
+	const fields = jsonObject(request);
+	if (!fields) return bad(400, 'The body must be a JSON object');
+	const problem = taskBodyProblem(fields);
+	if (problem) return bad(400, problem);
+	const key = fields['file-path'] as string;
+	try {
+		await ctx.s3.send(new HeadObjectCommand({ Bucket: ctx.bucket, Key: key }));
+	} catch {
+		return bad(400, `file not found in the S3 drop: ${key}`);
+	}
+	const task = newTask(ctx, fields, key);
+	const { 'client-id': clientId, 'campaign-id': campaignId, 'template-id': templateId } = fields;
+	return json(200, { 'client-id': clientId, 'campaign-id': campaignId, 'template-id': templateId, 'task-id': task.id, message: 'Task created successfully.' });
+}
+
+/** The status answer in the shape the test chose (ctx.statusVariant). */
+function statusBody(ctx: WhilterContext, task: Task): Record<string, unknown> {
+	const filePath = task.state === 'completed' && task.outputKey ? task.outputKey : task.inputKey;
+	const count = task.rows ?? Number(task.body['row-count']);
+	const message = task.error ? `Processing failed: ${task.error}` : `Task ${task.state}`;
+	if (ctx.statusVariant === 'upper') {
+		const processed = task.state === 'completed' ? count : task.state === 'in-progress' ? Math.floor(count / 2) : 0;
+		const status = task.state.toUpperCase().replace('-', '_');
+		return { 'task-id': task.id, status, 'total-count': count, processed, message, 'file-path': filePath };
+	}
+	return { 'task-id': task.id, status: task.state, count, message, 'file-path': filePath };
+}
+
+/** GET /<client>/task/status/<id> */
+export function taskStatus(ctx: WhilterContext, taskId: string): Reply {
+	const task = ctx.tasks.get(taskId);
+	return task ? json(200, statusBody(ctx, task)) : bad(404, `Task ${taskId} not found`);
+}
+
+/** POST /image/task/cancel/<id> */
+export function cancelTask(ctx: WhilterContext, taskId: string): Reply {
+	const task = ctx.tasks.get(taskId);
+	if (!task) return bad(404, `Task ${taskId} not found`);
+	if (task.state === 'completed') return bad(409, `Task ${taskId} is already completed`);
+	setTaskState(task, 'cancelled');
+	return json(200, { 'task-id': task.id, status: 'cancelled', message: 'Task cancelled successfully.' });
+}
+
+/** Reads the input ZIP, writes the output CSV, marks the task completed, then calls back. */
+async function complete(ctx: WhilterContext, task: Task): Promise<void> {
+	try {
+		const object = await ctx.s3.send(new GetObjectCommand({ Bucket: ctx.bucket, Key: task.inputKey }));
+		if (!object.Body) throw new Error(`s3://${ctx.bucket}/${task.inputKey} has no body`);
+		const csv = await singleCsvOf(Buffer.from(await object.Body.transformToByteArray()));
+		const output = buildOutputCsv(csv, task.id, ctx.failRowEvery, mediaBase(ctx));
+		const outputKey = outputKeyFor(task.inputKey, task.id);
+		await ctx.s3.send(new PutObjectCommand({ Bucket: ctx.bucket, Key: outputKey, Body: Buffer.from(output.csv, 'utf8'), ContentType: 'text/csv; charset=utf-8' }));
+		Object.assign(task, { outputKey, rows: output.rows, failedRows: output.failed, error: undefined });
+	} catch (error) {
+		task.error = error instanceof Error ? error.message : String(error);
+		throw error;
+	}
+	// A task cancelled while its output was being written stays cancelled.
+	if (task.state !== 'in-progress') return;
+	setTaskState(task, 'completed');
+	const callbackUrl = task.body['callback-url'];
+	if (typeof callbackUrl !== 'string') return;
+	const record = await postCallback(ctx, task.id, callbackUrl, taskCallbackBody(task));
+	task.callback = record.error === undefined ? { status: record.status ?? 0 } : { error: record.error };
+}
+
+/** One step of one task; a completion already running is joined, not started again. */
+export async function advanceTask(ctx: WhilterContext, task: Task): Promise<void> {
+	const inFlight = ctx.completing.get(task.id);
+	if (inFlight) return await inFlight;
+	if (task.state === 'pending') return setTaskState(task, 'in-progress');
+	if (task.state !== 'in-progress') return;
+	const done = complete(ctx, task).finally(() => ctx.completing.delete(task.id));
+	ctx.completing.set(task.id, done);
+	await done;
+}
+
+/** The handle's advance(): one named task, or every task, one step each, in turn. */
+export async function advanceTasks(ctx: WhilterContext, taskId?: string): Promise<void> {
+	if (taskId === undefined) {
+		// A snapshot: tasks created while these advance wait for the next call.
+		for (const task of [...ctx.tasks.values()]) await advanceTask(ctx, task);
+		return;
+	}
+	const task = ctx.tasks.get(taskId);
+	if (!task) throw new Error(`Unknown task ${taskId}`);
+	await advanceTask(ctx, task);
+}
+
+/** The sandbox's clock: every task moves one step per tick without a test calling advance(). */
+export function startAutoAdvance(ctx: WhilterContext, everyMs: number): NodeJS.Timeout {
+	const timer = setInterval(() => {
+		// Errors are kept on the task (and shown by the status API), not thrown into the timer.
+		for (const task of ctx.tasks.values()) void advanceTask(ctx, task).catch(() => undefined);
+	}, everyMs);
+	timer.unref();
+	return timer;
+}
+
+/** The handle's outputKeyOf(). */
+export function outputKeyOfTask(ctx: WhilterContext, taskId: string): string {
+	const task = ctx.tasks.get(taskId);
+	if (!task) throw new Error(`Unknown task ${taskId}`);
+	return outputKeyFor(task.inputKey, task.id);
+}
+
+/** The handle's seedTask(): uploads a generated input ZIP and records the task its creation would make, without an HTTP call. */
+export async function seedTask(ctx: WhilterContext, { rows, campaign = 'seeded', callbackUrl }: { rows: number; campaign?: string; callbackUrl?: string }): Promise<string> {
+	const fileName = `T-SEED_${campaign}.zip`;
+	const key = `seeded/${randomUUID()}/${fileName}`;
+	const csv = ['phone,name', ...Array.from({ length: rows }, (_, i) => `+9190000${String(i).padStart(5, '0')},Seed ${i}`)].join('\r\n');
+	await ctx.s3.send(new PutObjectCommand({ Bucket: ctx.bucket, Key: key, Body: await zipOf(fileName.replace(/\.zip$/, '.csv'), `${csv}\r\n`) }));
+	const body = {
+		'client-id': ctx.options.clientId,
+		'campaign-id': campaign,
+		'template-id': 'T-SEED',
+		'file-name': fileName,
+		'file-path': key,
+		'row-count': rows,
+		'expected-output-duration': 0,
+		...(callbackUrl ? { 'callback-url': callbackUrl } : {}),
+	};
+	return newTask(ctx, body, key).id;
+}

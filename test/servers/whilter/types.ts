@@ -1,0 +1,125 @@
+/** The Whilter contract server's public shapes: its options, the records tests assert on, and its handle. */
+import type { ContractServer } from '../http';
+
+export interface WhilterServerOptions {
+	/** The `<client>` path segment of the batch API, e.g. 'acme'. */
+	client: string;
+	clientId: string;
+	clientSecret: string;
+	/** When set, the real-time endpoints also require this `x-api-key`. */
+	apiKey?: string;
+	/** The client's S3 drop: the server reads the uploaded ZIPs and writes the output CSVs here. */
+	s3: { endpoint: string; bucket: string; region: string; accessKeyId: string; secretAccessKey: string };
+	tokenTtlSeconds?: number;
+	/** Every n-th output row fails (empty media-url, an error text); default 5, 0 never. */
+	failRowEvery?: number;
+	/** Status polls a real-time request answers PROCESSING before SUCCESS (default 2). */
+	realtimeReadyAfterPolls?: number;
+	/** How long each real-time call (request or status) takes to answer; can also be changed at runtime on the server. */
+	realtimeDelayMs?: RealtimeDelay;
+	/**
+	 * Where the made media live: 'self' serves them from this server under /media (the sandbox, so a
+	 * workflow can download a row's video); default https://media.example.test (not reachable).
+	 */
+	mediaBaseUrl?: 'self' | string;
+	/** Tasks move one step every so many ms by themselves (the sandbox); tests call advance(). */
+	autoAdvanceMs?: number;
+	/** The status answer's shape; can also be changed at runtime on the server. */
+	statusVariant?: StatusVariant;
+	/** Fixed port (the sandbox); default random. */
+	port?: number;
+}
+
+/**
+ * Whilter answers the task status in two shapes, and the nodes must read both. 'lower': lower-case
+ * statuses and `count`; 'upper': the public variant, PENDING/IN_PROGRESS/COMPLETED with `total-count`
+ * and `processed`.
+ */
+export type StatusVariant = 'lower' | 'upper';
+
+export type TaskState = 'pending' | 'in-progress' | 'completed' | 'cancelled';
+
+export interface Task {
+	id: string;
+	/** The body the task was created with, as sent. */
+	body: Record<string, unknown>;
+	state: TaskState;
+	inputKey: string;
+	createdAt: number;
+	updatedAt: number;
+	/** Set once completed: where the output CSV is (outputKeyFor(inputKey, id)). */
+	outputKey?: string;
+	/** Data rows in the output, and how many of them failed. */
+	rows?: number;
+	failedRows?: number;
+	/** Why completing failed (bad ZIP, missing file): the task then stays in progress. */
+	error?: string;
+	callback?: { status: number } | { error: string };
+}
+
+export interface CallbackRecord {
+	taskId: string;
+	url: string;
+	body: Record<string, unknown>;
+	/** The receiver's answer, or the network error when there was none. */
+	status?: number;
+	error?: string;
+	time: number;
+}
+
+export type RealtimeStatus = 'PROCESSING' | 'SUCCESS' | 'FAILURE';
+
+/**
+ * Milliseconds a real-time call takes, fixed or per call: the function sees the request's body (for a
+ * status call, the body the request was created with), so a test can make later items finish first.
+ */
+export type RealtimeDelay = number | ((body: Record<string, unknown>, call: 'request' | 'status') => number);
+
+export interface RealtimeRequest {
+	id: string;
+	body: Record<string, unknown>;
+	polls: number;
+	status: RealtimeStatus;
+	createdAt: number;
+}
+
+export interface WhilterServer extends ContractServer {
+	tasks: Map<string, Task>;
+	realtime: Map<string, RealtimeRequest>;
+	/** See WhilterServerOptions.realtimeDelayMs; undefined answers at once. */
+	realtimeDelayMs: RealtimeDelay | undefined;
+	/** Real-time calls (request or status, past the token check) being handled right now. */
+	readonly realtimeInFlight: number;
+	/** The most real-time calls handled at once since the start or the last resetRealtimeStats(). */
+	readonly realtimeMaxInFlight: number;
+	resetRealtimeStats(): void;
+	callbacks: CallbackRecord[];
+	tokensIssued: number;
+	statusVariant: StatusVariant;
+	/** Every token issued so far stops working (the next call gets 401). */
+	expireTokens(): void;
+	/** Every token (issued and to come) stops working after `uses` more authenticated calls. */
+	expireTokenAfterUses(uses: number): void;
+	/**
+	 * Moves one task (or every open task) one step: pending → in-progress → completed. Completing
+	 * writes the output CSV and POSTs the callback; the promise resolves once both are done.
+	 */
+	advance(taskId?: string): Promise<void>;
+	/** Where a task's output CSV is (or will be) written. */
+	outputKeyOf(taskId: string): string;
+	/** A task whose input ZIP is uploaded, created as the API would (for tests of other nodes). */
+	seedTask(options: { rows: number; campaign?: string; callbackUrl?: string }): Promise<string>;
+	/** A valid token, for tests that call the API themselves. */
+	issueToken(): string;
+	/**
+	 * POSTs a task's callback now, to any URL (tests of the Whilter Trigger): the payload the server
+	 * sends on completion (or `body` instead), with extra `headers` (e.g. a shared secret or basic
+	 * auth); recorded in `callbacks` like the completion's own.
+	 */
+	sendCallback(options: { taskId: string; url: string; headers?: Record<string, string>; body?: Record<string, unknown> }): Promise<CallbackRecord>;
+	/**
+	 * POSTs the documented real-time callback `{client-request-id, user-id, video-url}` of a real-time
+	 * request, with `whilter-request-id` added when asked (the documented payload lacks it).
+	 */
+	sendRealtimeCallback(options: { whilterRequestId: string; url: string; headers?: Record<string, string>; includeWhilterRequestId?: boolean }): Promise<CallbackRecord>;
+}

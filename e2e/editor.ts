@@ -7,10 +7,10 @@
  * screenshots. test/e2e/editor.test.ts asserts on the reports; scripts/screenshots.ts writes them
  * into docs/screenshots/.
  *
- * Facts it relies on (N8N-NOTES, "Editor screenshots"; checked against n8n 2.41.1's editor): the
- * editor marks elements with `data-test-id` (canvas nodes carry `data-node-name`/`data-node-type`,
- * the panel is `<dialog data-test-id="ndv">`, each parameter `parameter-input-<name>` and a label
- * `input-label`); a double click on a canvas node opens its panel; custom-extension icons are
+ * What it relies on in the editor (checked against n8n 2.41.1's): the editor marks elements with
+ * `data-test-id` (canvas nodes carry `data-node-name`/`data-node-type`, the panel is
+ * `<dialog data-test-id="ndv">`, each parameter `parameter-input-<name>` and a label `input-label`);
+ * a double click on a canvas node opens its panel; custom-extension icons are
  * `<img src="/icons/CUSTOM/...">`.
  */
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -24,16 +24,17 @@ import type {
 	INodeCredentials,
 	INodeParameters,
 	INodeProperties,
-	INodeType,
 	INodeTypeDescription,
-	IVersionedNodeType,
 } from 'n8n-workflow';
 import { chromium } from 'playwright-core';
 import type { BrowserContext, Page } from 'playwright-core';
 
 import { REPO_ROOT, startN8n } from './n8n';
 import type { N8nHandle, StoredCredential } from './n8n';
-import { DIST_DIR, packageJson } from './package';
+import { atDefaultVersion, credentialTypesIn, DIST_DIR, nodeTypesIn, packageJson } from './package';
+import type { PackageNode } from './package';
+
+export type { PackageNode } from './package';
 
 // ---------------------------------------------------------------------------------------------
 // The browser
@@ -331,16 +332,6 @@ export async function screenshot(page: Page, path: string): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // The package as the editor check sees it
 
-export interface PackageNode {
-	/** The built file package.json lists. */
-	file: string;
-	/** The type name (n8n loads it as `CUSTOM.<name>`). */
-	name: string;
-	/** The description of the version the workflow uses (the newest / default one). */
-	description: INodeTypeDescription;
-	version: number;
-}
-
 export interface LoadFailure {
 	file: string;
 	error: string;
@@ -354,40 +345,6 @@ export interface StagedPackage {
 	/** Listed files that are missing or throw when loaded (left out of the copy so n8n still starts). */
 	failures: LoadFailure[];
 	remove(): void;
-}
-
-type Constructor = new () => unknown;
-
-function classesOf(file: string): unknown[] {
-	// eslint-disable-next-line @typescript-eslint/no-require-imports
-	const exported = require(file) as Record<string, unknown>;
-	const instances: unknown[] = [];
-	for (const value of Object.values(exported)) {
-		if (typeof value !== 'function') continue;
-		try {
-			instances.push(new (value as Constructor)());
-		} catch {
-			// not a type class
-		}
-	}
-	return instances;
-}
-
-function nodeOf(file: string, instance: unknown): PackageNode | undefined {
-	if (typeof instance !== 'object' || instance === null || !('description' in instance)) return undefined;
-	const type = instance as INodeType | IVersionedNodeType;
-	if ('nodeVersions' in type) {
-		const version = type.description.defaultVersion ?? Math.max(...Object.keys(type.nodeVersions).map(Number));
-		const description = { ...type.description, ...type.nodeVersions[version].description } as INodeTypeDescription;
-		return { file, name: description.name, description, version };
-	}
-	const description = type.description;
-	const versions = Array.isArray(description.version) ? description.version : [description.version];
-	return { file, name: description.name, description, version: description.defaultVersion ?? Math.max(...versions) };
-}
-
-function isCredentialType(value: unknown): value is ICredentialType {
-	return typeof value === 'object' && value !== null && 'name' in value && 'properties' in value && !('description' in value);
 }
 
 /**
@@ -412,32 +369,22 @@ export function stagePackage(): StagedPackage {
 		recursive: true,
 		filter: (source) => !typeFile.test(source) || listed.has(relative(DIST_DIR, source)),
 	});
-	const load = (file: string, accept: (instance: unknown) => boolean): void => {
+	// A listed file that is missing or fails to load is left out of the copy, so n8n still starts.
+	const load = <T>(file: string, discover: (staged: string) => T[]): T[] => {
 		const staged = join(dir, relative('dist', file));
 		try {
 			if (!existsSync(staged)) throw new Error('not in dist/ (not built?)');
-			const found = classesOf(staged).filter(accept);
+			const found = discover(staged);
 			if (found.length === 0) throw new Error('exports no node or credential class');
+			return found;
 		} catch (error) {
 			failures.push({ file, error: (error as Error).message.split('\n')[0] });
 			rmSync(staged, { force: true });
+			return [];
 		}
 	};
-	for (const file of section.credentials) {
-		load(file, (instance) => {
-			if (!isCredentialType(instance)) return false;
-			credentials.push(instance);
-			return true;
-		});
-	}
-	for (const file of section.nodes) {
-		load(file, (instance) => {
-			const node = nodeOf(file, instance);
-			if (!node) return false;
-			nodes.push(node);
-			return true;
-		});
-	}
+	for (const file of section.credentials) credentials.push(...load(file, credentialTypesIn));
+	for (const file of section.nodes) nodes.push(...load(file, (staged) => nodeTypesIn(staged).map((type) => atDefaultVersion(file, type))));
 	return { dir, nodes, credentials, failures, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 

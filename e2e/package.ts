@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 import type { ICredentialType, INodeType, INodeTypeDescription, IVersionedNodeType } from 'n8n-workflow';
 
@@ -97,6 +97,14 @@ export interface BuiltNode {
 	description: INodeTypeDescription;
 }
 
+/**
+ * A node type as a new node in a workflow gets it: its default version's number and description (for
+ * a versioned node, the base description with that version's on top).
+ */
+export interface PackageNode extends BuiltNode {
+	version: number;
+}
+
 export interface BuiltCredential {
 	file: string;
 	name: string;
@@ -105,9 +113,10 @@ export interface BuiltCredential {
 
 type Constructor<T> = new () => T;
 
-function exportedInstances<T>(file: string, accept: (value: unknown) => value is T): T[] {
+/** An instance of each class the file exports that `accept` takes; `path` is absolute or relative to the repository. */
+function exportedInstances<T>(path: string, accept: (value: unknown) => value is T): T[] {
 	// eslint-disable-next-line @typescript-eslint/no-require-imports
-	const exported = require(join(REPO_ROOT, file)) as Record<string, unknown>;
+	const exported = require(resolve(REPO_ROOT, path)) as Record<string, unknown>;
 	const found: T[] = [];
 	for (const value of Object.values(exported)) {
 		if (typeof value !== 'function') continue;
@@ -124,21 +133,43 @@ function exportedInstances<T>(file: string, accept: (value: unknown) => value is
 const isNodeType = (value: unknown): value is INodeType | IVersionedNodeType =>
 	typeof value === 'object' && value !== null && 'description' in value;
 
+/** Credential classes have a name and properties; node classes, which have a description, never count. */
 const isCredentialType = (value: unknown): value is ICredentialType =>
-	typeof value === 'object' && value !== null && 'name' in value && 'properties' in value;
+	typeof value === 'object' && value !== null && 'name' in value && 'properties' in value && !('description' in value);
+
+/** The node types a built file exports (`path`: absolute, or relative to the repository such as `dist/…`). */
+export function nodeTypesIn(path: string): Array<INodeType | IVersionedNodeType> {
+	return exportedInstances(path, isNodeType);
+}
+
+/** The credential types a built file exports (`path` as for nodeTypesIn). */
+export function credentialTypesIn(path: string): ICredentialType[] {
+	return exportedInstances(path, isCredentialType);
+}
+
+/** The type at the version a new node gets: `defaultVersion`, else the newest. */
+export function atDefaultVersion(file: string, type: INodeType | IVersionedNodeType): PackageNode {
+	if ('nodeVersions' in type) {
+		const version = type.description.defaultVersion ?? Math.max(...Object.keys(type.nodeVersions).map(Number));
+		const description = { ...type.description, ...type.nodeVersions[version].description } as INodeTypeDescription;
+		return { file, name: description.name, description, version };
+	}
+	const description = type.description;
+	const versions = Array.isArray(description.version) ? description.version : [description.version];
+	return { file, name: description.name, description, version: description.defaultVersion ?? Math.max(...versions) };
+}
 
 /** The node types the built files listed in package.json export (one class per file, by n8n's rules). */
 export function builtNodes(): BuiltNode[] {
 	return packageJson().n8n.nodes.flatMap((file) =>
-		exportedInstances(file, isNodeType).map((type) => {
-			const description = ('nodeVersions' in type ? type.description : type.description) as INodeTypeDescription;
+		nodeTypesIn(file).map((type) => {
+			// For a versioned node, the base description alone (see atDefaultVersion for the merged one).
+			const description = type.description as INodeTypeDescription;
 			return { file, name: description.name, description };
 		}),
 	);
 }
 
 export function builtCredentials(): BuiltCredential[] {
-	return packageJson().n8n.credentials.flatMap((file) =>
-		exportedInstances(file, isCredentialType).map((type) => ({ file, name: type.name, type })),
-	);
+	return packageJson().n8n.credentials.flatMap((file) => credentialTypesIn(file).map((type) => ({ file, name: type.name, type })));
 }

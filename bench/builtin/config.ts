@@ -1,0 +1,25 @@
+/** The settings of the built-in comparison (bench/builtin.ts) shared by its parts, and their one timing helper. */
+
+export const ROWS = Number(process.env.BENCH_BUILTIN_ROWS ?? 100_000);
+/** Measured runs per path. */
+export const RUNS = Number(process.env.BENCH_BUILTIN_RUNS ?? 2);
+/** How often RSS is sampled, and how often an execution is polled. */
+export const SAMPLE_MS = 50;
+
+/**
+ * n8n's AWS S3 node sends a bucket without a dot to `<bucket>.s3.<region>.amazonaws.com` whatever the
+ * credential's custom S3 endpoint says; only a bucket name with a dot goes path-style to the custom
+ * endpoint. So the bench drop has a dot, for both paths (the Whilter credential uses path style anyway).
+ */
+export const BUCKET = 'bench.drop';
+export const PREFIX = 'in';
+export const TEMPLATE = 'T-1';
+export const CLIENT = 'bench';
+export const CLIENT_ID = 'bench-client';
+export const CLIENT_SECRET = 'bench-secret';
+
+/** The two ways of running the campaign: n8n's built-in nodes, or Whilter Batch. */
+export type Path = 'builtin' | 'whilter';
+export const PATHS: readonly Path[] = ['builtin', 'whilter'];
+
+export const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,4 +1,4 @@
-import { InputError } from './inputError';
+import { InputError } from './errors';
 
 /**
  * The one way an id goes into a URL path, and the one rule for a path the user configures.

@@ -1,8 +1,8 @@
 import { sleep } from 'n8n-workflow';
 import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 
-import { InputError } from './inputError';
-import { sleepUnlessAborted } from './sleep';
+import { InputError } from './errors';
+import { sleepUnlessAborted } from './retry';
 
 /**
  * How a node waits for a vendor job to finish: the first interval, growing by `factor` up to

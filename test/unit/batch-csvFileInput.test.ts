@@ -4,7 +4,7 @@ import Papa from 'papaparse';
 
 import { CsvRecordCounter, openCsvFile } from '../../nodes/Whilter/batch/csvFileInput';
 import { escapeCsvField } from '../../nodes/Whilter/batch/csvWriter';
-import { InputError } from '../../nodes/shared/inputError';
+import { InputError } from '../../nodes/shared/errors';
 
 async function readAll(stream: Readable): Promise<Buffer> {
 	const chunks: Buffer[] = [];

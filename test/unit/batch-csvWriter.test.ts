@@ -6,7 +6,7 @@ import Papa from 'papaparse';
 
 import { createItemsCsvStream, escapeCsvField, formatCell } from '../../nodes/Whilter/batch/csvWriter';
 import type { CellOptions } from '../../nodes/Whilter/batch/csvWriter';
-import { InputError } from '../../nodes/shared/inputError';
+import { InputError } from '../../nodes/shared/errors';
 
 const strict: CellOptions = { nestedValues: 'error', neutraliseFormulas: false };
 const at = { itemIndex: 3, field: 'address' };
@@ -99,7 +99,8 @@ describe('formatCell', () => {
 		const circular: IDataObject = { a: 1 };
 		circular.self = circular;
 		expect(errorOf(() => formatCell(circular, json, at)).message).toMatch(/^Item 3, field "address": the value cannot be written as JSON/);
-		expect(errorOf(() => formatCell({ big: 1n }, json, at)).message).toMatch(/^Item 3, field "address"/);
+		// n8n-workflow (always loaded in n8n) teaches JSON.stringify to write a bigint as its digits.
+		expect(formatCell({ big: 1n }, json, at)).toBe('{"big":"1"}');
 		expect(errorOf(() => formatCell(new Date('nonsense'), json, at)).message).toBe('Item 3, field "address": an invalid date cannot be a CSV cell');
 		expect(errorOf(() => formatCell(() => 1, json, at)).message).toBe('Item 3, field "address": a function cannot be a CSV cell');
 	});

@@ -1,4 +1,4 @@
-import { InputError } from '../../nodes/shared/inputError';
+import { InputError } from '../../nodes/shared/errors';
 import { buildBatchFileName, CAMPAIGN_NAME_RULE, parseBatchFileName, sanitiseCampaignName } from '../../nodes/Whilter/batch/fileName';
 
 function errorOf(run: () => unknown): InputError {

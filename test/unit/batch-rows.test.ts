@@ -2,7 +2,7 @@ import type { IDataObject } from 'n8n-workflow';
 import Papa from 'papaparse';
 
 import { createItemsCsvStream } from '../../nodes/Whilter/batch/csvWriter';
-import { InputError } from '../../nodes/shared/inputError';
+import { InputError } from '../../nodes/shared/errors';
 import { planItemRows, planItemRowsAsync } from '../../nodes/Whilter/batch/rows';
 import type { RowPlanOptions } from '../../nodes/Whilter/batch/rows';
 

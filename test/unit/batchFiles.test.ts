@@ -4,7 +4,7 @@ import Papa from 'papaparse';
 
 import { openCsvFile } from '../../nodes/Whilter/batch/csvFileInput';
 import { createItemsCsvStream, escapeCsvField, formatCell } from '../../nodes/Whilter/batch/csvWriter';
-import { InputError } from '../../nodes/shared/inputError';
+import { InputError } from '../../nodes/shared/errors';
 import { buildBatchFileName, CAMPAIGN_NAME_RULE, parseBatchFileName } from '../../nodes/Whilter/batch/fileName';
 import { planItemRows } from '../../nodes/Whilter/batch/rows';
 

@@ -1,4 +1,4 @@
-import { InputError } from '../../nodes/shared/inputError';
+import { InputError } from '../../nodes/shared/errors';
 import { configuredPath, fillPath, pathSegment } from '../../nodes/shared/paths';
 import { requestIdPath, taskIdPath, TASK_CANCEL_PATH, TASK_STATUS_PATH } from '../../nodes/Whilter/api/endpoints';
 

@@ -6,7 +6,7 @@ import {
 	listsFromFields,
 	listsFromJson,
 } from '../../nodes/Whilter/realtime/requestBody';
-import { InputError } from '../../nodes/shared/inputError';
+import { InputError } from '../../nodes/shared/errors';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 

@@ -1,6 +1,6 @@
 import type { IDataObject } from 'n8n-workflow';
 
-import { InputError } from '../../shared/inputError';
+import { InputError } from '../../shared/errors';
 import { pathSegment } from '../../shared/paths';
 import { normaliseTaskState } from './taskStatus';
 import type { TaskState } from './taskStatus';

@@ -10,8 +10,7 @@ import type {
 	IWebhookFunctions,
 } from 'n8n-workflow';
 
-import { asNodeError, redact } from '../../shared/errors';
-import { InputError } from '../../shared/inputError';
+import { asNodeError, redact, InputError } from '../../shared/errors';
 import { getFollowingRedirects, HttpStatusFailure } from '../../shared/streamedGet';
 import { withRetry } from '../../shared/retry';
 import { cancelSignalOf } from '../../shared/transport';

@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 
-import { InputError } from '../../shared/inputError';
+import { InputError } from '../../shared/errors';
 import { sdkRetryStrategy } from '../../shared/retry';
 import type { WhilterCredentials } from './transport';
 

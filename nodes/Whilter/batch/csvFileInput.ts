@@ -3,7 +3,7 @@ import type { TransformCallback } from 'node:stream';
 
 import Papa from 'papaparse';
 
-import { InputError } from '../../shared/inputError';
+import { InputError } from '../../shared/errors';
 
 const QUOTE = 0x22;
 const COMMA = 0x2c;

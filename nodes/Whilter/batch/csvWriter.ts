@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 
 import type { IDataObject } from 'n8n-workflow';
 
-import { InputError } from '../../shared/inputError';
+import { InputError } from '../../shared/errors';
 
 export interface CellOptions {
 	/** What to do with an object or array in a cell: stop with an error, or write it as JSON text. */

@@ -1,4 +1,4 @@
-import { InputError } from '../../shared/inputError';
+import { InputError } from '../../shared/errors';
 
 /**
  * Shown as the Campaign Name hint: the rule is part of the node's contract with its users, and the

@@ -1,7 +1,7 @@
 import type { IDataObject } from 'n8n-workflow';
 
 import { cellProblem } from './csvWriter';
-import { InputError } from '../../shared/inputError';
+import { InputError } from '../../shared/errors';
 
 /** Skipped rows and dropped duplicates are all counted, but only this many are listed in the output. */
 const REPORT_LIMIT = 100;

@@ -3,8 +3,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { BINARY_ENCODING, NodeApiError, NodeOperationError } from 'n8n-workflow';
 import type { IBinaryData, IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
-import { asNodeError } from '../../shared/errors';
-import { InputError } from '../../shared/inputError';
+import { asNodeError, InputError } from '../../shared/errors';
 import { errorItem } from '../../shared/perItem';
 import { TASK_PATH, taskPathOption } from '../api/endpoints';
 import { objectKey, s3DropFromCredentials, uploadToDrop } from '../api/s3Drop';
@@ -14,6 +13,7 @@ import { getWhilterCredentials } from '../api/transport';
 import { openCsvFile } from './csvFileInput';
 import { createItemsCsvStream } from './csvWriter';
 import { buildBatchFileName } from './fileName';
+import type { BatchFileName } from './fileName';
 import { planItemRowsAsync } from './rows';
 import { zipSingleEntry } from './zip';
 
@@ -127,56 +127,80 @@ async function uploadZip(
 	return { result, binary };
 }
 
+/** Where the batch file is in the drop, once uploaded now or by an earlier run. */
+interface PlacedFile {
+	fileName: string;
+	key: string;
+	rowCount: number;
+	details: IDataObject;
+	binary?: IBinaryData;
+}
+
+/** The campaign and the file name, checked before anything is uploaded. */
+function readCampaign(context: IExecuteFunctions, options: BatchOptions) {
+	// A bad task path found after the upload would leave a file behind for nothing.
+	taskPathOption(options.taskPath?.trim() || TASK_PATH, 'Task Path');
+	const campaignId = String(context.getNodeParameter('campaignId', 0)).trim();
+	if (!campaignId) throw new InputError('"Campaign ID" is empty', { parameter: 'campaignId' });
+	const name = buildBatchFileName({
+		templateId: String(context.getNodeParameter('templateId', 0)),
+		campaignName: String(context.getNodeParameter('campaignName', 0, '') || campaignId),
+		highPriority: context.getNodeParameter('highPriority', 0, false) as boolean,
+	});
+	return { campaignId, name };
+}
+
+/** "File Already Uploaded": an earlier run put the file in the drop and its task call failed. */
+function fileFromEarlierRun(file: AlreadyUploaded): PlacedFile {
+	const fileName = file.fileName.trim();
+	const key = file.filePath.trim();
+	const rowCount = Number(file.rowCount);
+	if (!fileName || !key || !Number.isInteger(rowCount) || rowCount < 1) {
+		throw new InputError('"File Already Uploaded" needs the file name, its S3 key and a row count of at least 1', { parameter: 'alreadyUploaded' });
+	}
+	return { fileName, key, rowCount, details: {} };
+}
+
+/** Items or a CSV file → CSV → ZIP, streamed into the drop; `upload` records what got there. */
+async function uploadNewFile(
+	context: IExecuteFunctions,
+	drop: S3Drop,
+	name: BatchFileName,
+	options: BatchOptions,
+	upload: IDataObject,
+): Promise<PlacedFile> {
+	const items = context.getInputData();
+	const prepared =
+		context.getNodeParameter('inputSource', 0) === 'file'
+			? await prepareFromFile(items, context, name.csvName)
+			: await prepareFromItems(items, context, name.csvName, options);
+	const key = objectKey(drop, name.zipName);
+	const { result, binary } = await uploadZip(context, drop, key, prepared.zip, options.attachZip ? name.zipName : undefined);
+	const rowCount = prepared.rowCount();
+	Object.assign(upload, { bucket: result.bucket, 'file-path': result.key, 'zip-bytes': result.bytes, 'row-count': rowCount });
+	return { fileName: name.zipName, key, rowCount, details: prepared.details, binary };
+}
+
 /** Builds, uploads and registers one batch file for all the input items of this execution. */
 export async function runBatch(
 	this: IExecuteFunctions,
 	/** Submit and wait: the task's callback is this execution's resume URL. */
 	overrides: { callbackUrl?: string } = {},
 ): Promise<INodeExecutionData[]> {
-	const items = this.getInputData();
-	const pairedItem = items.map((_, item) => ({ item }));
+	const pairedItem = this.getInputData().map((_, item) => ({ item }));
 	const options = this.getNodeParameter('options', 0, {}) as BatchOptions;
 	const resume = this.getNodeParameter('alreadyUploaded', 0, {}) as { file?: AlreadyUploaded };
 	const credentials = await getWhilterCredentials(this);
 	const upload: IDataObject = {};
 	try {
-		// Checked before anything is uploaded: a bad path found after the upload would leave a file behind.
-		taskPathOption(options.taskPath?.trim() || TASK_PATH, 'Task Path');
-		const campaignId = String(this.getNodeParameter('campaignId', 0)).trim();
-		if (!campaignId) throw new InputError('"Campaign ID" is empty', { parameter: 'campaignId' });
-		const name = buildBatchFileName({
-			templateId: String(this.getNodeParameter('templateId', 0)),
-			campaignName: String(this.getNodeParameter('campaignName', 0, '') || campaignId),
-			highPriority: this.getNodeParameter('highPriority', 0, false) as boolean,
-		});
+		const { campaignId, name } = readCampaign(this, options);
 		const drop = s3DropFromCredentials(credentials);
-		let fileName = name.zipName;
-		let key = objectKey(drop, name.zipName);
-		let rowCount: number;
-		const output: INodeExecutionData = { json: {}, pairedItem };
-		let details: IDataObject = {};
+		let file: PlacedFile;
 		if (resume.file) {
-			// The file is in the drop from an earlier run whose task call failed: create the task only.
-			fileName = resume.file.fileName.trim();
-			key = resume.file.filePath.trim();
-			rowCount = Number(resume.file.rowCount);
-			if (!fileName || !key || !Number.isInteger(rowCount) || rowCount < 1) {
-				throw new InputError('"File Already Uploaded" needs the file name, its S3 key and a row count of at least 1', {
-					parameter: 'alreadyUploaded',
-				});
-			}
-			Object.assign(upload, { bucket: drop.bucket, 'file-path': key, uploaded: 'earlier run' });
+			file = fileFromEarlierRun(resume.file);
+			Object.assign(upload, { bucket: drop.bucket, 'file-path': file.key, uploaded: 'earlier run' });
 		} else {
-			const inputSource = this.getNodeParameter('inputSource', 0) as 'items' | 'file';
-			const prepared =
-				inputSource === 'file'
-					? await prepareFromFile(items, this, name.csvName)
-					: await prepareFromItems(items, this, name.csvName, options);
-			details = prepared.details;
-			const { result, binary } = await uploadZip(this, drop, key, prepared.zip, options.attachZip ? name.zipName : undefined);
-			rowCount = prepared.rowCount();
-			Object.assign(upload, { bucket: result.bucket, 'file-path': result.key, 'zip-bytes': result.bytes, 'row-count': rowCount });
-			if (binary) output.binary = { [options.binaryOutputProperty || 'data']: binary };
+			file = await uploadNewFile(this, drop, name, options, upload);
 		}
 		let task: IDataObject;
 		try {
@@ -184,9 +208,9 @@ export async function runBatch(
 				clientId: whilterClientId(credentials),
 				campaignId,
 				templateId: name.templateId,
-				fileName,
-				filePath: key,
-				rowCount,
+				fileName: file.fileName,
+				filePath: file.key,
+				rowCount: file.rowCount,
 				expectedOutputDuration: Number(options.expectedOutputDuration ?? 0),
 				priority: options.priority,
 				callbackUrl: overrides.callbackUrl ?? (options.callbackUrl?.trim() || undefined),
@@ -195,22 +219,22 @@ export async function runBatch(
 			});
 		} catch (error) {
 			const apiError = toNodeError(this, error);
-			apiError.message = `${apiError.message}. The file is already in S3: bucket "${drop.bucket}", key "${key}" (${rowCount} rows); to create the task without uploading again, set "File Already Uploaded" to file name "${fileName}", S3 key "${key}", row count ${rowCount}`;
+			apiError.message = `${apiError.message}. The file is already in S3: bucket "${drop.bucket}", key "${file.key}" (${file.rowCount} rows); to create the task without uploading again, set "File Already Uploaded" to file name "${file.fileName}", S3 key "${file.key}", row count ${file.rowCount}`;
 			throw apiError;
 		}
-		output.json = {
+		const json: IDataObject = {
 			'task-id': task['task-id'] ?? null,
 			'campaign-id': task['campaign-id'] ?? campaignId,
 			'template-id': task['template-id'] ?? name.templateId,
-			'file-name': fileName,
-			'file-path': key,
+			'file-name': file.fileName,
+			'file-path': file.key,
 			bucket: drop.bucket,
-			'row-count': rowCount,
+			'row-count': file.rowCount,
 			message: task.message ?? null,
 			...(name.campaignNameChanged ? { 'campaign-name-used': name.campaignName } : {}),
-			...details,
+			...file.details,
 		};
-		return [output];
+		return [{ json, ...(file.binary ? { binary: { [options.binaryOutputProperty || 'data']: file.binary } } : {}), pairedItem }];
 	} catch (error) {
 		const nodeError = toNodeError(this, error);
 		if (!this.continueOnFail()) throw nodeError;

@@ -1,7 +1,7 @@
 import { NodeOperationError } from 'n8n-workflow';
 import type { IExecuteFunctions, INodeExecutionData, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
 
-import { InputError } from '../../shared/inputError';
+import { InputError } from '../../shared/errors';
 import { parseBatchCallback } from '../api/callbackPayload';
 import { readTaskResultRows } from '../api/resultFile';
 import type { ResultRowFilter } from '../api/rowFilter';

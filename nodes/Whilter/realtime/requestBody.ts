@@ -1,6 +1,6 @@
 import type { IDataObject } from 'n8n-workflow';
 
-import { InputError } from '../../shared/inputError';
+import { InputError } from '../../shared/errors';
 
 /**
  * The body of Whilter's real-time request (`POST /video/request`: ids, use case, and five lists of

@@ -1,8 +1,7 @@
 import { NodeOperationError } from 'n8n-workflow';
 import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 
-import { asNodeError } from '../../shared/errors';
-import { InputError } from '../../shared/inputError';
+import { asNodeError, InputError } from '../../shared/errors';
 import { configuredPath } from '../../shared/paths';
 import type { ItemOutput } from '../../shared/perItem';
 import { readPollSchedule, secondsText } from '../../shared/poll';

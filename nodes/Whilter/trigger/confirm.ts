@@ -1,7 +1,7 @@
 import { NodeApiError } from 'n8n-workflow';
 import type { IDataObject, IWebhookFunctions } from 'n8n-workflow';
 
-import { InputError } from '../../shared/inputError';
+import { InputError } from '../../shared/errors';
 import type { BatchCallback, RealtimeCallback, Refusal } from '../api/callbackPayload';
 import { getMediaStatus } from '../api/mediaStatus';
 import type { MediaStatus } from '../api/mediaStatus';

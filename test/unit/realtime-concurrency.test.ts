@@ -1,8 +1,7 @@
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 import type { IDataObject, IExecuteFunctions, INode, INodeExecutionData } from 'n8n-workflow';
 
-import { mapWithConcurrency } from '../../nodes/shared/perItem';
-import { runPerItem } from '../../nodes/shared/perItem';
+import { mapWithConcurrency, runPerItem } from '../../nodes/shared/perItem';
 
 const delay = async (ms: number) => await new Promise((resolve) => setTimeout(resolve, ms));
 

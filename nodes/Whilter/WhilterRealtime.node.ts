@@ -123,7 +123,7 @@ export class WhilterRealtime implements INodeType {
 			...pollScheduleProperties(
 				{
 					...POLL_DEFAULTS,
-					onTimeout: 'the item fails with its Whilter request ID, so the media can be looked up later',
+					afterTimeout: 'Then the item fails with its Whilter request ID, so the media can be looked up later.',
 				},
 				{ show: { waitForMedia: [true] } },
 			),

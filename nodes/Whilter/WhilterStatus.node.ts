@@ -120,7 +120,7 @@ export class WhilterStatus implements INodeType {
 				description: 'Whether to wait until the task is completed before reading its results (otherwise a task that is not completed is an error)',
 			},
 			...[WAITING, WAITING_FOR_RESULTS].flatMap((displayOptions) => [
-				...pollScheduleProperties({ ...POLL_DEFAULTS, onTimeout: 'then On Timeout decides' }, displayOptions),
+				...pollScheduleProperties({ ...POLL_DEFAULTS, afterTimeout: 'Then "On Timeout" decides what happens.' }, displayOptions),
 				{
 					displayName: 'On Timeout',
 					name: 'onTimeout',

@@ -76,8 +76,8 @@ export interface PollDefaults {
 	checkInterval: number;
 	maxCheckInterval: number;
 	waitTimeout: number;
-	/** What happens when the timeout passes, for the Timeout parameter's description. */
-	onTimeout: string;
+	/** What happens when the timeout passes: a sentence for the Timeout parameter's description. */
+	afterTimeout: string;
 }
 
 /** The three parameters of a poll schedule, shown with `displayOptions`. */
@@ -96,12 +96,12 @@ export function pollScheduleProperties(defaults: PollDefaults, displayOptions?: 
 	return [
 		number('checkInterval', 'Pause before the second check; each next pause is 1.5 times longer'),
 		number('maxCheckInterval', 'The pauses between checks stop growing at this length'),
-		number('waitTimeout', `How long to wait in all before giving up: ${defaults.onTimeout}`),
+		number('waitTimeout', `How long to wait in all. ${defaults.afterTimeout}`),
 	];
 }
 
 /** One item's poll schedule from those parameters, checked so a typo does not poll in a tight loop. */
-export function readPollSchedule(context: IExecuteFunctions, itemIndex: number, defaults: Omit<PollDefaults, 'onTimeout'>): PollSchedule {
+export function readPollSchedule(context: IExecuteFunctions, itemIndex: number, defaults: Omit<PollDefaults, 'afterTimeout'>): PollSchedule {
 	const ms = (name: keyof typeof POLL_PARAMETERS): number => {
 		const raw = context.getNodeParameter(name, itemIndex, defaults[name]) as unknown;
 		const seconds = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;

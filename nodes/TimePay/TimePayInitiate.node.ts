@@ -23,6 +23,13 @@ export class TimePayInitiate implements INodeType {
 		credentials: [{ name: 'timePayApi', required: true }],
 		properties: [
 			{
+				displayName:
+					'Sends real messages to the campaign\'s customers every time it runs, "Execute step" in the editor included. It initiates once per execution (from the first input item) unless "Initiate" says per item.',
+				name: 'realMessagesNotice',
+				type: 'notice',
+				default: '',
+			},
+			{
 				displayName: 'Campaign',
 				name: 'campaign',
 				type: 'resourceLocator',
@@ -71,6 +78,51 @@ export class TimePayInitiate implements INodeType {
 				required: true,
 				placeholder: 'e.g. hfu7VL6sBhI6NPm',
 				description: 'The ID of the approved template TimePay sends',
+			},
+			{
+				displayName: 'Initiate',
+				name: 'initiate',
+				type: 'options',
+				noDataExpression: true,
+				options: [
+					{
+						name: 'Once per Execution',
+						value: 'once',
+						description: 'One initiation, from the first input item: the input may hold one item per customer',
+					},
+					{
+						name: 'Once per Input Item',
+						value: 'perItem',
+						description: 'One initiation for each input item (e.g. one item per campaign)',
+					},
+				],
+				default: 'once',
+			},
+			{
+				displayName: 'Audience',
+				name: 'audience',
+				type: 'options',
+				noDataExpression: true,
+				options: [
+					{
+						name: 'Customers Matching Filters',
+						value: 'matchingFilters',
+						description: 'Only the customers the filters below select; at least one filter is needed',
+					},
+					{
+						name: 'Every Customer of the Campaign',
+						value: 'wholeCampaign',
+						description: 'No filter: TimePay messages the whole campaign',
+					},
+				],
+				default: 'matchingFilters',
+			},
+			{
+				displayName: 'Every customer of the campaign will be messaged',
+				name: 'wholeCampaignNotice',
+				type: 'notice',
+				default: '',
+				displayOptions: { show: { audience: ['wholeCampaign'] } },
 			},
 			{
 				displayName: 'Message All Matching Customers',
@@ -123,7 +175,8 @@ export class TimePayInitiate implements INodeType {
 				type: 'collection',
 				placeholder: 'Add Filter',
 				default: {},
-				description: 'Which customers of the campaign to message; filters are combined with AND. None: every customer.',
+				displayOptions: { show: { audience: ['matchingFilters'] } },
+				description: 'Which customers of the campaign to message; filters are combined with AND. A filter that turns out empty stops the node: it never widens who is messaged.',
 				options: [
 					{
 						displayName: 'Custom (JSON)',
@@ -163,7 +216,7 @@ export class TimePayInitiate implements INodeType {
 						type: 'multiOptions',
 						options: PAYMENT_STATUSES.map((status) => ({ name: status.charAt(0).toUpperCase() + status.slice(1), value: status })),
 						default: [],
-						description: 'Only customers with one of these payment statuses',
+						description: 'Only customers with one of these payment statuses; an expression may give others TimePay uses',
 					},
 				],
 			},

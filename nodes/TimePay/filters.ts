@@ -19,6 +19,7 @@ export interface FiltersParameter {
 	custom?: unknown;
 }
 
+/** The payment statuses TimePay's campaigns are known to use: offered in the editor, not enforced. */
 export const PAYMENT_STATUSES = ['bounced', 'pending', 'partial', 'paid', 'received'] as const;
 
 const FIELD_NAMES: Record<keyof FiltersParameter, string> = {
@@ -34,11 +35,26 @@ function fieldError(node: INode, itemIndex: number, field: keyof FiltersParamete
 }
 
 /**
- * A list field: comma- or newline-separated text, or an array from an expression (e.g.
- * `{{ $json.loanIds }}`). Blanks are dropped; an empty list means the filter is not set.
+ * A filter that was added but holds nothing (an expression that gave "", [], null or undefined)
+ * would not narrow the audience: TimePay messages every customer of the campaign when a filter is
+ * left out. So it is an error, never a wider audience.
  */
-function readList(node: INode, itemIndex: number, field: keyof FiltersParameter, value: unknown): string[] | undefined {
-	if (value === undefined || value === null || value === '') return undefined;
+function emptyFilter(node: INode, itemIndex: number, field: keyof FiltersParameter): NodeOperationError {
+	return fieldError(
+		node,
+		itemIndex,
+		field,
+		'is empty',
+		'An empty filter would not narrow who is messaged. Map a value that is not empty, or remove the filter. Nothing was sent.',
+	);
+}
+
+/**
+ * A list field: comma- or newline-separated text, or an array from an expression (e.g.
+ * `{{ $json.loanIds }}`). Blanks are dropped; a filter left with no entry is an error.
+ */
+function readList(node: INode, itemIndex: number, field: keyof FiltersParameter, value: unknown): string[] {
+	if (value === undefined || value === null || value === '') throw emptyFilter(node, itemIndex, field);
 	const parts: unknown[] = Array.isArray(value) ? value : typeof value === 'string' ? value.split(/[,\n]/) : [value];
 	const list: string[] = [];
 	for (const part of parts) {
@@ -48,24 +64,16 @@ function readList(node: INode, itemIndex: number, field: keyof FiltersParameter,
 		const text = String(part).trim();
 		if (text) list.push(text);
 	}
-	return list.length ? list : undefined;
-}
-
-function readPaymentStatus(node: INode, itemIndex: number, value: unknown): string[] | undefined {
-	const list = readList(node, itemIndex, 'paymentStatus', value);
-	const unknown = list?.filter((status) => !(PAYMENT_STATUSES as readonly string[]).includes(status)) ?? [];
-	if (unknown.length) {
-		throw fieldError(node, itemIndex, 'paymentStatus', `has unknown value(s): ${unknown.join(', ')}`, `Expected any of: ${PAYMENT_STATUSES.join(', ')}`);
-	}
+	if (!list.length) throw emptyFilter(node, itemIndex, field);
 	return list;
 }
 
-/** Custom filters are a JSON object of customer fields to match exactly; `{}` or empty means none. */
-function readCustom(node: INode, itemIndex: number, value: unknown): IDataObject | undefined {
-	if (value === undefined || value === null) return undefined;
+/** Custom filters are a JSON object of customer fields to match exactly. */
+function readCustom(node: INode, itemIndex: number, value: unknown): IDataObject {
+	if (value === undefined || value === null) throw emptyFilter(node, itemIndex, 'custom');
 	let parsed: unknown = value;
 	if (typeof value === 'string') {
-		if (!value.trim()) return undefined;
+		if (!value.trim()) throw emptyFilter(node, itemIndex, 'custom');
 		try {
 			parsed = JSON.parse(value) as unknown;
 		} catch (error) {
@@ -75,21 +83,22 @@ function readCustom(node: INode, itemIndex: number, value: unknown): IDataObject
 	if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
 		throw fieldError(node, itemIndex, 'custom', `must be a JSON object, not ${Array.isArray(parsed) ? 'an array' : parsed === null ? 'null' : `a ${typeof parsed}`}`, 'Expected a JSON object of customer fields, e.g. {"branch": "Pune"}');
 	}
-	return Object.keys(parsed).length ? (parsed as IDataObject) : undefined;
+	if (!Object.keys(parsed).length) throw emptyFilter(node, itemIndex, 'custom');
+	return parsed as IDataObject;
 }
 
-/** The `filters` to send, or undefined when none is set (TimePay then messages the whole campaign). */
+/**
+ * The `filters` to send: every filter the user added, each checked not to be empty; undefined when
+ * none was added (the caller decides whether that may mean the whole campaign).
+ */
 export function buildFilters(node: INode, itemIndex: number, parameter: FiltersParameter): TimePayFilters | undefined {
 	const filters: TimePayFilters = {};
-	const ids = readList(node, itemIndex, 'ids', parameter.ids);
-	const excludeIds = readList(node, itemIndex, 'excludeIds', parameter.excludeIds);
-	const paymentStatus = readPaymentStatus(node, itemIndex, parameter.paymentStatus);
-	const language = readList(node, itemIndex, 'language', parameter.language);
-	const custom = readCustom(node, itemIndex, parameter.custom);
-	if (ids) filters.ids = ids;
-	if (excludeIds) filters.exclude_ids = excludeIds;
-	if (paymentStatus) filters.payment_status = paymentStatus;
-	if (language) filters.language = language;
-	if (custom) filters.custom = custom;
+	// A key is in the collection when the user added that filter, whatever its value turned out to be.
+	if ('ids' in parameter) filters.ids = readList(node, itemIndex, 'ids', parameter.ids);
+	if ('excludeIds' in parameter) filters.exclude_ids = readList(node, itemIndex, 'excludeIds', parameter.excludeIds);
+	// Payment statuses are offered from the known list, and any other word TimePay uses is accepted.
+	if ('paymentStatus' in parameter) filters.payment_status = readList(node, itemIndex, 'paymentStatus', parameter.paymentStatus);
+	if ('language' in parameter) filters.language = readList(node, itemIndex, 'language', parameter.language);
+	if ('custom' in parameter) filters.custom = readCustom(node, itemIndex, parameter.custom);
 	return Object.keys(filters).length ? filters : undefined;
 }

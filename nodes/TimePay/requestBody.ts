@@ -81,8 +81,17 @@ export function readInitiateRequest(context: IExecuteFunctions, itemIndex: numbe
 		body.limit = limit;
 	}
 
-	const filters = buildFilters(node, itemIndex, context.getNodeParameter('filters', itemIndex, {}) as FiltersParameter);
-	if (filters) body.filters = filters as InitiateBody['filters'];
+	if (context.getNodeParameter('audience', itemIndex, 'matchingFilters') !== 'wholeCampaign') {
+		// Without filters TimePay messages every customer of the campaign: that must be chosen, not fallen into.
+		const filters = buildFilters(node, itemIndex, context.getNodeParameter('filters', itemIndex, {}) as FiltersParameter);
+		if (!filters) {
+			throw fail(
+				'no filter is set',
+				'Add a filter (Customer IDs, Payment Status, …) to choose who is messaged, or set "Audience" to "Every Customer of the Campaign" to message them all on purpose. Nothing was sent.',
+			);
+		}
+		body.filters = filters as InitiateBody['filters'];
+	}
 
 	const options = context.getNodeParameter('options', itemIndex, {}) as { treatPartialSuccessAsError?: boolean };
 	return { itemIndex, campaignId, channel, body, treatPartialSuccessAsError: options.treatPartialSuccessAsError === true };

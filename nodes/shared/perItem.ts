@@ -98,6 +98,8 @@ export interface PerItemOptions<Plan> {
 	firstAlone?: boolean;
 	/** Keep the input item's binary data on its output items (a node that adds a file next to the others). */
 	keepInputBinary?: boolean;
+	/** Run the first input item only: the node acts once per execution, whatever the number of items. */
+	firstItemOnly?: boolean;
 }
 
 /** The one shape of a failed item under "continue on fail", in every node of the package. */
@@ -122,9 +124,10 @@ function toArray(output: ItemOutput | ItemOutput[]): ItemOutput[] {
 export async function runPerItem<Plan>(context: IExecuteFunctions, options: PerItemOptions<Plan>): Promise<INodeExecutionData[]> {
 	const node = context.getNode();
 	const inputs = context.getInputData();
+	const count = options.firstItemOnly ? Math.min(1, inputs.length) : inputs.length;
 	const continueOnFail = context.continueOnFail();
 	const checked: Array<Plan | Error> = [];
-	for (let itemIndex = 0; itemIndex < inputs.length; itemIndex++) {
+	for (let itemIndex = 0; itemIndex < count; itemIndex++) {
 		try {
 			checked.push(await options.check(itemIndex));
 		} catch (error) {
@@ -141,7 +144,7 @@ export async function runPerItem<Plan>(context: IExecuteFunctions, options: PerI
 	}
 
 	const settled = await mapWithConcurrency(
-		inputs.length,
+		count,
 		async (itemIndex, signal) => {
 			const plan = checked[itemIndex];
 			if (plan instanceof Error) throw plan;

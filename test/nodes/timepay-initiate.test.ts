@@ -54,7 +54,14 @@ function initiateNode(parameters: INodeParameters, extra: Partial<NodeSpec> = {}
 	return {
 		name: 'TimePay',
 		type: 'timePayInitiate',
-		parameters: { campaign: byId('camp-loans'), templateId: 'hfu7VL6sBhI6NPm', ...parameters },
+		// Per item, and the whole campaign unless the test sets filters (test/nodes/timepay-safety.test.ts covers the defaults).
+		parameters: {
+			campaign: byId('camp-loans'),
+			templateId: 'hfu7VL6sBhI6NPm',
+			initiate: 'perItem',
+			audience: parameters.filters ? 'matchingFilters' : 'wholeCampaign',
+			...parameters,
+		},
 		credentials: { timePayApi: credential },
 		...extra,
 	};
@@ -100,6 +107,7 @@ describe('TimePay Initiate: the request', () => {
 			success: true,
 			partialSuccess: false,
 			statusCode: 200,
+			initiationsSent: 1,
 			message: 'WhatsApp messages initiated for 1 customers',
 			results: { totalMatched: 1, customersSelected: 1, initiated: 1, failed: 0, batchesProcessed: 1, errors: [] },
 			campaignId: 'camp-welcome',
@@ -155,8 +163,8 @@ describe('TimePay Initiate: the request', () => {
 		expect(out[0].json).toMatchObject({ success: true, results: { totalMatched: 1, initiated: 1 } });
 	});
 
-	it('payment status alone, and a Custom field left at {} is not sent', async () => {
-		const { posts, initiations } = await run({ filters: { paymentStatus: ['bounced', 'pending'], custom: '{}' } });
+	it('payment status alone', async () => {
+		const { posts, initiations } = await run({ filters: { paymentStatus: ['bounced', 'pending'] } });
 		expect(posts[0].body).toEqual({ templateId: 'hfu7VL6sBhI6NPm', filters: { payment_status: ['bounced', 'pending'] } });
 		// bounced/pending: indexes 0,1,5,6,10,11; 5 and 11 are -FAIL → a partial success.
 		expect(initiations[0]).toMatchObject({ initiated: [LOANS[0], LOANS[1], LOANS[6], LOANS[10]], failed: [LOANS[5], LOANS[11]] });
@@ -198,6 +206,7 @@ describe('TimePay Initiate: answers', () => {
 			success: false,
 			partialSuccess: true,
 			statusCode: 207,
+			initiationsSent: 1,
 			message: 'WhatsApp messages initiated for 10 customers, 2 failed',
 			results: {
 				totalMatched: 12,
@@ -338,7 +347,6 @@ describe('TimePay Initiate: checks before anything is sent', () => {
 		// Left empty in the editor, n8n itself reports the required field; an expression can still be empty.
 		['a template ID expression that is empty', { templateId: '={{ $json.nothing }}' }, /Item 0: "Template ID" is empty/],
 		['a campaign expression that is blank', { campaign: byId('={{ " " }}') }, /Item 0: "Campaign" is empty/],
-		['a payment status TimePay does not know', { filters: { paymentStatus: '={{ ["paid", "overdue"] }}' } }, /Item 0: Filters → "Payment Status" has unknown value\(s\): overdue/],
 		['a fractional limit', { messageAll: false, limit: '={{ 2.5 }}' }, /Item 0: "Limit" is 2.5/],
 	])('%s: a NodeOperationError, no request', async (_name, parameters, message) => {
 		const { result, requests } = await run(parameters);
@@ -350,11 +358,11 @@ describe('TimePay Initiate: checks before anything is sent', () => {
 describe('TimePay Initiate: continue on fail', () => {
 	it('good and failing items keep their order and pairing; a bad item is never sent', async () => {
 		const items = [
-			{ json: { campaign: 'camp-welcome', custom: '{}' } },
-			{ json: { campaign: 'camp-nope', custom: '{}' } },
+			{ json: { campaign: 'camp-welcome', custom: '{"branch": "Mumbai"}' } },
+			{ json: { campaign: 'camp-nope', custom: '{"branch": "Mumbai"}' } },
 			{ json: { campaign: 'camp-loans', custom: '{oops' } },
 			{ json: { campaign: 'camp-loans', custom: '{"branch": "Pune"}' } },
-			{ json: { campaign: 'camp-failing', custom: '{}' } },
+			{ json: { campaign: 'camp-failing', custom: '{"branch": "Mumbai"}' } },
 		];
 		const { result, out, posts } = await run(
 			{ campaign: byId('={{ $json.campaign }}'), filters: { custom: '={{ $json.custom }}' } },
@@ -539,7 +547,22 @@ describe('TimePay Initiate: description', () => {
 		expect(type.description.usableAsTool).toBe(true);
 		expect(type.description.credentials).toEqual([{ name: 'timePayApi', required: true }]);
 		const properties = Object.fromEntries(type.description.properties.map((p) => [p.name, p]));
-		expect(Object.keys(properties)).toEqual(['campaign', 'channel', 'templateId', 'messageAll', 'limit', 'conversationSettings', 'filters', 'options']);
+		expect(Object.keys(properties)).toEqual([
+			'realMessagesNotice',
+			'campaign',
+			'channel',
+			'templateId',
+			'initiate',
+			'audience',
+			'wholeCampaignNotice',
+			'messageAll',
+			'limit',
+			'conversationSettings',
+			'filters',
+			'options',
+		]);
+		expect(properties.initiate.default).toBe('once');
+		expect(properties.audience.default).toBe('matchingFilters');
 		expect(properties.campaign.type).toBe('resourceLocator');
 		expect(properties.campaign.modes?.map((m) => [m.name, m.typeOptions?.searchListMethod])).toEqual([
 			['list', 'searchCampaigns'],

@@ -89,9 +89,9 @@ export function demoCampaigns(): Campaign[] {
 	}));
 	return [
 		{ id: 'camp-loans', name: 'Loan reminders', status: 'active', customers: loans },
-		{ id: 'camp-failing', name: 'Broken numbers', status: 'active', customers: [{ id: 'X-1-FAIL', payment_status: 'pending', language: 'en' }] },
+		{ id: 'camp-failing', name: 'Broken numbers', status: 'active', customers: [{ id: 'X-1-FAIL', payment_status: 'pending', language: 'en', custom: { branch: 'Mumbai' } }] },
 		{ id: 'camp-empty', name: 'Empty campaign', status: 'paused', customers: [] },
-		{ id: 'camp-welcome', name: 'Welcome journey', status: 'completed', customers: [{ id: 'W-1', payment_status: 'paid', language: 'hi' }] },
+		{ id: 'camp-welcome', name: 'Welcome journey', status: 'completed', customers: [{ id: 'W-1', payment_status: 'paid', language: 'hi', custom: { branch: 'Mumbai' } }] },
 	];
 }
 

@@ -117,11 +117,13 @@ export class WhilterTrigger implements INodeType {
 					{ name: 'Completed', value: 'completed' },
 					{ name: 'Failed', value: 'failed' },
 					{ name: 'In Progress', value: 'in-progress' },
+					{ name: 'Other (a Status Word Not Listed)', value: 'other', description: 'Any status word the node does not know, passed on as Whilter wrote it' },
 					{ name: 'Pending', value: 'pending' },
 				],
 				default: ['completed'],
 				displayOptions: { show: { event: ['batchTask'] } },
-				description: 'Task statuses that start the workflow; callbacks with another status are answered 200 ("ignored") and start nothing',
+				description:
+					'Task statuses that start the workflow. Words are matched in any case, with common synonyms (succeeded, finished, …); a word the node does not know is checked with the status API first. A confirmed status not chosen here is answered 200 ("ignored") and starts nothing.',
 			},
 			{
 				displayName: 'Output',

@@ -15,31 +15,53 @@ export interface TaskStatus {
 	response: IDataObject;
 }
 
+/**
+ * The documented status words and their common synonyms, matched in any case with spaces and
+ * underscores read as hyphens. A task "completed with errors" has an output file whose failed rows
+ * say why: it is completed. Any other word is 'unknown', and the caller asks the status API before
+ * acting on it (a callback is never dropped for a word this list does not know).
+ */
 const STATE_WORDS: Record<string, TaskState> = {
 	pending: 'pending',
 	queued: 'pending',
+	submitted: 'pending',
+	accepted: 'pending',
+	created: 'pending',
+	waiting: 'pending',
 	'in-progress': 'in-progress',
-	in_progress: 'in-progress',
 	inprogress: 'in-progress',
 	processing: 'in-progress',
 	running: 'in-progress',
+	started: 'in-progress',
 	completed: 'completed',
 	complete: 'completed',
+	'completed-with-errors': 'completed',
+	'partially-completed': 'completed',
 	success: 'completed',
+	succeeded: 'completed',
+	successful: 'completed',
+	finished: 'completed',
 	done: 'completed',
 	failed: 'failed',
 	failure: 'failed',
 	error: 'failed',
+	errored: 'failed',
 	cancelled: 'cancelled',
 	canceled: 'cancelled',
+	aborted: 'cancelled',
 };
 
 export function normaliseTaskState(value: unknown): TaskState {
 	const word = String(value ?? '')
 		.trim()
 		.toLowerCase()
-		.replace(/\s+/g, '-');
+		.replace(/[\s_]+/g, '-');
 	return STATE_WORDS[word] ?? 'unknown';
+}
+
+/** The status for an output item: the normalised state, or Whilter's own word when it is not one the package knows. */
+export function statusForOutput(state: TaskState, word: unknown): string {
+	return state === 'unknown' && typeof word === 'string' && word.trim() ? word.trim() : state;
 }
 
 /** States a task does not leave: waiting ends on any of them. */

@@ -6,6 +6,7 @@ import { parseBatchCallback } from '../api/callbackPayload';
 import { readTaskResultRows } from '../api/resultFile';
 import type { ResultRowFilter } from '../api/rowFilter';
 import { getTaskStatus } from '../api/taskApi';
+import { statusForOutput } from '../api/taskStatus';
 
 /**
  * "Submit and wait" for Whilter Batch: the task is created with this execution's resume URL as its
@@ -100,7 +101,7 @@ export async function resumeOnCallback(context: IWebhookFunctions, options: { ro
 		});
 	}
 	if (status.status !== 'completed') {
-		return refuse(context, 409, `Task ${expected} is "${status.status}" according to the status API, not completed`);
+		return refuse(context, 409, `Task ${expected} is "${statusForOutput(status.status, status.response.status)}" according to the status API, not completed`);
 	}
 	const filePath = status['file-path'];
 	if (!filePath) throw new NodeOperationError(context.getNode(), `Whilter task ${expected} is completed but the status API gives no "file-path" for its results`);

@@ -8,6 +8,7 @@ import { TASK_CANCEL_PATH, TASK_STATUS_PATH, taskIdPath } from '../api/endpoints
 import { readTaskResultFile, streamTaskResultRows } from '../api/resultFile';
 import type { ResultRowFilter } from '../api/rowFilter';
 import { cancelTask, getTaskStatus } from '../api/taskApi';
+import { statusForOutput } from '../api/taskStatus';
 import type { TaskStatus } from '../api/taskStatus';
 import { waitForTask, waitTimeoutError } from './waitForTask';
 import type { OnTimeout } from './waitForTask';
@@ -28,7 +29,7 @@ export interface StatusPlan {
 }
 
 function statusJson(status: TaskStatus, extra: IDataObject = {}): IDataObject {
-	return { ...(status as unknown as IDataObject), ...extra };
+	return { ...(status as unknown as IDataObject), status: statusForOutput(status.status, status.response.status), ...extra };
 }
 
 export function planStatusItem(context: IExecuteFunctions, operation: StatusOperation, itemIndex: number): StatusPlan {

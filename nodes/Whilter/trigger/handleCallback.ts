@@ -6,6 +6,7 @@ import type { BatchCallback, RealtimeCallback, RealtimeStatusWord, Refusal } fro
 import type { MediaStatus } from '../api/mediaStatus';
 import { readTaskResultRows } from '../api/resultFile';
 import type { ResultRowFilter } from '../api/rowFilter';
+import { statusForOutput } from '../api/taskStatus';
 import type { TaskState, TaskStatus } from '../api/taskStatus';
 import { checkAuthentication } from './authentication';
 import type { ExpectedAuth, TriggerAuthentication } from './authentication';
@@ -70,13 +71,18 @@ async function onBatchCallback(context: IWebhookFunctions, body: unknown, option
 	const parsed = parseBatchCallback(body);
 	if ('refusal' in parsed) return respond(context, parsed.refusal);
 	const claim = parsed.value;
-	const statuses = context.getNodeParameter('statuses', ['completed']) as TaskState[];
-	const startsOn = statuses.length ? statuses.join(', ') : 'nothing (no status selected)';
-	const ignored = (status: TaskState) =>
-		ignore(`Ignored: task ${claim.taskId} is "${status}"; this trigger starts on ${startsOn}`, { 'task-id': claim.taskId, status });
+	const chosen = context.getNodeParameter('statuses', ['completed']) as Array<TaskState | 'other'>;
+	// "Other": any status word the package does not know, passed through as Whilter wrote it.
+	const statuses: TaskState[] = chosen.map((status) => (status === 'other' ? 'unknown' : status));
+	const startsOn = chosen.length ? chosen.join(', ') : 'nothing (no status selected)';
+	const ignored = (state: TaskState, word: unknown) => {
+		const status = statusForOutput(state, word);
+		return ignore(`Ignored: task ${claim.taskId} is "${status}"; this trigger starts on ${startsOn}`, { 'task-id': claim.taskId, status });
+	};
 
-	// A status the trigger does not start on costs no API call, whoever sent it: nothing starts either way.
-	if (claim.status !== undefined && !statuses.includes(claim.status)) return ignored(claim.status);
+	// A known status the trigger does not start on costs no API call, whoever sent it: nothing starts
+	// either way. A word the package does not know is never ignored unasked: it may be a completion.
+	if (claim.status !== undefined && claim.status !== 'unknown' && !statuses.includes(claim.status)) return ignored(claim.status, claim.statusWord);
 
 	let confirmed: TaskStatus | undefined;
 	if (context.getNodeParameter('confirmWithApi', true) as boolean) {
@@ -85,11 +91,18 @@ async function onBatchCallback(context: IWebhookFunctions, body: unknown, option
 		confirmed = outcome.value;
 	} else if (claim.status === undefined) {
 		return respond(context, { status: 400, message: 'The callback names no status (with "Confirm With Whilter API" off, the trigger goes by the callback\'s status)' });
+	} else if (claim.status === 'unknown' && !statuses.includes('unknown')) {
+		// Answered with an error so that Whilter tries again and the refusal shows in n8n's log.
+		return respond(context, {
+			status: 422,
+			message: `The callback's status "${claim.statusWord}" is not one this trigger knows; turn on "Confirm With Whilter API" to have Whilter's status API decide`,
+		});
 	}
 	const status = confirmed?.status ?? (claim.status as TaskState);
-	if (!statuses.includes(status)) return ignored(status);
+	if (!statuses.includes(status)) return ignored(status, confirmed ? confirmed.response.status : claim.statusWord);
 
 	const item = batchItem(claim, confirmed, status);
+	item.status = statusForOutput(status, confirmed ? confirmed.response.status : claim.statusWord);
 	const output = context.getNodeParameter('output', 'callback') as 'callback' | 'rows';
 	if (output !== 'rows' || status !== 'completed') return { workflowData: [[{ json: item }]] };
 

@@ -34,7 +34,7 @@ describe('Whilter Trigger: a batch callback against the status API', () => {
 		expect(compareBatchStatus(batch({ 'task-id': 't1', status: 'completed' }), parseTaskStatus({ 'task-id': 't2', status: 'completed' }, 't1'))?.status).toBe(409);
 	});
 
-	it('leaves a word it does not know to the status API: the API's answer decides', () => {
+	it("leaves a word it does not know to the status API: the API's answer decides", () => {
 		expect(compareBatchStatus(batch({ 'task-id': 't', status: 'Archived' }), parseTaskStatus({ status: 'ARCHIVED' }, 't'))).toBeUndefined();
 		expect(compareBatchStatus(batch({ 'task-id': 't', status: 'Archived' }), parseTaskStatus({ status: 'completed' }, 't'))).toBeUndefined();
 		// A known word the API contradicts is still a mismatch.

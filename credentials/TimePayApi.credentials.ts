@@ -1,4 +1,12 @@
-import type { IAuthenticateGeneric, ICredentialTestRequest, ICredentialType, INodeProperties, Icon } from 'n8n-workflow';
+import type {
+	IAuthenticate,
+	ICredentialDataDecryptedObject,
+	ICredentialTestRequest,
+	ICredentialType,
+	IHttpRequestOptions,
+	INodeProperties,
+	Icon,
+} from 'n8n-workflow';
 
 /** TimePay agents API, authorised by a bearer token. */
 export class TimePayApi implements ICredentialType {
@@ -28,9 +36,12 @@ export class TimePayApi implements ICredentialType {
 		},
 	];
 
-	authenticate: IAuthenticateGeneric = {
-		type: 'generic',
-		properties: { headers: { Authorization: '=Bearer {{$credentials.token}}' } },
+	// A token pasted with its "Bearer " prefix (as TimePay's examples show it) is still sent once-prefixed.
+	authenticate: IAuthenticate = async (credentials: ICredentialDataDecryptedObject, requestOptions: IHttpRequestOptions): Promise<IHttpRequestOptions> => {
+		const token = String(credentials.token ?? '')
+			.replace(/^\s*bearer\s+/i, '')
+			.trim();
+		return { ...requestOptions, headers: { ...(requestOptions.headers ?? {}), Authorization: `Bearer ${token}` } };
 	};
 
 	test: ICredentialTestRequest = {

@@ -117,3 +117,24 @@ describe('TimePay Initiate initiates once per execution by default', () => {
 		expect(out.map((o) => o.pairedItem)).toEqual([0, 1, 2].map((item) => ({ item })));
 	});
 });
+
+describe('the TimePay credential', () => {
+	it.each(['Bearer ', 'bearer  ', ' BEARER '])('a token pasted with its %j prefix is sent as one Bearer token', async (prefix) => {
+		const pasted = store.add('timePayApi', { token: `${prefix}${TOKEN}`, baseUrl: timepay.url });
+		const before = timepay.requests.length;
+		const result = await runChain({
+			items: [{ json: {} }],
+			nodes: [
+				{
+					name: 'TimePay',
+					type: 'timePayInitiate',
+					parameters: { campaign: { __rl: true, mode: 'id', value: 'camp-welcome' }, templateId: 'tpl-1', audience: 'wholeCampaign' },
+					credentials: { timePayApi: pasted },
+				},
+			],
+			credentials: store,
+		});
+		expect(result.error).toBeUndefined();
+		expect(timepay.requests.slice(before).map((r) => r.headers.authorization)).toEqual([`Bearer ${TOKEN}`]);
+	});
+});

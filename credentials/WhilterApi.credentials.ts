@@ -180,6 +180,8 @@ export class WhilterApi implements ICredentialType {
 			headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
 			body: { client_id: credentials.clientId, client_secret: credentials.clientSecret },
 			json: true,
+			// The body carries the client secret: a redirect is an error, never a second copy elsewhere.
+			disableFollowRedirect: true,
 		};
 		let response: { access_token?: unknown };
 		try {

@@ -133,7 +133,6 @@ export async function uploadMedia(this: IExecuteFunctions, prepared: PreparedUpl
 			'Content-Length': String(head.length + size + tail.length),
 		},
 		body,
-		disableFollowRedirect: true,
 		itemIndex,
 	});
 	const id = typeof answer.id === 'string' || typeof answer.id === 'number' ? String(answer.id) : '';

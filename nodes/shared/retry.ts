@@ -71,6 +71,8 @@ export interface FailureFacts {
 	/** Milliseconds the server asked us to wait (Retry-After), when it said. */
 	retryAfterMs?: number;
 	networkCode?: string;
+	/** Where a 3xx answer pointed (its Location header). */
+	location?: string;
 }
 
 type Loose = Record<string, unknown> | undefined;
@@ -116,6 +118,8 @@ export function failureFacts(error: unknown): FailureFacts {
 		const status = Number(response?.status ?? response?.statusCode ?? metadata?.httpStatusCode ?? e.httpCode ?? e.statusCode);
 		if (facts.status === undefined && Number.isInteger(status) && status >= 100) facts.status = status;
 		const retryAfter = parseRetryAfter(header(response?.headers, 'retry-after'));
+		const location = header(response?.headers, 'location');
+		if (facts.location === undefined && location) facts.location = location;
 		if (facts.retryAfterMs === undefined && retryAfter !== undefined) facts.retryAfterMs = retryAfter;
 		if (facts.networkCode === undefined && typeof e.code === 'string' && RETRYABLE_NETWORK_CODES.has(e.code)) {
 			facts.networkCode = e.code;

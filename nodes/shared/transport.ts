@@ -11,7 +11,7 @@ import type {
 } from 'n8n-workflow';
 
 import { vendorApiError } from './errors';
-import { isIdempotentMethod, withRetry } from './retry';
+import { failureFacts, isIdempotentMethod, withRetry } from './retry';
 
 /** Every context a node calls a vendor from: executions, dropdowns, webhook lifecycles and webhooks. */
 export type ApiContext = IExecuteFunctions | ILoadOptionsFunctions | IHookFunctions | IWebhookFunctions;
@@ -24,8 +24,6 @@ export interface ApiRequest {
 	qs?: IDataObject;
 	/** Added to Accept: application/json (e.g. a multipart Content-Type and Content-Length). */
 	headers?: IDataObject;
-	/** A streamed body: no redirects, as following one would make axios keep every byte sent for a replay. */
-	disableFollowRedirect?: boolean;
 	itemIndex?: number;
 }
 
@@ -68,6 +66,20 @@ export function sentOnceHint(vendor: string, because: string, status: number | u
 	return `${once} The connection failed after the request may have reached ${vendor}: check in ${vendor} before running the node again.`;
 }
 
+/** Why a redirect was not followed, and where it pointed (origin and path only: a query could hold a key). */
+export function redirectHint(vendor: string, from: string, location: string | undefined): string {
+	let target = 'another address';
+	try {
+		if (location) {
+			const url = new URL(location, from);
+			target = `${url.origin}${url.pathname}`;
+		}
+	} catch {
+		// An unreadable Location: the generic words stay.
+	}
+	return `${vendor} redirected the call to ${target}. Calls that carry your credential never follow a redirect, so the credential went nowhere else: set the credential's Base URL to where the API answers.`;
+}
+
 /**
  * Builds a vendor's one request helper: the credential authenticates the call (n8n's
  * httpRequestWithAuthentication, so token refresh and preAuthentication work as in n8n's own nodes),
@@ -87,7 +99,9 @@ export function createVendorTransport<Request extends ApiRequest>(spec: VendorSp
 			returnFullResponse: true,
 			...(request.body !== undefined ? { body: request.body } : {}),
 			...(request.qs !== undefined ? { qs: request.qs } : {}),
-			...(request.disableFollowRedirect ? { disableFollowRedirect: true } : {}),
+			// n8n's HTTP client would follow a redirect with the credential's headers, to any host: a
+			// vendor call never follows one, so a credential only ever goes to the configured base URL.
+			disableFollowRedirect: true,
 			...(signal ? { abortSignal: signal } : {}),
 		};
 		const idempotent = isIdempotentMethod(request.method);
@@ -110,8 +124,12 @@ export function createVendorTransport<Request extends ApiRequest>(spec: VendorSp
 				itemIndex: request.itemIndex,
 				secrets: spec.secrets(credentials),
 			});
+			const status = apiError.httpCode ? Number(apiError.httpCode) : undefined;
 			// The vendor's own words are in the message already; the description says whether a rerun is safe.
-			if (!idempotent) apiError.description = sentOnceHint(spec.vendor, spec.sentOnceBecause, apiError.httpCode ? Number(apiError.httpCode) : undefined);
+			if (!idempotent) apiError.description = sentOnceHint(spec.vendor, spec.sentOnceBecause, status);
+			if (status !== undefined && status >= 300 && status < 400) {
+				apiError.description = [redirectHint(spec.vendor, options.url, failureFacts(error).location), apiError.description].filter(Boolean).join(' ');
+			}
 			throw apiError;
 		}
 	};

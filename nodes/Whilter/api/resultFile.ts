@@ -120,11 +120,11 @@ async function openFromS3(context: ResultsContext, filePath: string, itemIndex: 
  */
 async function openFromUrl(context: ResultsContext, address: string, itemIndex: number): Promise<OpenedFile> {
 	const credentials = await getWhilterCredentials(context);
-	let whilterHost: string | undefined;
+	let whilterOrigin: string | undefined;
 	try {
-		whilterHost = new URL(String(credentials.baseUrl)).host;
+		whilterOrigin = new URL(String(credentials.baseUrl)).origin;
 	} catch {
-		whilterHost = undefined;
+		whilterOrigin = undefined;
 	}
 	const first = new URL(address);
 	const signal = cancelSignalOf(context);
@@ -133,7 +133,8 @@ async function openFromUrl(context: ResultsContext, address: string, itemIndex: 
 	const fetchOnce = async () =>
 		await getFollowingRedirects(context, first, {
 			credentialType: 'whilterApi',
-			sendCredentialTo: (hop) => hop.host === whilterHost,
+			// Same scheme, host and port as the API: the token never goes to plain http on the API's host name.
+			sendCredentialTo: (hop) => hop.origin === whilterOrigin,
 			abortSignal: signal,
 			maxRedirects: MAX_REDIRECTS,
 			errorBodyBytes: ERROR_BODY_BYTES,

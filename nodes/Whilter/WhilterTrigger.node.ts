@@ -60,11 +60,19 @@ export class WhilterTrigger implements INodeType {
 			},
 			{
 				displayName:
-					'Give this node\'s <b>Production URL</b> to Whilter as your real-time callback URL. Whilter\'s documented real-time callback carries no Whilter request ID, so unless Whilter adds one it cannot be checked against the API: set Authentication.',
+					'Give this node\'s <b>Production URL</b> to Whilter as your real-time callback URL. Whilter\'s documented real-time callback carries no Whilter request ID, so unless Whilter adds one it cannot be checked against the API: set Authentication (without it, such callbacks are refused).',
 				name: 'realtimeNotice',
 				type: 'notice',
 				default: '',
 				displayOptions: { show: { event: ['realtimeMedia'] } },
+			},
+			{
+				displayName:
+					'With no Authentication and no confirmation, callbacks cannot be checked: this trigger refuses to read result rows for them. Set Authentication or turn on Confirm With Whilter API.',
+				name: 'unsafeNotice',
+				type: 'notice',
+				default: '',
+				displayOptions: { show: { event: ['batchTask'], authentication: ['none'], confirmWithApi: [false], output: ['rows'] } },
 			},
 			{
 				displayName: 'Event',
@@ -202,6 +210,15 @@ export class WhilterTrigger implements INodeType {
 						default: REALTIME_STATUS_PATH,
 						displayOptions: { show: { '/event': ['realtimeMedia'] } },
 						description: 'Path of the real-time status endpoint callbacks are confirmed against',
+					},
+					{
+						displayName: 'Start Unverified Real-Time Callbacks',
+						name: 'allowUnverified',
+						type: 'boolean',
+						default: false,
+						displayOptions: { show: { '/event': ['realtimeMedia'], '/authentication': ['none'] } },
+						description:
+							'Whether a real-time callback that cannot be checked (no Authentication, and no Whilter request ID to confirm with the API) may start the workflow. Anyone who knows the URL could then start it with any video URL.',
 					},
 					{
 						displayName: 'Status Path',

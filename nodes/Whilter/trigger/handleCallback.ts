@@ -118,6 +118,21 @@ async function onBatchCallback(context: IWebhookFunctions, body: unknown, option
 	return { workflowData: [rows.map((json): INodeExecutionData => ({ json }))] };
 }
 
+/**
+ * A real-time callback that is neither authenticated nor confirmed with the API could come from
+ * anyone, with any video-url. It starts a workflow only when the user says so.
+ */
+const UNVERIFIED_REALTIME: Refusal = {
+	status: 401,
+	message:
+		'This callback can be neither authenticated nor confirmed with the Whilter API (it names no whilter-request-id): set Authentication, or turn on "Start Unverified Real-Time Callbacks"',
+};
+
+function trustsUnverified(context: IWebhookFunctions): boolean {
+	if (context.getNodeParameter('authentication', 'none') !== 'none') return true;
+	return (context.getNodeParameter('options.allowUnverified', false) as boolean) === true;
+}
+
 async function onRealtimeCallback(context: IWebhookFunctions, body: unknown, options: TriggerOptions): Promise<IWebhookResponseData> {
 	const parsed = parseRealtimeCallback(body);
 	if ('refusal' in parsed) return respond(context, parsed.refusal);
@@ -133,6 +148,7 @@ async function onRealtimeCallback(context: IWebhookFunctions, body: unknown, opt
 	}
 
 	const mode = context.getNodeParameter('realtimeConfirmation', 'whenIdPresent') as RealtimeConfirmation;
+	if (mode === 'off' && !trustsUnverified(context)) return respond(context, UNVERIFIED_REALTIME);
 	let confirmed: { media: MediaStatus; response: IDataObject } | undefined;
 	if (mode !== 'off') {
 		const whilterRequestId = claim.whilterRequestId;
@@ -140,6 +156,7 @@ async function onRealtimeCallback(context: IWebhookFunctions, body: unknown, opt
 			if (mode === 'requireId') {
 				return respond(context, { status: 400, message: 'The callback names no whilter-request-id, which this trigger needs to confirm it against the Whilter API' });
 			}
+			if (!trustsUnverified(context)) return respond(context, UNVERIFIED_REALTIME);
 		} else {
 			const outcome = await confirmRealtimeCallback.call(context, { ...claim, whilterRequestId }, options.realtimeStatusPath);
 			if ('refusal' in outcome) return respond(context, outcome.refusal);
@@ -164,13 +181,31 @@ async function onRealtimeCallback(context: IWebhookFunctions, body: unknown, opt
 }
 
 /**
+ * A setup in which anyone who knows the URL could make n8n fetch a file of their choosing: no
+ * authentication, no confirmation with the API, and result rows read from the `file-path` the caller
+ * names (an internal address, or any object the S3 keys can read). Refused before anything else.
+ */
+function unsafeSetup(context: IWebhookFunctions, authentication: TriggerAuthentication): Refusal | undefined {
+	if (authentication !== 'none' || context.getNodeParameter('event', 'batchTask') !== 'batchTask') return undefined;
+	if (context.getNodeParameter('confirmWithApi', true) === true || context.getNodeParameter('output', 'callback') !== 'rows') return undefined;
+	return {
+		status: 500,
+		message:
+			'The Whilter Trigger will not read result rows from a callback nobody checked: set Authentication, or turn on "Confirm With Whilter API"',
+	};
+}
+
+/**
  * One POST to the trigger's URL, in the order that keeps forged calls cheap and harmless: the
  * shared secret, the body's size, the payload's shape, the status filter, then the Whilter API.
  * Every refusal is answered here (4xx/5xx, nothing started); only a callback that passes all of
  * them becomes workflow data.
  */
 export async function handleCallback(context: IWebhookFunctions): Promise<IWebhookResponseData> {
-	const auth = await expectedAuth(context, context.getNodeParameter('authentication', 'none') as TriggerAuthentication);
+	const authentication = context.getNodeParameter('authentication', 'none') as TriggerAuthentication;
+	const unsafe = unsafeSetup(context, authentication);
+	if (unsafe) return respond(context, unsafe);
+	const auth = await expectedAuth(context, authentication);
 	if ('status' in auth) return respond(context, auth);
 	const outcome = checkAuthentication(auth, context.getHeaderData());
 	if (!outcome.ok) return respond(context, outcome.refusal);

@@ -1,0 +1,73 @@
+/**
+ * Whilter Trigger setups in which a caller nobody checked could steer the workflow: reading a
+ * results file the caller names (no authentication, no confirmation), or starting on a real-time
+ * callback that is neither authenticated nor confirmable. Both are refused unless the user opts in.
+ */
+import type { IDataObject, INodeParameters } from 'n8n-workflow';
+
+import { CredentialStore, shutdownN8nCore } from '../harness/run';
+import { callWebhook } from '../harness/webhook';
+import { startServer } from '../servers/http';
+import type { ContractServer } from '../servers/http';
+
+/** Stands in for Whilter and for any host a forged file-path could name: it records every request. */
+let anyHost: ContractServer;
+let store: CredentialStore;
+let credential: { id: string; name: string };
+
+beforeAll(async () => {
+	anyHost = await startServer(() => ({ status: 200, raw: Buffer.from('phone,media-url,error\r\n1,https://m/1.mp4,\r\n'), headers: { 'content-type': 'text/csv' } }));
+	store = new CredentialStore();
+	credential = store.add('whilterApi', { baseUrl: anyHost.url, client: 'acme', authentication: 'accessToken', accessToken: 'static-token-0123456789' });
+});
+
+afterAll(async () => {
+	await anyHost?.close();
+	await shutdownN8nCore();
+});
+
+beforeEach(() => {
+	anyHost.requests.length = 0;
+});
+
+async function post(parameters: INodeParameters, json: IDataObject) {
+	return await callWebhook({
+		node: { type: 'whilterTrigger', parameters, credentials: { whilterApi: credential } },
+		credentials: store,
+		request: { json },
+	});
+}
+
+describe('Whilter Trigger refuses to read a file a caller names when nothing checks the caller', () => {
+	const forged = () => ({ 'task-id': 't-1', status: 'completed', 'file-path': `${anyHost.url}/internal/secret.csv` });
+
+	it('no authentication + no confirmation + Result Rows: 500, nothing fetched, nothing started', async () => {
+		const result = await post({ event: 'batchTask', authentication: 'none', confirmWithApi: false, output: 'rows' }, forged());
+		expect(result.status).toBe(500);
+		expect((result.json as IDataObject).message).toMatch(/will not read result rows from a callback nobody checked/);
+		expect(result.workflowData).toBeUndefined();
+		expect(anyHost.requests).toEqual([]);
+	});
+
+	it('the same callback item without reading the file (Output: Callback) still starts', async () => {
+		const result = await post({ event: 'batchTask', authentication: 'none', confirmWithApi: false, output: 'callback' }, forged());
+		expect(result.items).toEqual([expect.objectContaining({ 'task-id': 't-1', confirmed: false })]);
+		expect(anyHost.requests).toEqual([]);
+	});
+});
+
+describe('Whilter Trigger refuses real-time callbacks that can be neither authenticated nor confirmed', () => {
+	const unverifiable = { 'client-request-id': 'c-1', 'user-id': 'u-1', 'video-url': 'https://attacker.test/v.mp4' };
+
+	it.each(['whenIdPresent', 'off'])('confirmation %s, no Authentication, no whilter-request-id: 401, nothing started', async (realtimeConfirmation) => {
+		const result = await post({ event: 'realtimeMedia', authentication: 'none', realtimeConfirmation }, unverifiable);
+		expect(result.status).toBe(401);
+		expect((result.json as IDataObject).message).toMatch(/can be neither authenticated nor confirmed/);
+		expect(result.workflowData).toBeUndefined();
+	});
+
+	it('"Start Unverified Real-Time Callbacks" on: it starts, marked unconfirmed', async () => {
+		const result = await post({ event: 'realtimeMedia', authentication: 'none', options: { allowUnverified: true } }, unverifiable);
+		expect(result.items).toEqual([expect.objectContaining({ 'client-request-id': 'c-1', confirmed: false, 'video-url': 'https://attacker.test/v.mp4' })]);
+	});
+});

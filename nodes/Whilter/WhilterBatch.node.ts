@@ -43,7 +43,9 @@ export class WhilterBatch implements INodeType {
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [{ name: 'whilterApi', required: true }],
 		// Only used with "Wait for Completion Callback": Whilter's callback resumes the waiting execution.
-		webhooks: [{ name: 'default', httpMethod: 'POST', responseMode: 'onReceived', path: '', restartWebhook: true }],
+		// responseData is set empty on purpose: left out, n8n answers an accepted call with the literal
+		// text "firstEntryJson"; empty, it answers with the node's own small JSON (webhookResponse).
+		webhooks: [{ name: 'default', httpMethod: 'POST', responseMode: 'onReceived', path: '', restartWebhook: true, responseData: '' }],
 		waitingNodeTooltip:
 			'Waiting for Whilter to call back when the task completes. The task ID is in this execution\'s custom data; the wait ends at the Callback Timeout.',
 		properties: [

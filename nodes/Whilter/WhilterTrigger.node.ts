@@ -48,7 +48,9 @@ export class WhilterTrigger implements INodeType {
 				testedBy: 'whilterCallbackBasicAuthTest',
 				displayOptions: { show: { authentication: ['basicAuth'] } } },
 		],
-		webhooks: [{ name: 'default', httpMethod: 'POST', responseMode: 'onReceived', path: 'whilter' }],
+		// responseData is set empty on purpose: left out, n8n answers an accepted call with the literal
+		// text "firstEntryJson"; empty, it answers with the node's own small JSON (webhookResponse).
+		webhooks: [{ name: 'default', httpMethod: 'POST', responseMode: 'onReceived', path: 'whilter', responseData: '' }],
 		properties: [
 			{
 				displayName:

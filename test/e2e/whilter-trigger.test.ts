@@ -175,6 +175,9 @@ describe('Whilter Trigger (real n8n, production webhook)', () => {
 		const record = await sandbox.whilter.sendCallback({ taskId, url: secured.url, headers: { [HEADER]: SECRET } });
 		expect(record.status).toBe(200);
 		expect(record.body).toEqual({ 'task-id': taskId, status: 'completed', 'file-path': sandbox.whilter.outputKeyOf(taskId), count: 4, message: 'Task completed' });
+		// What Whilter reads back: a small JSON answer, not n8n's literal "firstEntryJson" for onReceived webhooks.
+		const answer = sandbox.whilter.callbacks.find((c) => c.taskId === taskId);
+		expect(answer?.responseText === undefined ? undefined : JSON.parse(answer.responseText)).toEqual({ message: 'Workflow started', 'task-id': taskId, status: 'completed' });
 
 		const [execution] = await finishedExecutions(n8n, secured.workflowId, 1);
 		expect(execution.status).toBe('success');

@@ -432,7 +432,12 @@ export async function callWebhook(call: WebhookCall): Promise<WebhookResult> {
 		const json = outcome?.webhookResponse !== undefined ? outcome.webhookResponse : { message: 'Webhook call received' };
 		return { ...base, status: description.responseCode ? Number(description.responseCode) : 200, json, answeredByNode: false };
 	}
-	return { ...base, status: 200, json: { message: 'Workflow was started' }, answeredByNode: false };
+	// n8n's rule for an onReceived webhook that starts the workflow: the description's responseData
+	// (n8n's default, when it is left out, is the literal text "firstEntryJson"), else the node's
+	// webhookResponse, else its own message.
+	const responseData = description.responseData === undefined ? 'firstEntryJson' : description.responseData;
+	const json = responseData === 'noData' ? undefined : responseData ? responseData : (outcome?.webhookResponse ?? { message: 'Workflow was started' });
+	return { ...base, status: 200, json, answeredByNode: false };
 }
 
 /** One request the relay received, and what the node made of it. */

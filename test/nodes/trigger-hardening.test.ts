@@ -71,3 +71,16 @@ describe('Whilter Trigger refuses real-time callbacks that can be neither authen
 		expect(result.items).toEqual([expect.objectContaining({ 'client-request-id': 'c-1', confirmed: false, 'video-url': 'https://attacker.test/v.mp4' })]);
 	});
 });
+
+describe('an accepted callback gets a small JSON answer', () => {
+	it('Whilter Trigger: {message, task-id, status} (not n8n\'s literal "firstEntryJson")', async () => {
+		const result = await post({ event: 'batchTask', authentication: 'none', confirmWithApi: false, output: 'callback' }, { 'task-id': 't-2', status: 'completed' });
+		expect(result.status).toBe(200);
+		expect(result.json).toEqual({ message: 'Workflow started', 'task-id': 't-2', status: 'completed' });
+	});
+
+	it('Whilter Trigger, real-time: {message, client-request-id}', async () => {
+		const result = await post({ event: 'realtimeMedia', authentication: 'none', options: { allowUnverified: true } }, { 'client-request-id': 'c-9' });
+		expect(result.json).toEqual({ message: 'Workflow started', 'client-request-id': 'c-9' });
+	});
+});

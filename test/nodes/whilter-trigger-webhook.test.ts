@@ -14,9 +14,10 @@ import { sleep } from 'n8n-workflow';
 import { CredentialStore, shutdownN8nCore } from '../harness/run';
 import { callWebhook, n8nLogs, startWebhookRelay } from '../harness/webhook';
 import type { WebhookRelay, WebhookRequestInit, WebhookResult } from '../harness/webhook';
-import { startS3Server } from '../servers/s3';
+import { startWhilterWithS3, whilterCredentialData } from '../harness/whilter';
+import type { WhilterWithS3 } from '../harness/whilter';
 import type { S3Server } from '../servers/s3';
-import { ROW_ERROR, startWhilterServer } from '../servers/whilter';
+import { ROW_ERROR } from '../servers/whilter';
 import type { WhilterServer } from '../servers/whilter';
 
 // The retry policy waits between attempts with n8n-workflow's sleep (up to ~7 s for 5 attempts).
@@ -26,13 +27,13 @@ jest.mock('n8n-workflow', () => {
 	return { ...actual, sleep: jest.fn(actual.sleep) };
 });
 
-const BUCKET = 'whilter-drop';
 const HEADER = 'X-Whilter-Secret';
 const SECRET = 'in-process-callback-secret-4f1c9a77';
 const BASIC = { user: 'whilter', password: 'in-process-basic-password-8e2d11' };
 const API_KEY = 'acme-api-key';
 const MEDIA = 'https://media.example.test';
 
+let servers: WhilterWithS3;
 let s3: S3Server;
 let whilter: WhilterServer;
 let relay: WebhookRelay;
@@ -42,31 +43,10 @@ const creds: Record<'api' | 'header' | 'basic' | 'emptyHeader' | 'emptyBasic', {
 let relayed: { parameters: INodeParameters; credentials: INodeCredentials };
 
 beforeAll(async () => {
-	s3 = await startS3Server({ buckets: [BUCKET] });
-	whilter = await startWhilterServer({
-		client: 'acme',
-		clientId: 'acme-client',
-		clientSecret: 'acme-secret-value',
-		apiKey: API_KEY,
-		s3: { endpoint: s3.endpoint, bucket: BUCKET, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-	});
+	servers = await startWhilterWithS3({ server: { apiKey: API_KEY } });
+	({ s3, whilter } = servers);
 	store = new CredentialStore();
-	creds.api = store.add('whilterApi', {
-		baseUrl: whilter.url,
-		client: 'acme',
-		authentication: 'clientCredentials',
-		clientId: 'acme-client',
-		clientSecret: 'acme-secret-value',
-		tokenUrl: `${whilter.url}/getToken/token`,
-		apiKey: API_KEY,
-		s3Bucket: BUCKET,
-		s3Prefix: 'incoming/acme',
-		s3Region: s3.region,
-		s3AccessKeyId: s3.accessKeyId,
-		s3SecretAccessKey: s3.secretAccessKey,
-		s3Endpoint: s3.endpoint,
-		s3ForcePathStyle: true,
-	});
+	creds.api = store.add('whilterApi', { ...whilterCredentialData(whilter, servers.drop), apiKey: API_KEY });
 	creds.header = store.add('whilterCallbackHeaderAuthApi', { headerName: HEADER, secret: SECRET });
 	creds.basic = store.add('whilterCallbackBasicAuthApi', BASIC);
 	creds.emptyHeader = store.add('whilterCallbackHeaderAuthApi', { headerName: HEADER, secret: '' });
@@ -77,8 +57,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
 	await relay?.close();
-	await whilter?.close();
-	await s3?.close();
+	await servers?.close();
 	await shutdownN8nCore();
 });
 
@@ -379,7 +358,7 @@ describe('Whilter Trigger webhook: confirmation with the Whilter API', () => {
 		expect(record.body).toEqual({ 'task-id': taskId, status: 'completed', 'file-path': whilter.outputKeyOf(taskId), count: 4, message: 'Task completed' });
 		expect(relay.calls).toHaveLength(1);
 		const [item] = expectStarted(relay.calls[0].result);
-		expect(relay.calls[0].result.json).toEqual({ message: 'Workflow was started' });
+		expect(relay.calls[0].result.json).toEqual({ message: 'Workflow started', 'task-id': taskId, status: 'completed' });
 		expect(relay.calls[0].result.items).toHaveLength(1);
 		expect(item).toMatchObject({
 			'task-id': taskId,

@@ -106,5 +106,5 @@ export async function resumeOnCallback(context: IWebhookFunctions, options: { ro
 	const filePath = status['file-path'];
 	if (!filePath) throw new NodeOperationError(context.getNode(), `Whilter task ${expected} is completed but the status API gives no "file-path" for its results`);
 	const rows = await readTaskResultRows.call(context, { filePath, filter: options.rows });
-	return { workflowData: [rows.map((json) => ({ json }))] };
+	return { workflowData: [rows.map((json) => ({ json }))], webhookResponse: { message: 'Execution resumed', 'task-id': expected, rows: rows.length } };
 }

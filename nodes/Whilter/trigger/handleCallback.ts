@@ -31,6 +31,11 @@ function respond(context: IWebhookFunctions, refusal: Refusal): IWebhookResponse
 	return { noWebhookResponse: true };
 }
 
+/** The small JSON answer to a callback that starts the workflow. */
+export function accepted(extra: IDataObject): Pick<IWebhookResponseData, 'webhookResponse'> {
+	return { webhookResponse: { message: 'Workflow started', ...extra } };
+}
+
 /** 200 and nothing started: a real callback this trigger is not set to act on (Whilter should not retry it). */
 function ignore(message: string, extra: IDataObject): IWebhookResponseData {
 	return { webhookResponse: { message, ignored: true, ...extra } };
@@ -104,7 +109,8 @@ async function onBatchCallback(context: IWebhookFunctions, body: unknown, option
 	const item = batchItem(claim, confirmed, status);
 	item.status = statusForOutput(status, confirmed ? confirmed.response.status : claim.statusWord);
 	const output = context.getNodeParameter('output', 'callback') as 'callback' | 'rows';
-	if (output !== 'rows' || status !== 'completed') return { workflowData: [[{ json: item }]] };
+	const started = accepted({ 'task-id': claim.taskId, status: item.status as string });
+	if (output !== 'rows' || status !== 'completed') return { workflowData: [[{ json: item }]], ...started };
 
 	const filePath = typeof item['file-path'] === 'string' ? item['file-path'] : '';
 	if (!filePath) {
@@ -115,7 +121,7 @@ async function onBatchCallback(context: IWebhookFunctions, body: unknown, option
 	if (rows.length === 0) {
 		return ignore(`Task ${claim.taskId} has no ${filter === 'all' ? '' : `${filter} `}result rows; nothing started`, { 'task-id': claim.taskId, status, rows: 0 });
 	}
-	return { workflowData: [rows.map((json): INodeExecutionData => ({ json }))] };
+	return { workflowData: [rows.map((json): INodeExecutionData => ({ json }))], ...accepted({ 'task-id': claim.taskId, status: item.status as string, rows: rows.length }) };
 }
 
 /**
@@ -177,7 +183,7 @@ async function onRealtimeCallback(context: IWebhookFunctions, body: unknown, opt
 		callback: claim.payload,
 		...(confirmed ? { response: confirmed.response } : {}),
 	};
-	return { workflowData: [[{ json: item }]] };
+	return { workflowData: [[{ json: item }]], ...accepted({ 'client-request-id': claim.clientRequestId }) };
 }
 
 /**

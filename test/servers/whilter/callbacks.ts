@@ -22,7 +22,7 @@ export async function postCallback(ctx: WhilterContext, id: string, url: string,
 			// A receiver that never answers must not hang advance() (and the test) forever.
 			signal: AbortSignal.timeout(15_000),
 		});
-		await response.arrayBuffer();
+		record.responseText = await response.text();
 		record.status = response.status;
 	} catch (error) {
 		record.error = error instanceof Error ? error.message : String(error);

@@ -63,6 +63,8 @@ export interface CallbackRecord {
 	body: Record<string, unknown>;
 	/** The receiver's answer, or the network error when there was none. */
 	status?: number;
+	/** The receiver's answer body as text. */
+	responseText?: string;
 	error?: string;
 	time: number;
 }

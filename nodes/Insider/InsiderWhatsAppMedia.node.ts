@@ -33,6 +33,12 @@ export class InsiderWhatsAppMedia implements INodeType {
 		credentials: [{ name: 'insiderApi', required: true, testedBy: 'insiderApiTest' }],
 		properties: [
 			{
+				displayName: 'Insider\'s media API is for WhatsApp Cloud API customers of Insider only',
+				name: 'cloudApiNotice',
+				type: 'notice',
+				default: '',
+			},
+			{
 				displayName: 'Operation',
 				name: 'operation',
 				type: 'options',
@@ -69,7 +75,7 @@ export class InsiderWhatsAppMedia implements INodeType {
 				displayName: 'Media ID',
 				name: 'mediaId',
 				type: 'string',
-				default: '',
+				default: '={{ $json.id }}',
 				required: true,
 				displayOptions: { show: { operation: ['getUrl'] } },
 				description: 'The ID Insider returned for an upload (IDs live about a week)',

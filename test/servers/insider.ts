@@ -27,6 +27,11 @@ export interface InsiderServerOptions {
 	authKey: string;
 	/** Fixed port (the sandbox); default random. */
 	port?: number;
+	/**
+	 * The size key of `GET /v1/media/<id>`: `file_size` as Insider's field list names it, or
+	 * `File_size` as its documented example answer spells it.
+	 */
+	sizeKey?: 'file_size' | 'File_size';
 }
 
 export interface MultipartPart {
@@ -138,7 +143,7 @@ export async function startInsiderServer(options: InsiderServerOptions): Promise
 			url: `${baseUrl}/media-files/${found.id}`,
 			mime_type: found.mimeType,
 			sha256: found.sha256,
-			file_size: found.size,
+			[options.sizeKey ?? 'file_size']: found.size,
 			id: found.id,
 			messaging_product: 'whatsapp',
 		});

@@ -64,8 +64,8 @@ export class TimePayInitiate implements INodeType {
 				type: 'options',
 				options: [
 					{ name: 'WhatsApp', value: 'whatsapp', description: 'POST /api/v1/initiate/{campaignId}/whatsapp' },
-					{ name: 'SMS', value: 'sms', description: 'POST /api/v1/initiate/{campaignId}/sms' },
-					{ name: 'Calls', value: 'calls', description: 'POST /api/v1/initiate/{campaignId}/calls' },
+					{ name: 'SMS', value: 'sms', description: 'POST /api/v1/initiate/{campaignId}/sms (not in TimePay\'s documentation, which covers WhatsApp)' },
+					{ name: 'Calls', value: 'calls', description: 'POST /api/v1/initiate/{campaignId}/calls (not in TimePay\'s documentation, which covers WhatsApp)' },
 				],
 				default: 'whatsapp',
 				description: 'How TimePay reaches the customers',

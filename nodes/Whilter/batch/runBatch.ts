@@ -181,6 +181,23 @@ async function uploadNewFile(
 	return { fileName: name.zipName, key, rowCount, details: prepared.details, binary };
 }
 
+/**
+ * The task call failed after the file was uploaded. A refusal (4xx) created nothing, so the way on is
+ * to create the task for the file already in the drop. After a dropped connection, a timeout or a
+ * 5xx the task may exist: creating it again would process the same customers twice, so the message
+ * says to check first and offers File Already Uploaded only for when no task exists.
+ */
+function taskCallError(apiError: NodeApiError | NodeOperationError, drop: S3Drop, file: PlacedFile): NodeApiError | NodeOperationError {
+	const status = 'httpCode' in apiError && apiError.httpCode ? Number(apiError.httpCode) : undefined;
+	const refused = status !== undefined && status >= 400 && status < 500 && status !== 408;
+	const where = `bucket "${drop.bucket}", key "${file.key}" (${file.rowCount} rows)`;
+	const resume = `set "File Already Uploaded" to file name "${file.fileName}", S3 key "${file.key}", row count ${file.rowCount}`;
+	apiError.message = refused
+		? `${apiError.message}. Whilter created no task. The file is already in S3: ${where}; to create the task without uploading again, ${resume}`
+		: `${apiError.message}. Whilter may have created the task before the call failed: do not create it again before checking. The file is in S3: ${where}, uploaded ${new Date().toISOString()}; ask Whilter whether a task exists for file "${file.fileName}" (or look it up with Whilter Status if you learn its task ID). Only if none exists, ${resume}`;
+	return apiError;
+}
+
 /** Builds, uploads and registers one batch file for all the input items of this execution. */
 export async function runBatch(
 	this: IExecuteFunctions,
@@ -218,9 +235,7 @@ export async function runBatch(
 				itemIndex: 0,
 			});
 		} catch (error) {
-			const apiError = toNodeError(this, error);
-			apiError.message = `${apiError.message}. The file is already in S3: bucket "${drop.bucket}", key "${file.key}" (${file.rowCount} rows); to create the task without uploading again, set "File Already Uploaded" to file name "${file.fileName}", S3 key "${file.key}", row count ${file.rowCount}`;
-			throw apiError;
+			throw taskCallError(toNodeError(this, error), drop, file);
 		}
 		const json: IDataObject = {
 			'task-id': task['task-id'] ?? null,

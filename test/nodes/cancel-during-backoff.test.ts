@@ -9,24 +9,22 @@ import { CredentialStore, probeNode, runChain, shutdownN8nCore } from '../harnes
 import type { NodeSpec, RunResult } from '../harness/run';
 import type { ContractServer } from '../servers/http';
 import { startInsiderServer } from '../servers/insider';
-import { startS3Server } from '../servers/s3';
+import { startWhilterWithS3, whilterCredentialData } from '../harness/whilter';
+import type { WhilterWithS3 } from '../harness/whilter';
 import { startTimePayServer } from '../servers/timepay';
-import { startWhilterServer } from '../servers/whilter';
 import { timePayApiRequest } from '../../nodes/TimePay/transport';
 
 const RETRY_AFTER_SECONDS = 120;
 /** The acceptance bound: from the stop to the end of the execution. */
 const STOPS_WITHIN_MS = 1000;
 
-type S3 = Awaited<ReturnType<typeof startS3Server>>;
-
-let s3: S3;
+let whilterWithS3: WhilterWithS3 | undefined;
 const servers: ContractServer[] = [];
 const store = new CredentialStore();
 
 afterAll(async () => {
 	for (const server of servers) await server.close();
-	await s3?.close();
+	await whilterWithS3?.close();
 	await shutdownN8nCore();
 });
 
@@ -58,22 +56,9 @@ async function stopDuringBackoff(server: ContractServer, path: string | RegExp, 
 
 describe('a cancelled execution stops while waiting out a Retry-After', () => {
 	it('Whilter (Whilter Status: Get)', async () => {
-		s3 = await startS3Server({ buckets: ['drop'] });
-		const whilter = await startWhilterServer({
-			client: 'acme',
-			clientId: 'acme-client',
-			clientSecret: 'acme-secret-value',
-			s3: { endpoint: s3.endpoint, bucket: 'drop', region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-		});
-		servers.push(whilter);
-		const credential = store.add('whilterApi', {
-			baseUrl: whilter.url,
-			client: 'acme',
-			authentication: 'clientCredentials',
-			clientId: 'acme-client',
-			clientSecret: 'acme-secret-value',
-			tokenUrl: `${whilter.url}/getToken/token`,
-		});
+		whilterWithS3 = await startWhilterWithS3();
+		const { whilter } = whilterWithS3;
+		const credential = store.add('whilterApi', whilterCredentialData(whilter));
 		const { afterStopMs, calls } = await stopDuringBackoff(whilter, '/acme/task/status/task-1', {
 			name: 'Status',
 			type: 'whilterStatus',

@@ -16,9 +16,10 @@ import { sleep } from 'n8n-workflow';
 import { CredentialStore, packageNodeTypes, runChain, shutdownN8nCore } from '../harness/run';
 import { batchTaskKey, callWebhook, startWebhookRelay } from '../harness/webhook';
 import type { WebhookRelay, WebhookResult } from '../harness/webhook';
-import { startS3Server } from '../servers/s3';
+import { startWhilterWithS3, whilterCredentialData } from '../harness/whilter';
+import type { WhilterWithS3 } from '../harness/whilter';
 import type { S3Server } from '../servers/s3';
-import { ROW_ERROR, startWhilterServer } from '../servers/whilter';
+import { ROW_ERROR } from '../servers/whilter';
 import type { WhilterServer } from '../servers/whilter';
 
 // The retry policy waits between attempts with n8n-workflow's sleep (up to ~7 s for 5 attempts).
@@ -28,45 +29,25 @@ jest.mock('n8n-workflow', () => {
 	return { ...actual, sleep: jest.fn(actual.sleep) };
 });
 
-const BUCKET = 'whilter-drop';
 const MEDIA = 'https://media.example.test';
 const NODE_ID = 'd0000000-0000-4000-8000-000000000003';
 const CUSTOMERS = 7;
 
+let servers: WhilterWithS3;
 let s3: S3Server;
 let whilter: WhilterServer;
 let store: CredentialStore;
 let credential: { id: string; name: string };
 
 beforeAll(async () => {
-	s3 = await startS3Server({ buckets: [BUCKET] });
-	whilter = await startWhilterServer({
-		client: 'acme',
-		clientId: 'acme-client',
-		clientSecret: 'acme-secret-value',
-		s3: { endpoint: s3.endpoint, bucket: BUCKET, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-	});
+	servers = await startWhilterWithS3();
+	({ s3, whilter } = servers);
 	store = new CredentialStore();
-	credential = store.add('whilterApi', {
-		baseUrl: whilter.url,
-		client: 'acme',
-		authentication: 'clientCredentials',
-		clientId: 'acme-client',
-		clientSecret: 'acme-secret-value',
-		tokenUrl: `${whilter.url}/getToken/token`,
-		s3Bucket: BUCKET,
-		s3Prefix: 'incoming/acme',
-		s3Region: s3.region,
-		s3AccessKeyId: s3.accessKeyId,
-		s3SecretAccessKey: s3.secretAccessKey,
-		s3Endpoint: s3.endpoint,
-		s3ForcePathStyle: true,
-	});
+	credential = store.add('whilterApi', whilterCredentialData(whilter, servers.drop));
 });
 
 afterAll(async () => {
-	await whilter?.close();
-	await s3?.close();
+	await servers?.close();
 	await shutdownN8nCore();
 });
 

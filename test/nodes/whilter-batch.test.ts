@@ -9,51 +9,30 @@ import type { IDataObject } from 'n8n-workflow';
 
 import { CredentialStore, runChain, shutdownN8nCore } from '../harness/run';
 import type { NodeSpec } from '../harness/run';
-import { startS3Server } from '../servers/s3';
-import { startWhilterServer } from '../servers/whilter';
+import { DEFAULT_DROP, startWhilterWithS3, whilterCredentialData } from '../harness/whilter';
+import type { WhilterWithS3 } from '../harness/whilter';
+import type { S3Server } from '../servers/s3';
+import type { WhilterServer } from '../servers/whilter';
 import { readZipEntries } from '../servers/zipEntries';
 
-type S3 = Awaited<ReturnType<typeof startS3Server>>;
-type Whilter = Awaited<ReturnType<typeof startWhilterServer>>;
-
-const BUCKET = 'whilter-drop';
-const PREFIX = 'incoming/acme';
-let s3: S3;
-let whilter: Whilter;
+const { bucket: BUCKET, prefix: PREFIX } = DEFAULT_DROP;
+let servers: WhilterWithS3;
+let s3: S3Server;
+let whilter: WhilterServer;
 let store: CredentialStore;
 let credential: { id: string; name: string };
 let workDir: string;
 
 beforeAll(async () => {
 	workDir = mkdtempSync(join(tmpdir(), 'whilter-batch-test-'));
-	s3 = await startS3Server({ buckets: [BUCKET] });
-	whilter = await startWhilterServer({
-		client: 'acme',
-		clientId: 'acme-client',
-		clientSecret: 'acme-secret-value',
-		s3: { endpoint: s3.endpoint, bucket: BUCKET, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-	});
+	servers = await startWhilterWithS3();
+	({ s3, whilter } = servers);
 	store = new CredentialStore();
-	credential = store.add('whilterApi', {
-		baseUrl: whilter.url,
-		client: 'acme',
-		authentication: 'clientCredentials',
-		clientId: 'acme-client',
-		clientSecret: 'acme-secret-value',
-		tokenUrl: `${whilter.url}/getToken/token`,
-		s3Bucket: BUCKET,
-		s3Prefix: PREFIX,
-		s3Region: s3.region,
-		s3AccessKeyId: s3.accessKeyId,
-		s3SecretAccessKey: s3.secretAccessKey,
-		s3Endpoint: s3.endpoint,
-		s3ForcePathStyle: true,
-	});
+	credential = store.add('whilterApi', whilterCredentialData(whilter, servers.drop));
 });
 
 afterAll(async () => {
-	await whilter?.close();
-	await s3?.close();
+	await servers?.close();
 	rmSync(workDir, { recursive: true, force: true });
 	await shutdownN8nCore();
 });

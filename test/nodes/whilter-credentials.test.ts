@@ -1,44 +1,39 @@
 import type { IDataObject } from 'n8n-workflow';
+import { sleep } from 'n8n-workflow';
 
+import { useVirtualClock } from '../harness/clock';
 import { CredentialStore, runChain, shutdownN8nCore } from '../harness/run';
-import { startS3Server } from '../servers/s3';
-import { startWhilterServer } from '../servers/whilter';
+import { startWhilterWithS3, whilterCredentialData } from '../harness/whilter';
+import type { WhilterWithS3 } from '../harness/whilter';
+import type { WhilterServer } from '../servers/whilter';
 
-type Whilter = Awaited<ReturnType<typeof startWhilterServer>>;
-type S3 = Awaited<ReturnType<typeof startS3Server>>;
+// The retry policy waits with n8n-workflow's sleep: on the virtual clock (test/harness/clock.ts) a
+// Retry-After is seen as the wait the node asked for, without sitting it out.
+jest.mock('n8n-workflow', () => {
+	const actual = jest.requireActual<typeof import('n8n-workflow')>('n8n-workflow');
+	return { ...actual, sleep: jest.fn(actual.sleep) };
+});
+const clock = useVirtualClock(jest.mocked(sleep));
 
 const SECRET = 'correct-horse-battery-staple';
-let s3: S3;
-let whilter: Whilter;
+let servers: WhilterWithS3;
+let whilter: WhilterServer;
 let taskIds: string[] = [];
 
 beforeAll(async () => {
-	s3 = await startS3Server({ buckets: ['drop'] });
-	whilter = await startWhilterServer({
-		client: 'acme',
-		clientId: 'acme-client',
-		clientSecret: SECRET,
-		s3: { endpoint: s3.endpoint, bucket: 'drop', region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-	});
+	servers = await startWhilterWithS3({ server: { clientSecret: SECRET } });
+	whilter = servers.whilter;
 	taskIds = await Promise.all([1, 2, 3].map(async (n) => await whilter.seedTask({ rows: n })));
 });
 
 afterAll(async () => {
-	await whilter?.close();
-	await s3?.close();
+	await servers?.close();
 	await shutdownN8nCore();
 });
 
 function credentialStore(secret = SECRET) {
 	const store = new CredentialStore();
-	const credential = store.add('whilterApi', {
-		baseUrl: whilter.url,
-		client: 'acme',
-		authentication: 'clientCredentials',
-		clientId: 'acme-client',
-		clientSecret: secret,
-		tokenUrl: `${whilter.url}/getToken/token`,
-	});
+	const credential = store.add('whilterApi', { ...whilterCredentialData(whilter), clientSecret: secret });
 	return { store, credential };
 }
 
@@ -103,11 +98,16 @@ describe('whilterApi credential through n8n-core', () => {
 	it('a 429 on the token request is retried, honouring Retry-After', async () => {
 		const { store, credential } = credentialStore();
 		whilter.faults.add({ method: 'POST', path: '/getToken/token', kind: 'status', status: 429, retryAfter: 1 });
-		const started = Date.now();
 		const result = await runChain({ items: [{ json: { taskId: taskIds[0] } }], nodes: statusNodes(credential).slice(0, 1), credentials: store });
 		expect(result.error).toBeUndefined();
-		expect(Date.now() - started).toBeGreaterThanOrEqual(900);
-		expect(whilter.requests.filter((r) => r.path === '/getToken/token' && r.faulted).length).toBeGreaterThanOrEqual(1);
+		// One wait, of the full second asked for (the backoff alone would be 250-500 ms), then the token.
+		expect(clock.current.sleeps).toEqual([1_000]);
+		const tokenCalls = whilter.requests.filter((r) => r.path === '/getToken/token').slice(-2);
+		expect(tokenCalls.map((r) => [r.faulted, r.status])).toEqual([
+			[true, 429],
+			[false, 200],
+		]);
+		expect(tokenCalls[1].time - tokenCalls[0].time).toBe(1_000);
 	});
 
 	it('GETs are retried after 503 and a dropped connection; the answer is the same', async () => {

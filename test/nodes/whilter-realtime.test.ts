@@ -1,37 +1,39 @@
 import type { IDataObject } from 'n8n-workflow';
+import { sleep } from 'n8n-workflow';
 
+import { useVirtualClock } from '../harness/clock';
 import { CredentialStore, packageNodeTypes, runChain, shutdownN8nCore } from '../harness/run';
 import type { NodeSpec } from '../harness/run';
+import { RealtimeGate } from '../harness/realtimeGate';
+import { WHILTER_CLIENT, whilterCredentialData } from '../harness/whilter';
 import type { RecordedRequest } from '../servers/http';
 import { startWhilterServer } from '../servers/whilter';
+import type { WhilterServer } from '../servers/whilter';
 
-type Whilter = Awaited<ReturnType<typeof startWhilterServer>>;
+// Waiting for the media polls with n8n-workflow's sleep, and retries wait with it: on the virtual clock
+// (test/harness/clock.ts) a wait's checks follow from its schedule alone, and timeouts come at once.
+jest.mock('n8n-workflow', () => {
+	const actual = jest.requireActual<typeof import('n8n-workflow')>('n8n-workflow');
+	return { ...actual, sleep: jest.fn(actual.sleep) };
+});
+const clock = useVirtualClock(jest.mocked(sleep));
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const CLIENT_SECRET = 'rt-secret-value';
 const API_KEY = 'rt-api-key-value';
 const FAILURE_MESSAGE = 'Rendering failed: image-texts[0] is too long';
 
-let whilter: Whilter;
+let whilter: WhilterServer;
 let store: CredentialStore;
 let credential: { id: string; name: string };
 
 function addCredential(): { id: string; name: string } {
-	return store.add('whilterApi', {
-		baseUrl: whilter.url,
-		client: 'acme',
-		authentication: 'clientCredentials',
-		clientId: 'acme-client',
-		clientSecret: CLIENT_SECRET,
-		tokenUrl: `${whilter.url}/getToken/token`,
-		apiKey: API_KEY,
-	});
+	return store.add('whilterApi', { ...whilterCredentialData(whilter), clientSecret: CLIENT_SECRET, apiKey: API_KEY });
 }
 
 beforeAll(async () => {
 	whilter = await startWhilterServer({
-		client: 'acme',
-		clientId: 'acme-client',
+		...WHILTER_CLIENT,
 		clientSecret: CLIENT_SECRET,
 		apiKey: API_KEY,
 		// The real-time API never touches S3; the batch side of the server is not used here.
@@ -52,6 +54,7 @@ afterEach(() => {
 	whilter.expireTokenAfterUses(Number.POSITIVE_INFINITY);
 });
 
+/** Checks at 0, 10, 25 ms, then every 20 ms (virtual time: the node's sleeps return at once). */
 const FAST_WAIT = { waitForMedia: true, checkInterval: 0.01, maxCheckInterval: 0.02, waitTimeout: 10 };
 
 function realtimeNode(parameters: IDataObject = {}, extra: Partial<NodeSpec> = {}): NodeSpec {
@@ -240,18 +243,21 @@ describe('Whilter Realtime through n8n-core', () => {
 		});
 
 		it('times out with an error naming the item, the whilter-request-id and the last status', async () => {
-			const started = Date.now();
 			const { result, statusGets } = await run(users(1), { ...FAST_WAIT, useCaseId: 'never', waitTimeout: 0.3 });
 			const id = [...whilter.realtime.values()].pop()!.id;
 			expect(result.error?.message).toBe(`Item 0: the media for whilter-request-id ${id} was not ready after 0.3 s (last status: PROCESSING, "Processing")`);
 			expect(result.error?.description).toContain(`GET /status/${id}`);
-			expect(statusGets.length).toBeGreaterThan(3);
-			expect(Date.now() - started).toBeLessThan(5_000);
+			// Checks at 0, 10, 25, 45, 65, … 285 and 300 ms: seventeen, none after the timeout.
+			expect(statusGets).toHaveLength(17);
+			expect(clock.current.sleeps).toEqual([10, 15, ...Array<number>(13).fill(20), 15]);
+			expect(clock.current.elapsed()).toBe(300);
 		});
 
 		it('with continue-on-fail, a timeout is that item\'s output', async () => {
-			const items = [{ user: 'user-0', uc: 'never' }, { user: 'user-1', uc: 'uc-1' }];
-			const { result, output } = await run(items, { ...FAST_WAIT, waitTimeout: 0.2, useCaseId: '={{ $json.uc }}' }, { continueOnFail: true });
+			// Both items wait at once on the one virtual clock, so each sees the other's sleeps too: the
+			// item that must not time out gets a timeout longer than all of the other item's sleeps.
+			const items = [{ user: 'user-0', uc: 'never', timeout: 0.2 }, { user: 'user-1', uc: 'uc-1', timeout: 10 }];
+			const { result, output } = await run(items, { ...FAST_WAIT, waitTimeout: '={{ $json.timeout }}', useCaseId: '={{ $json.uc }}' }, { continueOnFail: true });
 			expect(result.error).toBeUndefined();
 			expect(output[0].json.error).toMatch(/^Item 0: the media for whilter-request-id wr-[\w-]+ was not ready after 0.2 s \(last status: PROCESSING/);
 			expect(output[1].json.status).toBe('SUCCESS');
@@ -259,24 +265,38 @@ describe('Whilter Realtime through n8n-core', () => {
 	});
 
 	describe('concurrency', () => {
-		// Earlier items are slower: item i's calls take (count - i) × 12 ms, so later items finish first.
-		const slowFirst = (count: number) => (body: Record<string, unknown>) => (count - Number(String(body['user-id']).split('-')[1])) * 12;
-
 		it('keeps the output in input order and paired, with at most N requests at Whilter at once', async () => {
-			whilter.realtimeDelayMs = slowFirst(12);
+			// Whilter answers in an order the test chooses (test/harness/realtimeGate.ts), not by timers:
+			// user-0's calls at once; the others are held, and whenever as many are held as the node may
+			// have in flight (3, fewer at the end), the latest item's call is answered first. The earliest
+			// items are then the last to finish.
+			const gate = new RealtimeGate(whilter, (user) => user === 'user-0');
 			whilter.resetRealtimeStats();
-			const { result, output, posts, requests } = await run(users(12), { ...FAST_WAIT, options: { concurrency: 3 } });
-			expect(result.error).toBeUndefined();
-			expect(posts).toHaveLength(12);
-			expect(whilter.realtimeMaxInFlight).toBe(3);
-			expect(output.map((o) => o.json['user-id'])).toEqual(users(12).map((u) => u.user));
-			expect(output.map((o) => o.pairedItem)).toEqual(users(12).map((_, item) => ({ item })));
-			expect(output.every((o) => o.json.status === 'SUCCESS')).toBe(true);
-			// Whilter finished them out of order: the last status call of each item, in the order the server saw them.
-			const idToUser = new Map(output.map((o) => [o.json['whilter-request-id'], o.json['user-id']]));
-			const finished = [...requests].reverse().filter((r) => r.method === 'GET' && r.status === 200);
-			const finishOrder = [...new Set(finished.map((r) => idToUser.get(r.path.replace('/status/', ''))))].reverse();
-			expect(finishOrder).not.toEqual(users(12).map((u) => u.user));
+			const statusCalls = new Map<string, number>();
+			const finished: string[] = ['user-0'];
+			const index = (user: string) => Number(user.split('-')[1]);
+			try {
+				const running = run(users(12), { ...FAST_WAIT, options: { concurrency: 3 } });
+				const { result, output, posts } = await gate.drive(running, () => {
+					const inFlight = Math.min(3, 11 - (finished.length - 1));
+					if (gate.held.length !== inFlight) return;
+					const latest = gate.releaseWhere((held) => held.reduce((best, call, i) => (index(call.user) > index(held[best].user) ? i : best), 0));
+					if (latest?.call !== 'status') return;
+					const seen = (statusCalls.get(latest.user) ?? 0) + 1;
+					statusCalls.set(latest.user, seen);
+					// The server answers PROCESSING once, then SUCCESS: the item's second status call ends it.
+					if (seen === 2) finished.push(latest.user);
+				});
+				expect(result.error).toBeUndefined();
+				expect(posts).toHaveLength(12);
+				expect(whilter.realtimeMaxInFlight).toBe(3);
+				expect(finished).toEqual(['user-0', ...[3, 4, 5, 6, 7, 8, 9, 10, 11, 2, 1].map((i) => `user-${i}`)]);
+				expect(output.map((o) => o.json['user-id'])).toEqual(users(12).map((u) => u.user));
+				expect(output.map((o) => o.pairedItem)).toEqual(users(12).map((_, item) => ({ item })));
+				expect(output.every((o) => o.json.status === 'SUCCESS')).toBe(true);
+			} finally {
+				gate.close();
+			}
 		});
 
 		it('runs one at a time at concurrency 1', async () => {
@@ -289,14 +309,36 @@ describe('Whilter Realtime through n8n-core', () => {
 		});
 
 		it('without continue-on-fail, stops at the first failing item and starts nothing after it', async () => {
-			whilter.realtimeDelayMs = 10;
-			const items = users(20).map((u, i) => ({ ...u, uc: i === 3 ? 'fail' : 'uc-1' }));
-			const { result, posts } = await run(items, { ...FAST_WAIT, useCaseId: '={{ $json.uc }}', options: { concurrency: 3 } });
-			expect(result.error?.message).toMatch(/^Item 3: Whilter could not make the media/);
-			// Items 0-3 and at most the two beside item 3 were started; nothing after the failure.
-			expect(posts.length).toBeLessThanOrEqual(6);
-			const started = posts.map((p) => Number(String(userOf(p)).split('-')[1]));
-			expect(Math.max(...started)).toBeLessThanOrEqual(5);
+			// Whilter answers in input order (test/harness/realtimeGate.ts): user-0 (which runs alone first)
+			// at once, then, whenever three calls are held, the earliest item's. So items 1 and 2 end, 4 and
+			// 5 start in their slots, and item 3 fails while 4 and 5 wait at Whilter; from then on every
+			// call is answered, so the stopped items can end.
+			const gate = new RealtimeGate(whilter, (user) => user === 'user-0');
+			const statusCalls = new Map<string, number>();
+			let failed = false;
+			const index = (user: string) => Number(user.split('-')[1]);
+			try {
+				const items = users(20).map((u, i) => ({ ...u, uc: i === 3 ? 'fail' : 'uc-1' }));
+				const running = run(items, { ...FAST_WAIT, useCaseId: '={{ $json.uc }}', options: { concurrency: 3 } });
+				const { result, posts } = await gate.drive(running, () => {
+					if (failed) {
+						gate.releaseWhere((held) => (held.length ? 0 : undefined));
+						return;
+					}
+					if (gate.held.length !== 3) return;
+					const earliest = gate.releaseWhere((held) => held.reduce((best, call, i) => (index(call.user) < index(held[best].user) ? i : best), 0));
+					if (earliest?.call !== 'status') return;
+					const seen = (statusCalls.get(earliest.user) ?? 0) + 1;
+					statusCalls.set(earliest.user, seen);
+					// The second status call answers item 3's FAILURE.
+					if (earliest.user === 'user-3' && seen === 2) failed = true;
+				});
+				expect(result.error?.message).toMatch(/^Item 3: Whilter could not make the media/);
+				// Items 0-5 were started, 4 and 5 only because 1 and 2 had ended; nothing after the failure.
+				expect(posts.map(userOf)).toEqual(users(6).map((u) => u.user));
+			} finally {
+				gate.close();
+			}
 		});
 
 		it('fetches one token for a fresh credential, not one per concurrent request', async () => {

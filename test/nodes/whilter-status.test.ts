@@ -7,14 +7,26 @@
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import Papa from 'papaparse';
 import type { IBinaryData, IDataObject } from 'n8n-workflow';
+import { sleep } from 'n8n-workflow';
 
+import { useVirtualClock } from '../harness/clock';
 import { CredentialStore, runChain, shutdownN8nCore } from '../harness/run';
 import type { NodeSpec } from '../harness/run';
+import { DEFAULT_DROP, startWhilterWithS3, whilterCredentialData } from '../harness/whilter';
+import type { WhilterWithS3 } from '../harness/whilter';
 import { startServer } from '../servers/http';
 import type { ContractServer } from '../servers/http';
-import { startS3Server } from '../servers/s3';
-import { ROW_ERROR, startWhilterServer } from '../servers/whilter';
+import type { S3Server } from '../servers/s3';
+import { ROW_ERROR } from '../servers/whilter';
 import type { StatusVariant, WhilterServer } from '../servers/whilter';
+
+// Wait for Completion polls with n8n-workflow's sleep: on the virtual clock (test/harness/clock.ts) a
+// wait's checks follow from its schedule alone, and a timeout is reached without waiting for it.
+jest.mock('n8n-workflow', () => {
+	const actual = jest.requireActual<typeof import('n8n-workflow')>('n8n-workflow');
+	return { ...actual, sleep: jest.fn(actual.sleep) };
+});
+const clock = useVirtualClock(jest.mocked(sleep));
 
 // The harness has pointed n8n-core at its temp folder by now; the binary store is read directly.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -22,10 +34,9 @@ const core = require('n8n-core') as typeof import('n8n-core');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { Container } = require('@n8n/di') as typeof import('@n8n/di');
 
-type S3 = Awaited<ReturnType<typeof startS3Server>>;
-
-const BUCKET = 'whilter-drop';
-let s3: S3;
+const BUCKET = DEFAULT_DROP.bucket;
+let servers: WhilterWithS3;
+let s3: S3Server;
 let whilter: WhilterServer;
 let files: ContractServer;
 /** What the file server serves at /files/<name>. */
@@ -34,40 +45,20 @@ let store: CredentialStore;
 let credential: { id: string; name: string };
 
 beforeAll(async () => {
-	s3 = await startS3Server({ buckets: [BUCKET] });
-	whilter = await startWhilterServer({
-		client: 'acme',
-		clientId: 'acme-client',
-		clientSecret: 'acme-secret-value',
-		s3: { endpoint: s3.endpoint, bucket: BUCKET, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-	});
+	servers = await startWhilterWithS3();
+	({ s3, whilter } = servers);
 	// A CDN or signed-URL host for output files: public, no token.
 	files = await startServer((request) => {
 		const body = served.get(request.path.replace(/^\/files\//, ''));
 		return body === undefined ? { status: 404, body: { message: 'no such file' } } : { status: 200, raw: Buffer.from(body, 'utf8'), headers: { 'content-type': 'text/csv' } };
 	});
 	store = new CredentialStore();
-	credential = store.add('whilterApi', {
-		baseUrl: whilter.url,
-		client: 'acme',
-		authentication: 'clientCredentials',
-		clientId: 'acme-client',
-		clientSecret: 'acme-secret-value',
-		tokenUrl: `${whilter.url}/getToken/token`,
-		s3Bucket: BUCKET,
-		s3Prefix: 'incoming/acme',
-		s3Region: s3.region,
-		s3AccessKeyId: s3.accessKeyId,
-		s3SecretAccessKey: s3.secretAccessKey,
-		s3Endpoint: s3.endpoint,
-		s3ForcePathStyle: true,
-	});
+	credential = store.add('whilterApi', whilterCredentialData(whilter, servers.drop));
 });
 
 afterAll(async () => {
-	await whilter?.close();
+	await servers?.close();
 	await files?.close();
-	await s3?.close();
 	await shutdownN8nCore();
 });
 
@@ -111,6 +102,10 @@ function statusGets(taskId: string) {
 	return whilter.requests.filter((r) => r.method === 'GET' && r.path === `/acme/task/status/${taskId}`);
 }
 
+/**
+ * 50 ms before the second check, then 1.5 times longer each time up to 100 ms: checks at 0, 50, 125,
+ * 225, 325, 425 … ms of virtual time (the last wait is cut short at the timeout).
+ */
 const FAST_WAIT = { checkInterval: 0.05, maxCheckInterval: 0.1 };
 
 describe('Whilter Status: Get', () => {
@@ -141,39 +136,37 @@ describe('Whilter Status: Get', () => {
 describe('Whilter Status: Wait for Completion', () => {
 	it('keeps asking until the server has moved the task to completed', async () => {
 		const id = await taskIn('pending');
-		const mover = setTimeout(() => void whilter.advance(id).then(() => setTimeout(() => void whilter.advance(id), 150)), 150);
-		try {
-			const result = await run([id], { operation: 'wait', ...FAST_WAIT, waitTimeout: 20 });
-			expect(result.error).toBeUndefined();
-			const [out] = result.output('Status');
-			expect(out.json).toMatchObject({ 'task-id': id, status: 'completed', 'file-path': whilter.outputKeyOf(id) });
-			expect(out.json['timed-out']).toBeUndefined();
-			// pending, …, in-progress, …, completed: at least three checks, the last one saw completed.
-			expect(statusGets(id).length).toBeGreaterThanOrEqual(3);
-		} finally {
-			clearTimeout(mover);
-		}
+		// Whilter moves the task on 150 ms and 300 ms into the wait.
+		clock.current.at(150, async () => await whilter.advance(id));
+		clock.current.at(300, async () => await whilter.advance(id));
+		const result = await run([id], { operation: 'wait', ...FAST_WAIT, waitTimeout: 20 });
+		expect(result.error).toBeUndefined();
+		const [out] = result.output('Status');
+		expect(out.json).toMatchObject({ 'task-id': id, status: 'completed', 'file-path': whilter.outputKeyOf(id) });
+		expect(out.json['timed-out']).toBeUndefined();
+		// Checks at 0, 50, 125 (pending), 225 (in-progress) and 325 ms (completed): five, the last saw completed.
+		expect(statusGets(id)).toHaveLength(5);
+		expect(clock.current.sleeps).toEqual([50, 75, 100, 100]);
 	});
 
 	it('stops at a failed task too (a final state) without waiting for the timeout', async () => {
 		const id = await taskIn('in-progress');
 		(whilter.tasks.get(id) as unknown as { state: string }).state = 'failed';
-		const started = Date.now();
 		const result = await run([id], { operation: 'wait', ...FAST_WAIT, waitTimeout: 20 });
 		expect(result.output('Status')[0].json.status).toBe('failed');
-		expect(Date.now() - started).toBeLessThan(5000);
+		expect(statusGets(id)).toHaveLength(1);
+		expect(clock.current.sleeps).toEqual([]);
 	});
 
 	it('on timeout, by default, fails naming the task and the last status seen', async () => {
 		const id = await taskIn('in-progress');
-		const started = Date.now();
 		const result = await run([id], { operation: 'wait', ...FAST_WAIT, waitTimeout: 0.4 });
-		const elapsed = Date.now() - started;
 		expect(result.error?.message).toMatch(new RegExp(`^Item 0: task ${id} was still "in-progress" when the wait timed out`));
 		expect(result.error?.description).toContain('"status":"in-progress"');
-		expect(elapsed).toBeGreaterThanOrEqual(400);
-		expect(elapsed).toBeLessThan(5000);
-		expect(statusGets(id).length).toBeGreaterThanOrEqual(3);
+		// Checks at 0, 50, 125, 225, 325 and 400 ms: the last wait is cut to the 75 ms left, and no check comes after the timeout.
+		expect(statusGets(id)).toHaveLength(6);
+		expect(clock.current.sleeps).toEqual([50, 75, 100, 100, 75]);
+		expect(clock.current.elapsed()).toBe(400);
 	});
 
 	it('on timeout with "Output Last Status": an item with the last status and timed-out', async () => {
@@ -185,6 +178,8 @@ describe('Whilter Status: Wait for Completion', () => {
 		expect(out).toHaveLength(1);
 		expect(out[0].json).toMatchObject({ 'task-id': id, status: 'pending', 'timed-out': true, processed: 0 });
 		expect(out[0].pairedItem).toEqual({ item: 0 });
+		// Checks at 0, 50, 125, 225 and 300 ms.
+		expect(statusGets(id)).toHaveLength(5);
 	});
 
 	it('refuses a check interval of 0 before asking anything', async () => {
@@ -295,21 +290,23 @@ describe('Whilter Status: Get Results', () => {
 
 	it('with Wait for Completion: waits for the task, then gives its rows', async () => {
 		const id = await taskIn('in-progress', 5);
-		const mover = setTimeout(() => void whilter.advance(id), 200);
-		try {
-			const result = await run([id], { operation: 'getResults', waitForCompletion: true, rowFilter: 'failed', ...FAST_WAIT, waitTimeout: 20 });
-			expect(result.error).toBeUndefined();
-			expect(result.output('Status').map((i) => i.json)).toEqual([{ phone: '+919000000004', name: 'Seed 4', 'media-url': '', error: ROW_ERROR }]);
-			expect(statusGets(id).length).toBeGreaterThanOrEqual(2);
-		} finally {
-			clearTimeout(mover);
-		}
+		// Whilter completes the task 200 ms into the wait.
+		clock.current.at(200, async () => await whilter.advance(id));
+		const result = await run([id], { operation: 'getResults', waitForCompletion: true, rowFilter: 'failed', ...FAST_WAIT, waitTimeout: 20 });
+		expect(result.error).toBeUndefined();
+		expect(result.output('Status').map((i) => i.json)).toEqual([{ phone: '+919000000004', name: 'Seed 4', 'media-url': '', error: ROW_ERROR }]);
+		// Checks at 0, 50, 125 (in-progress) and 225 ms (completed).
+		expect(statusGets(id)).toHaveLength(4);
 	});
 
 	it('with Wait for Completion and "Output Last Status": a timeout gives the status item instead of rows', async () => {
 		const id = await taskIn('pending');
+		const s3Reads = s3.requests.length;
 		const result = await run([id], { operation: 'getResults', waitForCompletion: true, ...FAST_WAIT, waitTimeout: 0.25, onTimeout: 'outputLastStatus' });
 		expect(result.output('Status').map((i) => i.json)).toEqual([expect.objectContaining({ 'task-id': id, status: 'pending', 'timed-out': true })]);
+		// Checks at 0, 50, 125, 225 and 250 ms; no results file is read.
+		expect(statusGets(id)).toHaveLength(5);
+		expect(s3.requests.length).toBe(s3Reads);
 	});
 
 	it('several tasks: each row paired to the item that asked for it', async () => {

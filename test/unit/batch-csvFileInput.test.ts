@@ -4,7 +4,7 @@ import Papa from 'papaparse';
 
 import { CsvRecordCounter, openCsvFile } from '../../nodes/Whilter/batch/csvFileInput';
 import { escapeCsvField } from '../../nodes/Whilter/batch/csvWriter';
-import { InputError } from '../../nodes/shared/errors';
+import { rejectionOf } from '../harness/errors';
 
 async function readAll(stream: Readable): Promise<Buffer> {
 	const chunks: Buffer[] = [];
@@ -29,15 +29,6 @@ function countAll(text: string | Buffer, cuts: number[]): number {
 		start = cut;
 	}
 	return counter.total;
-}
-
-async function failure(promise: Promise<unknown>): Promise<InputError> {
-	const error = await promise.then(
-		() => undefined,
-		(reason: unknown) => reason,
-	);
-	expect(error).toBeInstanceOf(InputError);
-	return error as InputError;
 }
 
 const tricky =
@@ -166,34 +157,34 @@ describe('openCsvFile', () => {
 	it.each(['', '\ufeff', 'phone', 'phone,name', 'phone,name\r\n', 'phone,name\n\n\r\n\n', '\ufeffphone\r\n'])(
 		'refuses a file with no data rows (%p), naming the file',
 		async (text) => {
-			const error = await failure(openCsvFile(chunked(text, 2), { identifier: 'phone', fileLabel: 'list.csv' }));
+			const error = await rejectionOf(openCsvFile(chunked(text, 2), { identifier: 'phone', fileLabel: 'list.csv' }));
 			expect(error.message).toMatch(/^list\.csv (has no data rows, only the header \(phone(, name)?\)|is empty \(no header row, no data rows\)): nothing to send$/);
 		},
 	);
 
 	it('refuses a header without the identifier, naming the file, the column and the columns found', async () => {
-		const error = await failure(openCsvFile(chunked('mobile,name\r\n1,a\r\n', 5), { identifier: 'phone', fileLabel: 'list.csv' }));
+		const error = await rejectionOf(openCsvFile(chunked('mobile,name\r\n1,a\r\n', 5), { identifier: 'phone', fileLabel: 'list.csv' }));
 		expect(error.message).toBe('list.csv has no column "phone" (the identifier column) in its header row; the columns found are: mobile, name');
 		expect(error.details.field).toBe('phone');
 	});
 
 	it('hints at a case mismatch and at a file not separated by commas', async () => {
-		expect((await failure(openCsvFile(chunked('Phone,name\n1,a\n', 4), { identifier: 'phone' }))).message).toMatch(
+		expect((await rejectionOf(openCsvFile(chunked('Phone,name\n1,a\n', 4), { identifier: 'phone' }))).message).toMatch(
 			/column names are case-sensitive: the file has "Phone"/,
 		);
-		expect((await failure(openCsvFile(chunked('phone;name\n1;a\n', 4), { identifier: 'phone' }))).message).toMatch(
+		expect((await rejectionOf(openCsvFile(chunked('phone;name\n1;a\n', 4), { identifier: 'phone' }))).message).toMatch(
 			/columns found are: phone;name \(the header looks separated by ";"; Whilter needs a comma-separated file\)/,
 		);
 	});
 
 	it('refuses an empty identifier parameter, naming it', async () => {
-		const error = await failure(openCsvFile(chunked('phone\n1\n', 4), { identifier: ' ' }));
+		const error = await rejectionOf(openCsvFile(chunked('phone\n1\n', 4), { identifier: ' ' }));
 		expect(error.message).toMatch(/"Identifier Column" parameter is empty/);
 		expect(error.details.parameter).toBe('identifierColumn');
 	});
 
 	it('refuses an identifier that is not the first column', async () => {
-		const error = await failure(openCsvFile(chunked('name,phone\r\na,1\r\n', 5), { identifier: 'phone', fileLabel: 'list.csv' }));
+		const error = await rejectionOf(openCsvFile(chunked('name,phone\r\na,1\r\n', 5), { identifier: 'phone', fileLabel: 'list.csv' }));
 		expect(error.message).toMatch(/^list\.csv: the identifier column "phone" is column 2, but Whilter expects the identifier in the first column \(for now\)/);
 	});
 
@@ -225,7 +216,7 @@ describe('openCsvFile', () => {
 		pulled = 0;
 		closed = false;
 		const wrong = Readable.from(source());
-		await failure(openCsvFile(wrong, { identifier: 'mobile' }));
+		await rejectionOf(openCsvFile(wrong, { identifier: 'mobile' }));
 		expect(pulled).toBeLessThanOrEqual(2);
 		await new Promise<void>((resolve) => setImmediate(resolve));
 		expect(wrong.destroyed).toBe(true);
@@ -241,14 +232,14 @@ describe('openCsvFile', () => {
 				yield Buffer.alloc(64 * 1024, 0x61);
 			}
 		}
-		const error = await failure(openCsvFile(Readable.from(source()), { identifier: 'phone' }));
+		const error = await rejectionOf(openCsvFile(Readable.from(source()), { identifier: 'phone' }));
 		expect(error.message).toMatch(/the header row is longer than 1 MiB; is a quote \(".*never closed/);
 		expect(pulled).toBeLessThan(40);
 	});
 
 	it('fails the body when the file ends inside a quoted field, naming the row', async () => {
 		const opened = await openCsvFile(chunked('phone,note\n1,ok\n2,"open\n3,x\n4,y\n', 4), { identifier: 'phone', fileLabel: 'list.csv' });
-		const error = await failure(readAll(opened.body));
+		const error = await rejectionOf(readAll(opened.body));
 		expect(error.message).toMatch(/^list\.csv: data row 2 opens a quoted field \(".*never closed before the end of the file/);
 		expect(error.details.row).toBe(2);
 	});
@@ -264,13 +255,19 @@ describe('openCsvFile', () => {
 	});
 
 	it('stops reading the file when the body is destroyed', async () => {
-		let closed = false;
+		let pulled = 0;
+		let markClosed: () => void = () => undefined;
+		// Resolved by the file's own clean-up: no guess at how long that takes (the test's timeout bounds it).
+		const closed = new Promise<void>((resolve) => (markClosed = resolve));
 		async function* source() {
 			try {
 				yield Buffer.from('phone\n');
-				for (let i = 0; ; i++) yield Buffer.from(`${i}\n`.repeat(1000));
+				for (let i = 0; ; i++) {
+					pulled++;
+					yield Buffer.from(`${i}\n`.repeat(1000));
+				}
 			} finally {
-				closed = true;
+				markClosed();
 			}
 		}
 		const opened = await openCsvFile(Readable.from(source()), { identifier: 'phone' });
@@ -278,9 +275,12 @@ describe('openCsvFile', () => {
 			expect((chunk as Buffer).length).toBeGreaterThan(0);
 			break;
 		}
-		await new Promise<void>((resolve) => setTimeout(resolve, 20));
-		expect(closed).toBe(true);
-	});
+		await closed;
+		// Closed, and not read to its (endless) end first.
+		const at = pulled;
+		await new Promise<void>((resolve) => setImmediate(resolve));
+		expect(pulled).toBe(at);
+	}, 10_000);
 
 	it('streams a big generated file (200k rows, quotes and line breaks in fields) with bounded memory, and counts it', async () => {
 		const rowsPerChunk = 500;

@@ -7,6 +7,7 @@ import Papa from 'papaparse';
 import { createItemsCsvStream, escapeCsvField, formatCell } from '../../nodes/Whilter/batch/csvWriter';
 import type { CellOptions } from '../../nodes/Whilter/batch/csvWriter';
 import { InputError } from '../../nodes/shared/errors';
+import { errorOf } from '../harness/errors';
 
 const strict: CellOptions = { nestedValues: 'error', neutraliseFormulas: false };
 const at = { itemIndex: 3, field: 'address' };
@@ -23,16 +24,6 @@ function parse(csv: string): string[][] {
 	// The last record ends with CRLF, which papaparse reports as one empty row.
 	expect(result.data[result.data.length - 1]).toEqual(['']);
 	return result.data.slice(0, -1);
-}
-
-function errorOf(run: () => unknown): InputError {
-	try {
-		run();
-	} catch (error) {
-		if (error instanceof InputError) return error;
-		throw error;
-	}
-	throw new Error('expected a InputError');
 }
 
 describe('escapeCsvField (RFC 4180)', () => {

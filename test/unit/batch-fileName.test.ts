@@ -1,15 +1,6 @@
 import { InputError } from '../../nodes/shared/errors';
 import { buildBatchFileName, CAMPAIGN_NAME_RULE, parseBatchFileName, sanitiseCampaignName } from '../../nodes/Whilter/batch/fileName';
-
-function errorOf(run: () => unknown): InputError {
-	try {
-		run();
-	} catch (error) {
-		if (error instanceof InputError) return error;
-		throw error;
-	}
-	throw new Error('expected a InputError');
-}
+import { errorOf } from '../harness/errors';
 
 describe('InputError', () => {
 	it('is an Error with a name and details (empty by default)', () => {

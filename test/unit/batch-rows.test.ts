@@ -5,18 +5,9 @@ import { createItemsCsvStream } from '../../nodes/Whilter/batch/csvWriter';
 import { InputError } from '../../nodes/shared/errors';
 import { planItemRows, planItemRowsAsync } from '../../nodes/Whilter/batch/rows';
 import type { RowPlanOptions } from '../../nodes/Whilter/batch/rows';
+import { errorOf } from '../harness/errors';
 
 const base: RowPlanOptions = { identifier: 'phone', skipInvalidRows: false, duplicateIdentifiers: 'error', nestedValues: 'error' };
-
-function errorOf(run: () => unknown): InputError {
-	try {
-		run();
-	} catch (error) {
-		if (error instanceof InputError) return error;
-		throw error;
-	}
-	throw new Error('expected a InputError');
-}
 
 describe('planItemRows: columns', () => {
 	it('puts the identifier first, then every key in first-seen order across rows', () => {

@@ -1,16 +1,6 @@
-import { InputError } from '../../nodes/shared/errors';
 import { configuredPath, fillPath, pathSegment } from '../../nodes/shared/paths';
 import { requestIdPath, taskIdPath, TASK_CANCEL_PATH, TASK_STATUS_PATH } from '../../nodes/Whilter/api/endpoints';
-
-function errorOf(run: () => unknown): InputError {
-	try {
-		run();
-	} catch (error) {
-		if (error instanceof InputError) return error;
-		throw error;
-	}
-	throw new Error('expected an InputError');
-}
+import { errorOf } from '../harness/errors';
 
 describe('pathSegment: the one way an id goes into a path', () => {
 	it.each(['.', '..', ' .. ', ' . '])('refuses the dot segment %j, which the HTTP client would resolve', (id) => {

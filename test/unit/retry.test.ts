@@ -78,14 +78,20 @@ describe('retry policy', () => {
 		expect(clock.waits).toHaveLength(DEFAULT_RETRY_POLICY.maxAttempts - 1);
 	});
 
-	it('waits at least what Retry-After asks, in seconds or as a date', async () => {
-		const clock = fakeClock();
-		const later = new Date(Date.now() + 7_000).toUTCString();
-		const { send } = failingThen([httpError(429, { 'Retry-After': '3' }), httpError(429, { 'retry-after': later })], 'ok');
-		await withRetry(send, { idempotent: true, wait: clock.wait, random: () => 0 });
-		expect(clock.waits[0]).toBeGreaterThanOrEqual(3_000);
-		expect(clock.waits[1]).toBeGreaterThanOrEqual(5_000);
-		expect(clock.waits[1]).toBeLessThanOrEqual(7_000);
+	it('waits what Retry-After asks, in seconds or as a date', async () => {
+		// The date is read against Date.now: a clock that stands still (on a whole second, as HTTP
+		// dates are) makes "7 s from now" exactly 7 s however long the test takes.
+		jest.useFakeTimers({ now: new Date('2026-03-01T10:00:00Z') });
+		try {
+			const clock = fakeClock();
+			const later = new Date(Date.now() + 7_000).toUTCString();
+			const { send } = failingThen([httpError(429, { 'Retry-After': '3' }), httpError(429, { 'retry-after': later })], 'ok');
+			await withRetry(send, { idempotent: true, wait: clock.wait, random: () => 0 });
+			// Longer than the backoff alone (250 ms, then 500 ms with this jitter).
+			expect(clock.waits).toEqual([3_000, 7_000]);
+		} finally {
+			jest.useRealTimers();
+		}
 	});
 
 	it('backs off exponentially with jitter, capped', () => {

@@ -12,7 +12,7 @@ describe('InputError', () => {
 	});
 });
 
-describe('buildBatchFileName (seed: <TemplateID>_[Priority_]<CampaignName>.zip)', () => {
+describe("buildBatchFileName (Whilter's convention: <TemplateID>_[Priority_]<CampaignName>.zip)", () => {
 	it('names a normal and a high-priority file, the CSV like the ZIP', () => {
 		expect(buildBatchFileName({ templateId: 'T-100', campaignName: 'Diwali-2026', highPriority: false })).toEqual({
 			zipName: 'T-100_Diwali-2026.zip',
@@ -53,6 +53,13 @@ describe('buildBatchFileName (seed: <TemplateID>_[Priority_]<CampaignName>.zip)'
 		expect(sanitiseCampaignName(given)).toBe(used);
 	});
 
+	it.each(['Priority', 'priority', ' PRIORITY ', '_Priority_'])('refuses the campaign name %p, which would read as the priority marker', (campaignName) => {
+		const error = errorOf(() => buildBatchFileName({ templateId: 'T', campaignName, highPriority: false }));
+		expect(error.message).toBe(`The "Campaign Name" parameter "${campaignName}" would read as Whilter's high-priority marker in the file name`);
+		expect(error.details.parameter).toBe('campaignName');
+		expect(buildBatchFileName({ templateId: 'T', campaignName: 'Priority-Offers', highPriority: true }).zipName).toBe('T_Priority_Priority-Offers.zip');
+	});
+
 	it('states the rule as text for the parameter hint', () => {
 		expect(CAMPAIGN_NAME_RULE).toContain('"-"');
 		expect(CAMPAIGN_NAME_RULE).toContain('"_"');
@@ -85,10 +92,10 @@ describe('parseBatchFileName', () => {
 	it.each([
 		['T-1', 'Diwali', false],
 		['T-1', 'Diwali', true],
-		['T', 'Priority', false],
-		['T', 'Priority', true],
+		['T', 'Priority-Offers', false],
+		['T', 'Priority-Offers', true],
 		['Priority', 'x', false],
-		['Priority', 'Priority', true],
+		['Priority', 'x', true],
 		['1', '2', false],
 		['a-', '-b', true],
 	])('round-trips template %p, campaign %p, priority %p', (templateId, campaignName, highPriority) => {
@@ -120,7 +127,8 @@ describe('parseBatchFileName', () => {
 				built = buildBatchFileName({ templateId: 'T-9', campaignName: given, highPriority });
 			} catch (error) {
 				expect(error).toBeInstanceOf(InputError);
-				expect(sanitiseCampaignName(given)).toBe('');
+				// Nothing left of the name, or only the word that would read as the priority marker.
+				expect(['', 'priority']).toContain(sanitiseCampaignName(given).toLowerCase());
 				continue;
 			}
 			expect(built.campaignName).toMatch(/^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$/);

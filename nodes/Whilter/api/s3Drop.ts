@@ -54,8 +54,18 @@ export function s3DropFromCredentials(
 	};
 }
 
+/** S3 refuses longer keys, but only once the upload has started: checked before. */
+export const MAX_KEY_BYTES = 1024;
+
 export function objectKey(drop: S3Drop, fileName: string): string {
-	return drop.prefix ? `${drop.prefix}/${fileName}` : fileName;
+	const key = drop.prefix ? `${drop.prefix}/${fileName}` : fileName;
+	const bytes = Buffer.byteLength(key, 'utf8');
+	if (bytes > MAX_KEY_BYTES) {
+		throw new InputError(`The S3 key "${key.slice(0, 80)}…" is ${bytes} bytes long; S3 allows at most ${MAX_KEY_BYTES}`, {
+			description: 'Shorten the campaign name, or the S3 Key Prefix of the Whilter credential',
+		});
+	}
+	return key;
 }
 
 export function createS3Client(drop: S3Drop, abortSignal?: AbortSignal): S3Client {

@@ -57,6 +57,13 @@ export function buildBatchFileName(input: { templateId: string; campaignName: st
 			{ parameter: 'campaignName', description: CAMPAIGN_NAME_RULE },
 		);
 	}
+	// `T_Priority.zip` reads as a high-priority file with no campaign to anyone who splits on "_".
+	if (campaignName.toLowerCase() === PRIORITY.toLowerCase()) {
+		throw new InputError(`The "Campaign Name" parameter "${input.campaignName}" would read as Whilter's high-priority marker in the file name`, {
+			parameter: 'campaignName',
+			description: 'Choose another name (for example "Priority-Offers"), and turn on High Priority for a high-priority file',
+		});
+	}
 	const stem = input.highPriority ? `${templateId}_${PRIORITY}_${campaignName}` : `${templateId}_${campaignName}`;
 	return {
 		zipName: `${stem}.zip`,

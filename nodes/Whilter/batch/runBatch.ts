@@ -4,6 +4,7 @@ import { BINARY_ENCODING, NodeApiError, NodeOperationError } from 'n8n-workflow'
 import type { IBinaryData, IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
 import { asNodeError, InputError } from '../../shared/errors';
+import { failureFacts } from '../../shared/retry';
 import { errorItem } from '../../shared/perItem';
 import { TASK_PATH, taskPathOption } from '../api/endpoints';
 import { objectKey, s3DropFromCredentials, uploadToDrop } from '../api/s3Drop';
@@ -127,6 +128,21 @@ async function uploadZip(
 	return { result, binary };
 }
 
+/**
+ * An upload failure in words that say it was S3, which bucket and key, and what S3 said: a bare
+ * "socket hang up" names none of them. Bad rows found while streaming are the input's fault and pass.
+ */
+function s3UploadError(context: IExecuteFunctions, error: unknown, drop: S3Drop, key: string): Error {
+	if (error instanceof InputError || error instanceof NodeOperationError || error instanceof NodeApiError) return error;
+	const facts = failureFacts(error);
+	const name = (error as { name?: string } | undefined)?.name;
+	const said = facts.status ? `S3 answered HTTP ${facts.status}${name && name !== 'Error' ? ` (${name})` : ''}` : error instanceof Error ? error.message : String(error);
+	return new NodeOperationError(context.getNode(), `Uploading the batch file to S3 failed (bucket "${drop.bucket}", key "${key}"): ${said}`, {
+		itemIndex: 0,
+		description: 'Nothing was registered with Whilter, and an unfinished multipart upload is aborted. Check the S3 settings of the Whilter credential, then run the node again.',
+	});
+}
+
 /** Where the batch file is in the drop, once uploaded now or by an earlier run. */
 interface PlacedFile {
 	fileName: string;
@@ -175,7 +191,13 @@ async function uploadNewFile(
 			? await prepareFromFile(items, context, name.csvName)
 			: await prepareFromItems(items, context, name.csvName, options);
 	const key = objectKey(drop, name.zipName);
-	const { result, binary } = await uploadZip(context, drop, key, prepared.zip, options.attachZip ? name.zipName : undefined);
+	let uploaded: Awaited<ReturnType<typeof uploadZip>>;
+	try {
+		uploaded = await uploadZip(context, drop, key, prepared.zip, options.attachZip ? name.zipName : undefined);
+	} catch (error) {
+		throw s3UploadError(context, error, drop, key);
+	}
+	const { result, binary } = uploaded;
 	const rowCount = prepared.rowCount();
 	Object.assign(upload, { bucket: result.bucket, 'file-path': result.key, 'zip-bytes': result.bytes, 'row-count': rowCount });
 	return { fileName: name.zipName, key, rowCount, details: prepared.details, binary };

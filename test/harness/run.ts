@@ -164,7 +164,8 @@ const allNodeTypes: Record<string, INodeType | IVersionedNodeType> = {
 	probe: new Probe(),
 };
 
-const nodeTypes: INodeTypes = {
+/** The package's node types and the test nodes, as n8n's NodeTypes serves them ('<package>.<name>' or the bare name). */
+export const testNodeTypes: INodeTypes = {
 	getByName: (name) => allNodeTypes[name.replace(/^.*\./, '')],
 	getByNameAndVersion: (name) => {
 		const type = allNodeTypes[name.replace(/^.*\./, '')];
@@ -214,6 +215,37 @@ export interface RunResult {
 	output(nodeName: string, outputIndex?: number): INodeExecutionData[];
 	/** The error that stopped the execution, if one did. */
 	error?: Error & { description?: string; httpCode?: string; context?: IDataObject };
+}
+
+/** What n8n-core's execution and webhook contexts read from n8n around them, for the test instance. */
+export function baseAdditionalData(credentials: CredentialStore, executionId: string | undefined, workflowId: string): IWorkflowExecuteAdditionalData {
+	return {
+		credentialsHelper: credentials.helper,
+		executionId,
+		currentNodeExecutionIndex: 0,
+		restApiUrl: 'http://127.0.0.1/rest',
+		instanceBaseUrl: 'http://127.0.0.1/',
+		formBaseUrl: 'http://127.0.0.1/form',
+		formWaitingBaseUrl: 'http://127.0.0.1/form-waiting',
+		formTestBaseUrl: 'http://127.0.0.1/form-test',
+		webhookBaseUrl: 'http://127.0.0.1/webhook',
+		webhookWaitingBaseUrl: 'http://127.0.0.1/webhook-waiting',
+		webhookTestBaseUrl: 'http://127.0.0.1/webhook-test',
+		mcpBaseUrl: 'http://127.0.0.1/mcp',
+		mcpTestBaseUrl: 'http://127.0.0.1/mcp-test',
+		variables: {},
+		userId: 'test-user',
+		workflowId,
+		logAiEvent: () => undefined,
+		getRunExecutionData: async () => undefined,
+		getRuntimeCredential: async () => undefined,
+		executeWorkflow: async () => {
+			throw new Error('Sub-workflows are not part of these tests');
+		},
+		startRunnerTask: async () => {
+			throw new Error('Task runners are not part of these tests');
+		},
+	} as unknown as IWorkflowExecuteAdditionalData;
 }
 
 let executionCounter = 0;
@@ -277,39 +309,12 @@ export async function runChain(options: {
 		nodes,
 		connections,
 		active: false,
-		nodeTypes,
+		nodeTypes: testNodeTypes,
 		staticData: {},
 		settings: {},
 	});
 	const hooks = new core.ExecutionLifecycleHooks('manual', executionId, workflowData);
-	const additionalData = {
-		credentialsHelper: options.credentials.helper,
-		hooks,
-		executionId,
-		currentNodeExecutionIndex: 0,
-		restApiUrl: 'http://127.0.0.1/rest',
-		instanceBaseUrl: 'http://127.0.0.1/',
-		formBaseUrl: 'http://127.0.0.1/form',
-		formWaitingBaseUrl: 'http://127.0.0.1/form-waiting',
-		formTestBaseUrl: 'http://127.0.0.1/form-test',
-		webhookBaseUrl: 'http://127.0.0.1/webhook',
-		webhookWaitingBaseUrl: 'http://127.0.0.1/webhook-waiting',
-		webhookTestBaseUrl: 'http://127.0.0.1/webhook-test',
-		mcpBaseUrl: 'http://127.0.0.1/mcp',
-		mcpTestBaseUrl: 'http://127.0.0.1/mcp-test',
-		variables: {},
-		userId: 'test-user',
-		workflowId: workflowData.id,
-		logAiEvent: () => undefined,
-		getRunExecutionData: async () => undefined,
-		getRuntimeCredential: async () => undefined,
-		executeWorkflow: async () => {
-			throw new Error('Sub-workflows are not part of these tests');
-		},
-		startRunnerTask: async () => {
-			throw new Error('Task runners are not part of these tests');
-		},
-	} as unknown as IWorkflowExecuteAdditionalData;
+	const additionalData = { ...baseAdditionalData(options.credentials, executionId, workflowData.id), hooks } as IWorkflowExecuteAdditionalData;
 	const execute = new core.WorkflowExecute(additionalData, 'manual');
 	const running = execute.run({ workflow, startNode: workflow.getNode('Source')! });
 	options.onStart?.(() => running.cancel());

@@ -37,7 +37,6 @@ import type {
 	INodeExecutionData,
 	INodeParameters,
 	INodeType,
-	INodeTypes,
 	IRunExecutionData,
 	IWebhookData,
 	IWebhookFunctions,
@@ -48,7 +47,7 @@ import type {
 import { createRunExecutionData, deepCopy, NodeHelpers, Workflow } from 'n8n-workflow';
 
 // run.ts points n8n-core at its temp folder before n8n-core is loaded: it is imported first.
-import { packageNodeTypes } from './run';
+import { baseAdditionalData, packageNodeTypes, testNodeTypes } from './run';
 import type { CredentialStore } from './run';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -78,17 +77,6 @@ export const n8nLogs: LogEntry[] = [];
 		n8nLogs.push({ level, message, metadata });
 	};
 }
-
-/** The package's node types, as n8n's NodeTypes serves them ('<package>.<name>' or the bare name). */
-export const webhookNodeTypes: INodeTypes = {
-	getByName: (name) => packageNodeTypes[name.replace(/^.*\./, '')],
-	getByNameAndVersion: (name) => {
-		const type = packageNodeTypes[name.replace(/^.*\./, '')];
-		if (!type) throw new Error(`Unknown node type ${name}`);
-		return 'nodeVersions' in type ? type.nodeVersions[type.currentVersion] : type;
-	},
-	getKnownTypes: () => ({}),
-};
 
 const PACKAGE = 'n8n-nodes-whilter';
 
@@ -290,36 +278,6 @@ function buildRequest(init: WebhookRequestInit, path: string): FakeRequest {
 	};
 }
 
-function baseAdditionalData(credentials: CredentialStore, executionId: string | undefined, workflowId: string): IWorkflowExecuteAdditionalData {
-	return {
-		credentialsHelper: credentials.helper,
-		executionId,
-		currentNodeExecutionIndex: 0,
-		restApiUrl: 'http://127.0.0.1/rest',
-		instanceBaseUrl: 'http://127.0.0.1/',
-		formBaseUrl: 'http://127.0.0.1/form',
-		formWaitingBaseUrl: 'http://127.0.0.1/form-waiting',
-		formTestBaseUrl: 'http://127.0.0.1/form-test',
-		webhookBaseUrl: 'http://127.0.0.1/webhook',
-		webhookWaitingBaseUrl: 'http://127.0.0.1/webhook-waiting',
-		webhookTestBaseUrl: 'http://127.0.0.1/webhook-test',
-		mcpBaseUrl: 'http://127.0.0.1/mcp',
-		mcpTestBaseUrl: 'http://127.0.0.1/mcp-test',
-		variables: {},
-		userId: 'test-user',
-		workflowId,
-		logAiEvent: () => undefined,
-		getRunExecutionData: async () => undefined,
-		getRuntimeCredential: async () => undefined,
-		executeWorkflow: async () => {
-			throw new Error('Sub-workflows are not part of these tests');
-		},
-		startRunnerTask: async () => {
-			throw new Error('Task runners are not part of these tests');
-		},
-	} as unknown as IWorkflowExecuteAdditionalData;
-}
-
 function nodeOf(spec: WebhookNodeSpec): INode {
 	const type = spec.type.replace(/^.*\./, '');
 	const typeObject = packageNodeTypes[type];
@@ -371,13 +329,13 @@ export async function callWebhook(call: WebhookCall): Promise<WebhookResult> {
 		nodes: [node],
 		connections: {},
 		active: true,
-		nodeTypes: webhookNodeTypes,
+		nodeTypes: testNodeTypes,
 		staticData: {},
 		settings: {},
 	});
 	// The workflow's copy: parameters completed with their defaults, as n8n loads a saved workflow.
 	const workflowNode = workflow.getNode(node.name)!;
-	const nodeType = webhookNodeTypes.getByNameAndVersion(workflowNode.type, workflowNode.typeVersion) as INodeType;
+	const nodeType = testNodeTypes.getByNameAndVersion(workflowNode.type, workflowNode.typeVersion) as INodeType;
 	if (!nodeType.webhook) throw new Error(`${workflowNode.type} has no webhook()`);
 	// A waiting execution is resumed through the restart webhook; anything else reaches the production one.
 	const description = nodeType.description.webhooks?.find((w) => (runExecutionData ? w.restartWebhook === true : w.restartWebhook !== true));

@@ -4,10 +4,13 @@
  */
 import type { IDataObject } from 'n8n-workflow';
 
+import { startServer } from '../servers/http';
+import type { ContractServer, Handler } from '../servers/http';
 import { startS3Server } from '../servers/s3';
 import type { S3Server } from '../servers/s3';
 import { startWhilterServer } from '../servers/whilter';
 import type { WhilterServer, WhilterServerOptions } from '../servers/whilter';
+import { CredentialStore, shutdownN8nCore } from './run';
 
 /** The client the tests sign in as: the batch API's path segment and the token endpoint's client credentials. */
 export const WHILTER_CLIENT = { client: 'acme', clientId: 'acme-client', clientSecret: 'acme-secret-value' } as const;
@@ -79,4 +82,39 @@ export async function startWhilterWithS3(
 			await s3.close();
 		},
 	};
+}
+
+/** A Whilter stand-in: a loopback server answering as the test decides, and a static-token credential for it. */
+export interface WhilterStandIn {
+	server: ContractServer;
+	store: CredentialStore;
+	credential: { id: string; name: string };
+}
+
+/**
+ * For tests that need Whilter to say something the contract server would not (a word it does not
+ * know, a dot-segment id, any file): the requests are recorded and emptied before each test, and the
+ * server and n8n-core are shut down after the file. The credential uses a static token, so no token
+ * endpoint is needed.
+ */
+export function useWhilterStandIn(handler: Handler): WhilterStandIn {
+	const standIn = {} as WhilterStandIn;
+	beforeAll(async () => {
+		standIn.server = await startServer(handler);
+		standIn.store = new CredentialStore();
+		standIn.credential = standIn.store.add('whilterApi', {
+			baseUrl: standIn.server.url,
+			client: WHILTER_CLIENT.client,
+			authentication: 'accessToken',
+			accessToken: 'static-token-0123456789',
+		});
+	});
+	beforeEach(() => {
+		standIn.server.requests.length = 0;
+	});
+	afterAll(async () => {
+		await standIn.server?.close();
+		await shutdownN8nCore();
+	});
+	return standIn;
 }

@@ -6,43 +6,29 @@
  */
 import type { IDataObject, INodeParameters } from 'n8n-workflow';
 
-import { CredentialStore, runChain, shutdownN8nCore } from '../harness/run';
+import { runChain } from '../harness/run';
 import { callWebhook } from '../harness/webhook';
-import { startServer } from '../servers/http';
-import type { ContractServer } from '../servers/http';
+import { useWhilterStandIn } from '../harness/whilter';
 
-/** A Whilter stand-in whose status API answers with the word a test sets. */
-let whilter: ContractServer;
+/** The word the stand-in's status API answers with. */
 let apiWord = 'completed';
-let store: CredentialStore;
-let credential: { id: string; name: string };
 
-beforeAll(async () => {
-	whilter = await startServer((request) => {
-		const taskId = request.path.split('/').pop();
-		return { status: 200, body: { 'task-id': taskId, status: apiWord, count: 3, message: 'as the API says' } };
-	});
-	store = new CredentialStore();
-	credential = store.add('whilterApi', { baseUrl: whilter.url, client: 'acme', authentication: 'accessToken', accessToken: 'static-token-0123456789' });
-});
-
-afterAll(async () => {
-	await whilter?.close();
-	await shutdownN8nCore();
+const standIn = useWhilterStandIn((request) => {
+	const taskId = request.path.split('/').pop();
+	return { status: 200, body: { 'task-id': taskId, status: apiWord, count: 3, message: 'as the API says' } };
 });
 
 beforeEach(() => {
-	whilter.requests.length = 0;
 	apiWord = 'completed';
 });
 
 async function callback(status: string, parameters: INodeParameters = {}) {
 	const result = await callWebhook({
-		node: { type: 'whilterTrigger', parameters: { event: 'batchTask', ...parameters }, credentials: { whilterApi: credential } },
-		credentials: store,
+		node: { type: 'whilterTrigger', parameters: { event: 'batchTask', ...parameters }, credentials: { whilterApi: standIn.credential } },
+		credentials: standIn.store,
 		request: { json: { 'task-id': 'task-7', status } },
 	});
-	return { result, lookups: whilter.requests.filter((r) => r.method === 'GET').length };
+	return { result, lookups: standIn.server.requests.filter((r) => r.method === 'GET').length };
 }
 
 describe('Whilter Trigger: status words', () => {
@@ -107,8 +93,8 @@ describe('Whilter Status: status words', () => {
 		apiWord = word;
 		const result = await runChain({
 			items: [{ json: {} }],
-			nodes: [{ name: 'Status', type: 'whilterStatus', parameters: { operation: 'get', taskId: 'task-9' }, credentials: { whilterApi: credential } }],
-			credentials: store,
+			nodes: [{ name: 'Status', type: 'whilterStatus', parameters: { operation: 'get', taskId: 'task-9' }, credentials: { whilterApi: standIn.credential } }],
+			credentials: standIn.store,
 		});
 		expect(result.output('Status')[0].json).toMatchObject({ 'task-id': 'task-9', status: expected, response: { status: word } });
 	});

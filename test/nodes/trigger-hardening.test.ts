@@ -5,54 +5,35 @@
  */
 import type { IDataObject, INodeParameters } from 'n8n-workflow';
 
-import { CredentialStore, shutdownN8nCore } from '../harness/run';
 import { callWebhook } from '../harness/webhook';
-import { startServer } from '../servers/http';
-import type { ContractServer } from '../servers/http';
+import { useWhilterStandIn } from '../harness/whilter';
 
 /** Stands in for Whilter and for any host a forged file-path could name: it records every request. */
-let anyHost: ContractServer;
-let store: CredentialStore;
-let credential: { id: string; name: string };
-
-beforeAll(async () => {
-	anyHost = await startServer(() => ({ status: 200, raw: Buffer.from('phone,media-url,error\r\n1,https://m/1.mp4,\r\n'), headers: { 'content-type': 'text/csv' } }));
-	store = new CredentialStore();
-	credential = store.add('whilterApi', { baseUrl: anyHost.url, client: 'acme', authentication: 'accessToken', accessToken: 'static-token-0123456789' });
-});
-
-afterAll(async () => {
-	await anyHost?.close();
-	await shutdownN8nCore();
-});
-
-beforeEach(() => {
-	anyHost.requests.length = 0;
-});
+const anyHost = useWhilterStandIn(() => ({ status: 200, raw: Buffer.from('phone,media-url,error\r\n1,https://m/1.mp4,\r\n'), headers: { 'content-type': 'text/csv' } }));
 
 async function post(parameters: INodeParameters, json: IDataObject) {
 	return await callWebhook({
-		node: { type: 'whilterTrigger', parameters, credentials: { whilterApi: credential } },
-		credentials: store,
+		node: { type: 'whilterTrigger', parameters, credentials: { whilterApi: anyHost.credential } },
+		credentials: anyHost.store,
 		request: { json },
 	});
 }
 
 describe('Whilter Trigger refuses to read a file a caller names when nothing checks the caller', () => {
-	const forged = () => ({ 'task-id': 't-1', status: 'completed', 'file-path': `${anyHost.url}/internal/secret.csv` });
+	const forged = () => ({ 'task-id': 't-1', status: 'completed', 'file-path': `${anyHost.server.url}/internal/secret.csv` });
 
 	it('no authentication + no confirmation + Result Rows: 500, nothing fetched, nothing started', async () => {
 		const result = await post({ event: 'batchTask', authentication: 'none', confirmWithApi: false, output: 'rows' }, forged());
 		expect(result.status).toBe(500);
 		expect((result.json as IDataObject).message).toMatch(/will not read result rows from a callback nobody checked/);
 		expect(result.workflowData).toBeUndefined();
-		expect(anyHost.requests).toEqual([]);
+		expect(anyHost.server.requests).toEqual([]);
 	});
 
 	it('the same callback item without reading the file (Output: Callback) still starts', async () => {
 		const result = await post({ event: 'batchTask', authentication: 'none', confirmWithApi: false, output: 'callback' }, forged());
 		expect(result.items).toEqual([expect.objectContaining({ 'task-id': 't-1', confirmed: false })]);
-		expect(anyHost.requests).toEqual([]);
+		expect(anyHost.server.requests).toEqual([]);
 	});
 });
 

@@ -454,3 +454,16 @@ export async function startWebhookRelay(make: (request: WebhookRequestInit, path
 		},
 	};
 }
+
+/** The `message` of a webhook's JSON answer. */
+export function messageOf(result: WebhookResult): string {
+	return String((result.json as IDataObject | undefined)?.message);
+}
+
+/** A refusal: the node answered with this status (and message), and nothing started or resumed. */
+export function expectRefused(result: WebhookResult, status: number, message?: string | RegExp): void {
+	expect({ status: result.status, started: result.workflowData !== undefined, error: result.error?.message }).toEqual({ status, started: false, error: undefined });
+	expect(result.answeredByNode).toBe(true);
+	if (typeof message === 'string') expect(messageOf(result)).toBe(message);
+	else if (message) expect(messageOf(result)).toMatch(message);
+}

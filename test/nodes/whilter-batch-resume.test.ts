@@ -14,7 +14,7 @@ import type { IDataObject, INodeParameters, INodeProperties, INodeType, IRunExec
 import { sleep } from 'n8n-workflow';
 
 import { CredentialStore, packageNodeTypes, runChain, shutdownN8nCore } from '../harness/run';
-import { batchTaskKey, callWebhook, startWebhookRelay } from '../harness/webhook';
+import { batchTaskKey, callWebhook, expectRefused, startWebhookRelay } from '../harness/webhook';
 import type { WebhookRelay, WebhookResult } from '../harness/webhook';
 import { startWhilterWithS3, whilterCredentialData } from '../harness/whilter';
 import type { WhilterWithS3 } from '../harness/whilter';
@@ -78,18 +78,6 @@ async function resume(waitingFor: string | undefined, body: unknown, options: ID
 		request: { json: body },
 		waiting: { customData: waitingFor === undefined ? {} : { [batchTaskKey(NODE_ID)]: waitingFor } },
 	});
-}
-
-function messageOf(result: WebhookResult): string {
-	return String((result.json as IDataObject | undefined)?.message);
-}
-
-/** Refused: the status and message; the execution keeps waiting (nothing resumes, nothing thrown). */
-function expectRefused(result: WebhookResult, status: number, message?: string | RegExp): void {
-	expect({ status: result.status, resumed: result.workflowData !== undefined, error: result.error?.message }).toEqual({ status, resumed: false, error: undefined });
-	expect(result.answeredByNode).toBe(true);
-	if (typeof message === 'string') expect(messageOf(result)).toBe(message);
-	else if (message) expect(messageOf(result)).toMatch(message);
 }
 
 function expectResumed(result: WebhookResult): IDataObject[] {

@@ -12,7 +12,7 @@ import type { IDataObject, INodeCredentials, INodeParameters } from 'n8n-workflo
 import { sleep } from 'n8n-workflow';
 
 import { CredentialStore, shutdownN8nCore } from '../harness/run';
-import { callWebhook, n8nLogs, startWebhookRelay } from '../harness/webhook';
+import { callWebhook, expectRefused, messageOf, n8nLogs, startWebhookRelay } from '../harness/webhook';
 import type { WebhookRelay, WebhookRequestInit, WebhookResult } from '../harness/webhook';
 import { startWhilterWithS3, whilterCredentialData } from '../harness/whilter';
 import type { WhilterWithS3 } from '../harness/whilter';
@@ -87,18 +87,6 @@ async function post(parameters: INodeParameters, request: WebhookRequestInit, cr
 		credentials: store,
 		request,
 	});
-}
-
-function messageOf(result: WebhookResult): string {
-	return String((result.json as IDataObject | undefined)?.message);
-}
-
-/** A refusal: the status, the message, and nothing started. */
-function expectRefused(result: WebhookResult, status: number, message?: string | RegExp): void {
-	expect({ status: result.status, started: result.workflowData !== undefined, error: result.error?.message }).toEqual({ status, started: false, error: undefined });
-	expect(result.answeredByNode).toBe(true);
-	if (typeof message === 'string') expect(messageOf(result)).toBe(message);
-	else if (message) expect(messageOf(result)).toMatch(message);
 }
 
 /** Answered 200 "ignored": nothing started. */

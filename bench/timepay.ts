@@ -59,6 +59,8 @@ export async function benchTimePay(options: { items: number }): Promise<TimePayB
 			parameters: {
 				campaign: { __rl: true, mode: 'id', value: 'camp-loans' },
 				templateId: 'hfu7VL6sBhI6NPm',
+				// One initiation per input item, as the bench measures (the node's default is once per execution).
+				initiate: 'perItem',
 				conversationSettings: { agentId: 'PPTnLQAvGlLtVgRbpcFn', dispositionId: 'XaYnpMfmTumXNSgOSIZB' },
 				filters: { ids: '={{ $json.loanId }}', paymentStatus: ['bounced', 'pending', 'partial', 'paid', 'received'] },
 			},

@@ -393,7 +393,7 @@ describe(`n8n ${NODE20_N8N_VERSION} on Node 20, the package installed as a commu
 					'TimePay',
 					`${PACKAGE_PREFIX}timePayInitiate`,
 					[200, 200],
-					{ campaign: { __rl: true, mode: 'id', value: 'camp-welcome' }, templateId: 'hfu7VL6sBhI6NPm' },
+					{ campaign: { __rl: true, mode: 'id', value: 'camp-welcome' }, templateId: 'hfu7VL6sBhI6NPm', audience: 'wholeCampaign' },
 					{ timePayApi: { id: ids.timePayApi, name: EXAMPLE_CREDENTIAL_NAMES.timePayApi } },
 				),
 			],

@@ -373,7 +373,7 @@ describe('a task from upload to callback', () => {
 
 			const payload = { 'task-id': id, status: 'completed', 'file-path': outputKey, count: 10, message: 'Task completed' };
 			expect(receiver.received).toEqual([{ headers: expect.objectContaining({ 'content-type': 'application/json' }), body: payload }]);
-			expect(whilter.callbacks.filter((c) => c.taskId === id)).toEqual([{ taskId: id, url: receiver.url, body: payload, status: 200, time: expect.any(Number) }]);
+			expect(whilter.callbacks.filter((c) => c.taskId === id)).toEqual([{ taskId: id, url: receiver.url, body: payload, status: 200, responseText: 'ok', time: expect.any(Number) }]);
 			expect(whilter.tasks.get(id)).toMatchObject({ state: 'completed', outputKey, rows: 10, failedRows: 2, callback: { status: 200 } });
 		} finally {
 			await receiver.close();

@@ -179,6 +179,8 @@ export class WhilterBatch implements INodeType {
 						name: 'callbackUrl',
 						type: 'string',
 						default: '',
+						// Waiting sends the execution's own resume URL: the two cannot go together.
+						displayOptions: { hide: { waitForCallback: [true] } },
 						placeholder: 'https://n8n.example.com/webhook/…/whilter',
 						description: 'Whilter POSTs here when the task completes: use the production URL of a Whilter Trigger node',
 					},

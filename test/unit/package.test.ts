@@ -2,6 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { WhilterBatch } from '../../nodes/Whilter/WhilterBatch.node';
+
 const root = join(__dirname, '..', '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
 	name: string;
@@ -31,5 +33,12 @@ describe('package contract', () => {
 		for (const file of [...pkg.n8n.nodes, ...pkg.n8n.credentials]) expect(files).toContain(file);
 		expect(files.filter((f) => f.endsWith('.svg')).length).toBeGreaterThanOrEqual(6);
 		expect(files.filter((f) => f.endsWith('.node.json')).length).toBe(pkg.n8n.nodes.length);
+	});
+});
+
+describe('Whilter Batch options', () => {
+	it('hides Callback URL while Wait for Completion Callback is on (the execution sends its own resume URL)', () => {
+		const options = new WhilterBatch().description.properties.find((p) => p.name === 'options')?.options as Array<{ name: string; displayOptions?: unknown }>;
+		expect(options.find((o) => o.name === 'callbackUrl')?.displayOptions).toEqual({ hide: { waitForCallback: [true] } });
 	});
 });

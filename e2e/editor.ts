@@ -559,6 +559,111 @@ export interface EditorCheck {
 	close(): Promise<void>;
 }
 
+/** One workflow holding every node of the package, each with its example parameters and a credential of each type it shows. */
+function editorCheckNodes(nodes: PackageNode[], credentials: StoredCredential[]): INode[] {
+	const usedNames = new Set<string>();
+	return nodes.map((node, index) => {
+		const parameters = exampleParameters(node);
+		const nodeCredentials: INodeCredentials = {};
+		for (const wanted of node.description.credentials ?? []) {
+			const stored = credentials.find((c) => c.type === wanted.name);
+			if (stored && NodeHelpers.displayParameter(parameters, wanted, { typeVersion: node.version }, node.description)) {
+				nodeCredentials[wanted.name] = { id: stored.id, name: stored.name };
+			}
+		}
+		// Node names are unique in a workflow; two types with one default name get a number.
+		let name = node.description.defaults.name ?? node.description.displayName;
+		if (usedNames.has(name)) name = `${name} ${index + 1}`;
+		usedNames.add(name);
+		return {
+			id: `editor-check-${index}`,
+			name,
+			type: `CUSTOM.${node.name}`,
+			typeVersion: node.version,
+			// Three to a row, so the canvas screenshot stays readable as nodes are added.
+			position: [(index % 3) * 300, Math.floor(index / 3) * 220],
+			parameters,
+			...(Object.keys(nodeCredentials).length > 0 ? { credentials: nodeCredentials } : {}),
+		};
+	});
+}
+
+interface NodeCheckContext {
+	page: EditorBrowser['page'];
+	browser: EditorBrowser;
+	nodes: PackageNode[];
+	workflowNodes: INode[];
+	storedNodes: INode[];
+	servedTypes: Set<string>;
+	screenshotsDir: string;
+	log: (line: string) => void;
+}
+
+/** Opens one node's panel and reads what it shows; a failure is reported with a screenshot of what the page showed instead. */
+function nodeChecker(ctx: NodeCheckContext): EditorCheck['checkNode'] {
+	const { page } = ctx;
+	return async (node: PackageNode, opts: { screenshot?: boolean } = {}): Promise<NodeReport> => {
+		const nodeStarted = Date.now();
+		const index = ctx.nodes.indexOf(node);
+		const stored = ctx.storedNodes.find((n) => n.id === `editor-check-${index}`) ?? ctx.workflowNodes[index];
+		const report: NodeReport = {
+			file: node.file,
+			name: node.name,
+			type: stored.type,
+			nodeName: stored.name,
+			served: ctx.servedTypes.has(stored.type),
+			expected: expectedParameters(node, stored.parameters),
+			iconFile: expectedIconFile(node.description),
+			ms: 0,
+		};
+		try {
+			for (const popup of await dismissPopups(page)) ctx.log(`[editor] closed a popup: ${popup}`);
+			report.canvasIcon = await readCanvasIcon(page, stored.name);
+			await openNodePanel(page, stored.name);
+			report.panel = await readPanel(page);
+			if (opts.screenshot !== false) {
+				report.screenshot = join(ctx.screenshotsDir, `${node.name}.png`);
+				await screenshot(page, report.screenshot);
+			}
+		} catch (error) {
+			report.error = (error as Error).message.split('\n')[0];
+			const recent = ctx.browser.errors().slice(-3);
+			if (recent.length > 0) report.error += ` (browser: ${recent.join(' | ')})`;
+			report.screenshot = join(ctx.screenshotsDir, `${node.name}.failed.png`);
+			await screenshot(page, report.screenshot).catch(() => undefined);
+		} finally {
+			await closeNodePanel(page).catch(() => undefined);
+		}
+		report.ms = Date.now() - nodeStarted;
+		return report;
+	};
+}
+
+/** Every node in turn, then the whole canvas, fitted, as one screenshot. */
+function allNodesChecker(ctx: NodeCheckContext, checkNode: EditorCheck['checkNode'], lap: (what: string) => void): EditorCheck['checkAll'] {
+	const { page } = ctx;
+	return async () => {
+		const reports: NodeReport[] = [];
+		for (const node of ctx.nodes) {
+			const report = await checkNode(node);
+			const problems = nodeProblems(report);
+			lap(`${node.name}: ${problems.length === 0 ? 'ok' : problems.join('; ')} (${report.ms} ms)`);
+			reports.push(report);
+		}
+		await closeNodePanel(page).catch(() => undefined);
+		await dismissPopups(page);
+		// Deselect the last node opened (a click on an empty corner of the canvas), then fit all nodes.
+		await page.locator('.vue-flow__pane').click({ position: { x: 10, y: 10 } }).catch(() => undefined);
+		await page.locator(tid('zoom-to-fit')).click().catch(() => undefined);
+		await page.waitForTimeout(500);
+		const canvas = join(ctx.screenshotsDir, 'canvas.png');
+		await screenshot(page, canvas);
+		const canvasNodes = await readCanvasNodes(page);
+		lap('canvas screenshot');
+		return { reports, canvas, canvasNodes };
+	};
+}
+
 /**
  * Stages the package, starts n8n with it, creates the credentials and the workflow, signs in and
  * opens the workflow. Close it (afterAll / finally).
@@ -577,122 +682,47 @@ export async function startEditorCheck(options: EditorCheckOptions): Promise<Edi
 		n8n = await startN8n({ extensionsDir: staged.dir });
 		lap(`n8n ready at ${n8n.url}`);
 		const handle = n8n;
-
 		const credentials: StoredCredential[] = [];
 		for (const type of staged.credentials) {
 			credentials.push(await handle.createCredential(`${type.displayName} (e2e)`, type.name, dummyCredentialData(type)));
 		}
-		const servedTypes = new Set(
-			((await handle.raw('GET', '/types/nodes.json')).body as Array<{ name: string }>).map((t) => t.name),
-		);
-
+		const servedTypes = new Set(((await handle.raw('GET', '/types/nodes.json')).body as Array<{ name: string }>).map((t) => t.name));
 		const nodes = staged.nodes;
-		const usedNames = new Set<string>();
-		const workflowNodes: INode[] = nodes.map((node, index) => {
-			const parameters = exampleParameters(node);
-			const nodeCredentials: INodeCredentials = {};
-			for (const wanted of node.description.credentials ?? []) {
-				const stored = credentials.find((c) => c.type === wanted.name);
-				if (stored && NodeHelpers.displayParameter(parameters, wanted, { typeVersion: node.version }, node.description)) {
-					nodeCredentials[wanted.name] = { id: stored.id, name: stored.name };
-				}
-			}
-			// Node names are unique in a workflow; two types with one default name get a number.
-			let name = node.description.defaults.name ?? node.description.displayName;
-			if (usedNames.has(name)) name = `${name} ${index + 1}`;
-			usedNames.add(name);
-			return {
-				id: `editor-check-${index}`,
-				name,
-				type: `CUSTOM.${node.name}`,
-				typeVersion: node.version,
-				// Three to a row, so the canvas screenshot stays readable as nodes are added.
-				position: [(index % 3) * 300, Math.floor(index / 3) * 220],
-				parameters,
-				...(Object.keys(nodeCredentials).length > 0 ? { credentials: nodeCredentials } : {}),
-			};
-		});
+		const workflowNodes = editorCheckNodes(nodes, credentials);
 		const workflow = await handle.importWorkflow({ name: 'Editor check', nodes: workflowNodes, connections: {} });
-		const storedNodes = workflow.nodes;
 
 		browser = await launchBrowser();
-		const { page } = browser;
-		const popups = await openWorkflow(page, handle.url, handle.owner, workflow.id);
+		const popups = await openWorkflow(browser.page, handle.url, handle.owner, workflow.id);
 		lap('signed in, workflow open');
 		for (const popup of popups) log(`[editor] closed a popup: ${popup}`);
 
-		const checkNode = async (node: PackageNode, opts: { screenshot?: boolean } = {}): Promise<NodeReport> => {
-			const nodeStarted = Date.now();
-			const index = nodes.indexOf(node);
-			const stored = storedNodes.find((n) => n.id === `editor-check-${index}`) ?? workflowNodes[index];
-			const report: NodeReport = {
-				file: node.file,
-				name: node.name,
-				type: stored.type,
-				nodeName: stored.name,
-				served: servedTypes.has(stored.type),
-				expected: expectedParameters(node, stored.parameters),
-				iconFile: expectedIconFile(node.description),
-				ms: 0,
-			};
-			try {
-				for (const popup of await dismissPopups(page)) log(`[editor] closed a popup: ${popup}`);
-				report.canvasIcon = await readCanvasIcon(page, stored.name);
-				await openNodePanel(page, stored.name);
-				report.panel = await readPanel(page);
-				if (opts.screenshot !== false) {
-					report.screenshot = join(options.screenshotsDir, `${node.name}.png`);
-					await screenshot(page, report.screenshot);
-				}
-			} catch (error) {
-				report.error = (error as Error).message.split('\n')[0];
-				const recent = browser?.errors().slice(-3) ?? [];
-				if (recent.length > 0) report.error += ` (browser: ${recent.join(' | ')})`;
-				// What the page showed instead, for whoever reads the failure.
-				report.screenshot = join(options.screenshotsDir, `${node.name}.failed.png`);
-				await screenshot(page, report.screenshot).catch(() => undefined);
-			} finally {
-				await closeNodePanel(page).catch(() => undefined);
-			}
-			report.ms = Date.now() - nodeStarted;
-			return report;
-		};
-
-		const check: EditorCheck = {
-			n8n: handle,
+		const ctx: NodeCheckContext = {
+			page: browser.page,
 			browser,
+			nodes,
+			workflowNodes,
+			storedNodes: workflow.nodes,
+			servedTypes,
+			screenshotsDir: options.screenshotsDir,
+			log,
+		};
+		const checkNode = nodeChecker(ctx);
+		const opened = browser;
+		return {
+			n8n: handle,
+			browser: opened,
 			staged,
 			workflowId: workflow.id,
 			credentials,
 			nodes,
 			checkNode,
-			async checkAll() {
-				const reports: NodeReport[] = [];
-				for (const node of nodes) {
-					const report = await checkNode(node);
-					const problems = nodeProblems(report);
-					lap(`${node.name}: ${problems.length === 0 ? 'ok' : problems.join('; ')} (${report.ms} ms)`);
-					reports.push(report);
-				}
-				await closeNodePanel(page).catch(() => undefined);
-				await dismissPopups(page);
-				// Deselect the last node opened (a click on an empty corner of the canvas), then fit all nodes.
-				await page.locator('.vue-flow__pane').click({ position: { x: 10, y: 10 } }).catch(() => undefined);
-				await page.locator(tid('zoom-to-fit')).click().catch(() => undefined);
-				await page.waitForTimeout(500);
-				const canvas = join(options.screenshotsDir, 'canvas.png');
-				await screenshot(page, canvas);
-				const canvasNodes = await readCanvasNodes(page);
-				lap('canvas screenshot');
-				return { reports, canvas, canvasNodes };
-			},
+			checkAll: allNodesChecker(ctx, checkNode, lap),
 			async close() {
-				await browser?.close();
+				await opened.close();
 				await handle.stop();
 				staged.remove();
 			},
 		};
-		return check;
 	} catch (error) {
 		await browser?.close();
 		await n8n?.stop();

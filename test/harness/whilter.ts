@@ -118,3 +118,18 @@ export function useWhilterStandIn(handler: Handler): WhilterStandIn {
 	});
 	return standIn;
 }
+
+/** A task the contract server knows, moved on `steps` times (1: in-progress, 2: completed); no callback URL of its own. */
+export async function seedTaskAt(whilter: WhilterServer, steps: 0 | 1 | 2, options: { rows: number; campaign: string }): Promise<string> {
+	const id = await whilter.seedTask(options);
+	for (let i = 0; i < steps; i++) await whilter.advance(id);
+	return id;
+}
+
+/** The status lookups the server received since `mark` (a length of `whilter.requests`), by path. */
+export function statusLookupsSince(whilter: WhilterServer, mark: number, pathStart = '/acme/task/status/'): string[] {
+	return whilter.requests
+		.slice(mark)
+		.filter((r) => r.method === 'GET' && r.path.startsWith(pathStart))
+		.map((r) => r.path);
+}

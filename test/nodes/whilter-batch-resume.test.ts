@@ -7,8 +7,6 @@
  * (the execution keeps waiting), not completed → 409, failed/cancelled → the execution fails,
  * completed → the result rows (Callback Result Rows filter).
  */
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 
 import type { IDataObject, INodeParameters, INodeProperties, INodeType, IRunExecutionData } from 'n8n-workflow';
 import { sleep } from 'n8n-workflow';
@@ -16,8 +14,9 @@ import { sleep } from 'n8n-workflow';
 import { CredentialStore, packageNodeTypes, runChain, shutdownN8nCore } from '../harness/run';
 import { batchTaskKey, callWebhook, expectRefused, startWebhookRelay } from '../harness/webhook';
 import type { WebhookRelay, WebhookResult } from '../harness/webhook';
-import { startWhilterWithS3, whilterCredentialData } from '../harness/whilter';
+import { seedTaskAt, startWhilterWithS3, statusLookupsSince, whilterCredentialData } from '../harness/whilter';
 import type { WhilterWithS3 } from '../harness/whilter';
+import { closedPortUrl } from '../servers/http';
 import type { S3Server } from '../servers/s3';
 import { ROW_ERROR } from '../servers/whilter';
 import type { WhilterServer } from '../servers/whilter';
@@ -88,24 +87,11 @@ function expectResumed(result: WebhookResult): IDataObject[] {
 }
 
 async function taskAt(steps: 0 | 1 | 2, rows = 6): Promise<string> {
-	const id = await whilter.seedTask({ rows, campaign: `resume-${steps}` });
-	for (let i = 0; i < steps; i++) await whilter.advance(id);
-	return id;
+	return await seedTaskAt(whilter, steps, { rows, campaign: `resume-${steps}` });
 }
 
 function lookupsSince(mark: number): string[] {
-	return whilter.requests
-		.slice(mark)
-		.filter((r) => r.method === 'GET' && r.path.startsWith('/acme/task/status/'))
-		.map((r) => r.path);
-}
-
-async function closedPortUrl(): Promise<string> {
-	const server = createServer();
-	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-	const { port } = server.address() as AddressInfo;
-	await new Promise<void>((resolve) => server.close(() => resolve()));
-	return `http://127.0.0.1:${port}`;
+	return statusLookupsSince(whilter, mark);
 }
 
 const phone = (i: number) => `+9198000000${String(i).padStart(2, '0')}`;

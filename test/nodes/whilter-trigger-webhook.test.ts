@@ -5,8 +5,6 @@
  * authentication, body size, shape, status filter, confirmation with the Whilter API, result rows;
  * then real-time callbacks. Every refusal: its status, its message, and nothing started.
  */
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 
 import type { IDataObject, INodeCredentials, INodeParameters } from 'n8n-workflow';
 import { sleep } from 'n8n-workflow';
@@ -14,8 +12,9 @@ import { sleep } from 'n8n-workflow';
 import { CredentialStore, shutdownN8nCore } from '../harness/run';
 import { callWebhook, expectRefused, messageOf, n8nLogs, startWebhookRelay } from '../harness/webhook';
 import type { WebhookRelay, WebhookRequestInit, WebhookResult } from '../harness/webhook';
-import { startWhilterWithS3, whilterCredentialData } from '../harness/whilter';
+import { seedTaskAt, startWhilterWithS3, statusLookupsSince, whilterCredentialData } from '../harness/whilter';
 import type { WhilterWithS3 } from '../harness/whilter';
+import { closedPortUrl } from '../servers/http';
 import type { S3Server } from '../servers/s3';
 import { ROW_ERROR } from '../servers/whilter';
 import type { WhilterServer } from '../servers/whilter';
@@ -108,26 +107,11 @@ function expectStarted(result: WebhookResult): IDataObject[] {
 
 /** A task the server has moved `steps` on (1: in-progress, 2: completed, output CSV written). */
 async function taskAt(steps: 0 | 1 | 2, rows = 3): Promise<string> {
-	const id = await whilter.seedTask({ rows, campaign: `trigger-${steps}` });
-	for (let i = 0; i < steps; i++) await whilter.advance(id);
-	return id;
+	return await seedTaskAt(whilter, steps, { rows, campaign: `trigger-${steps}` });
 }
 
-/** Status lookups the server received since `mark` (a length of whilter.requests). */
-function lookupsSince(mark: number, pathStart = '/acme/task/status/'): string[] {
-	return whilter.requests
-		.slice(mark)
-		.filter((r) => r.method === 'GET' && r.path.startsWith(pathStart))
-		.map((r) => r.path);
-}
-
-/** A loopback URL nothing listens on (a port just given up). */
-async function closedPortUrl(): Promise<string> {
-	const server = createServer();
-	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-	const { port } = server.address() as AddressInfo;
-	await new Promise<void>((resolve) => server.close(() => resolve()));
-	return `http://127.0.0.1:${port}`;
+function lookupsSince(mark: number, pathStart?: string): string[] {
+	return statusLookupsSince(whilter, mark, pathStart);
 }
 
 const json = (body: unknown, headers: Record<string, string> = {}): WebhookRequestInit => ({ json: body, headers });

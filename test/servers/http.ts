@@ -4,6 +4,7 @@
  * answers, a log of every request, and one fault injector whose API the S3 proxy (s3.ts) shares.
  */
 import http from 'node:http';
+import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 
 /** What a contract server saw: tests assert on it (bodies, counts, headers, timing). */
@@ -262,4 +263,13 @@ export function isHttpUrl(value: unknown): boolean {
 /** Keys of `body` outside `allowed`: strict servers answer 400 for them. */
 export function unknownKeys(body: Record<string, unknown>, allowed: readonly string[]): string[] {
 	return Object.keys(body).filter((key) => !allowed.includes(key));
+}
+
+/** A loopback URL nothing listens on (a port just given up): a vendor that cannot be reached. */
+export async function closedPortUrl(): Promise<string> {
+	const server = net.createServer();
+	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+	const { port } = server.address() as AddressInfo;
+	await new Promise<void>((resolve) => server.close(() => resolve()));
+	return `http://127.0.0.1:${port}`;
 }

@@ -1,4 +1,4 @@
-import type { IDataObject } from 'n8n-workflow';
+import type { IDataObject, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
 
 import { InputError } from '../../shared/errors';
 import { pathSegment } from '../../shared/paths';
@@ -16,6 +16,18 @@ export interface Refusal {
 	status: number;
 	message: string;
 	headers?: Record<string, string>;
+}
+
+/**
+ * Answers a callback that starts nothing, from the Whilter Trigger or from Whilter Batch's resume
+ * URL. Refusals are logged for the workflow's owner (a flood of them is worth seeing); never with secrets.
+ */
+export function refuseCallback(context: IWebhookFunctions, refusal: Refusal): IWebhookResponseData {
+	context.logger.info(`${context.getNode().name} refused a callback with HTTP ${refusal.status}: ${refusal.message}`, { node: context.getNode().name });
+	const res = context.getResponseObject();
+	for (const [name, value] of Object.entries(refusal.headers ?? {})) res.setHeader(name, value);
+	res.status(refusal.status).json({ message: refusal.message });
+	return { noWebhookResponse: true };
 }
 
 /** What a batch callback claims. */

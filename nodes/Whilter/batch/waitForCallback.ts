@@ -2,7 +2,7 @@ import { NodeOperationError } from 'n8n-workflow';
 import type { IExecuteFunctions, INodeExecutionData, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
 
 import { InputError } from '../../shared/errors';
-import { parseBatchCallback } from '../api/callbackPayload';
+import { parseBatchCallback, refuseCallback } from '../api/callbackPayload';
 import { readTaskResultRows } from '../api/resultFile';
 import type { ResultRowFilter } from '../api/rowFilter';
 import { getTaskStatus } from '../api/taskApi';
@@ -68,11 +68,6 @@ export async function waitForCallback(context: IExecuteFunctions, key: string, o
 	return output;
 }
 
-function refuse(context: IWebhookFunctions, status: number, message: string): IWebhookResponseData {
-	context.getResponseObject().status(status).json({ message });
-	return { noWebhookResponse: true };
-}
-
 /**
  * Whilter's callback on the resume URL. The URL carries n8n's resume token, but the payload is
  * undocumented and a leaked URL is a way in: the execution resumes only for the task it submitted,
@@ -80,20 +75,20 @@ function refuse(context: IWebhookFunctions, status: number, message: string): IW
  */
 export async function resumeOnCallback(context: IWebhookFunctions, options: { rows: ResultRowFilter; statusPath?: string }): Promise<IWebhookResponseData> {
 	const expected = context.customData.get(taskCustomDataKey(context.getNode().id));
-	if (!expected || expected === SUBMITTING) return refuse(context, 409, 'This execution is not waiting for a Whilter task');
+	if (!expected || expected === SUBMITTING) return refuseCallback(context, { status: 409, message: 'This execution is not waiting for a Whilter task' });
 	// The same reading of the payload as the Whilter Trigger's.
 	const parsed = parseBatchCallback(context.getBodyData());
-	if ('refusal' in parsed) return refuse(context, parsed.refusal.status, parsed.refusal.message);
-	if (parsed.value.taskId !== expected) return refuse(context, 403, 'The callback is for another task than the one this execution waits for');
+	if ('refusal' in parsed) return refuseCallback(context, parsed.refusal);
+	if (parsed.value.taskId !== expected) return refuseCallback(context, { status: 403, message: 'The callback is for another task than the one this execution waits for' });
 
 	let status;
 	try {
 		status = await getTaskStatus.call(context, { taskId: expected, statusPath: options.statusPath, statusPathLabel: 'Options → Status Path' });
 	} catch (error) {
 		// The node's own Status Path option is wrong: only the workflow's owner can fix that.
-		if (error instanceof InputError) return refuse(context, 500, `The callback cannot be confirmed: ${error.message}`);
+		if (error instanceof InputError) return refuseCallback(context, { status: 500, message: `The callback cannot be confirmed: ${error.message}` });
 		// Unconfirmed is not trusted; the execution keeps waiting for a callback that can be confirmed.
-		return refuse(context, 503, 'The callback could not be confirmed against the Whilter status API; try again');
+		return refuseCallback(context, { status: 503, message: 'The callback could not be confirmed against the Whilter status API; try again' });
 	}
 	if (status.status === 'failed' || status.status === 'cancelled') {
 		throw new NodeOperationError(context.getNode(), `Whilter task ${expected} ended "${status.status}"${status.message ? `: ${status.message}` : ''}`, {
@@ -101,7 +96,7 @@ export async function resumeOnCallback(context: IWebhookFunctions, options: { ro
 		});
 	}
 	if (status.status !== 'completed') {
-		return refuse(context, 409, `Task ${expected} is "${statusForOutput(status.status, status.response.status)}" according to the status API, not completed`);
+		return refuseCallback(context, { status: 409, message: `Task ${expected} is "${statusForOutput(status.status, status.response.status)}" according to the status API, not completed` });
 	}
 	const filePath = status['file-path'];
 	if (!filePath) throw new NodeOperationError(context.getNode(), `Whilter task ${expected} is completed but the status API gives no "file-path" for its results`);

@@ -1,7 +1,7 @@
 import { NodeOperationError } from 'n8n-workflow';
 import type { IDataObject, INodeExecutionData, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
 
-import { parseBatchCallback, parseRealtimeCallback } from '../api/callbackPayload';
+import { parseBatchCallback, parseRealtimeCallback, refuseCallback } from '../api/callbackPayload';
 import type { BatchCallback, RealtimeCallback, RealtimeStatusWord, Refusal } from '../api/callbackPayload';
 import type { MediaStatus } from '../api/mediaStatus';
 import { readTaskResultRows } from '../api/resultFile';
@@ -20,15 +20,6 @@ interface TriggerOptions {
 	maxBodySize?: number;
 	statusPath?: string;
 	realtimeStatusPath?: string;
-}
-
-function respond(context: IWebhookFunctions, refusal: Refusal): IWebhookResponseData {
-	// Refusals are logged for the workflow's owner (a flood of them is worth seeing); never with secrets.
-	context.logger.info(`Whilter Trigger refused a callback with HTTP ${refusal.status}: ${refusal.message}`, { node: context.getNode().name });
-	const res = context.getResponseObject();
-	for (const [name, value] of Object.entries(refusal.headers ?? {})) res.setHeader(name, value);
-	res.status(refusal.status).json({ message: refusal.message });
-	return { noWebhookResponse: true };
 }
 
 /** The small JSON answer to a callback that starts the workflow. */
@@ -74,7 +65,7 @@ function batchItem(claim: BatchCallback, confirmed: TaskStatus | undefined, stat
 
 async function onBatchCallback(context: IWebhookFunctions, body: unknown, options: TriggerOptions): Promise<IWebhookResponseData> {
 	const parsed = parseBatchCallback(body);
-	if ('refusal' in parsed) return respond(context, parsed.refusal);
+	if ('refusal' in parsed) return refuseCallback(context, parsed.refusal);
 	const claim = parsed.value;
 	const chosen = context.getNodeParameter('statuses', ['completed']) as Array<TaskState | 'other'>;
 	// "Other": any status word the package does not know, passed through as Whilter wrote it.
@@ -92,13 +83,13 @@ async function onBatchCallback(context: IWebhookFunctions, body: unknown, option
 	let confirmed: TaskStatus | undefined;
 	if (context.getNodeParameter('confirmWithApi', true) as boolean) {
 		const outcome = await confirmBatchCallback.call(context, claim, options.statusPath);
-		if ('refusal' in outcome) return respond(context, outcome.refusal);
+		if ('refusal' in outcome) return refuseCallback(context, outcome.refusal);
 		confirmed = outcome.value;
 	} else if (claim.status === undefined) {
-		return respond(context, { status: 400, message: 'The callback names no status (with "Confirm With Whilter API" off, the trigger goes by the callback\'s status)' });
+		return refuseCallback(context, { status: 400, message: 'The callback names no status (with "Confirm With Whilter API" off, the trigger goes by the callback\'s status)' });
 	} else if (claim.status === 'unknown' && !statuses.includes('unknown')) {
 		// Answered with an error so that Whilter tries again and the refusal shows in n8n's log.
-		return respond(context, {
+		return refuseCallback(context, {
 			status: 422,
 			message: `The callback's status "${claim.statusWord}" is not one this trigger knows; turn on "Confirm With Whilter API" to have Whilter's status API decide`,
 		});
@@ -141,7 +132,7 @@ function trustsUnverified(context: IWebhookFunctions): boolean {
 
 async function onRealtimeCallback(context: IWebhookFunctions, body: unknown, options: TriggerOptions): Promise<IWebhookResponseData> {
 	const parsed = parseRealtimeCallback(body);
-	if ('refusal' in parsed) return respond(context, parsed.refusal);
+	if ('refusal' in parsed) return refuseCallback(context, parsed.refusal);
 	const claim: RealtimeCallback = parsed.value;
 	const statuses = context.getNodeParameter('realtimeStatuses', ['SUCCESS']) as RealtimeStatusWord[];
 	// The documented payload names no status: a callback with a media URL means the media is ready.
@@ -154,18 +145,18 @@ async function onRealtimeCallback(context: IWebhookFunctions, body: unknown, opt
 	}
 
 	const mode = context.getNodeParameter('realtimeConfirmation', 'whenIdPresent') as RealtimeConfirmation;
-	if (mode === 'off' && !trustsUnverified(context)) return respond(context, UNVERIFIED_REALTIME);
+	if (mode === 'off' && !trustsUnverified(context)) return refuseCallback(context, UNVERIFIED_REALTIME);
 	let confirmed: { media: MediaStatus; response: IDataObject } | undefined;
 	if (mode !== 'off') {
 		const whilterRequestId = claim.whilterRequestId;
 		if (whilterRequestId === undefined) {
 			if (mode === 'requireId') {
-				return respond(context, { status: 400, message: 'The callback names no whilter-request-id, which this trigger needs to confirm it against the Whilter API' });
+				return refuseCallback(context, { status: 400, message: 'The callback names no whilter-request-id, which this trigger needs to confirm it against the Whilter API' });
 			}
-			if (!trustsUnverified(context)) return respond(context, UNVERIFIED_REALTIME);
+			if (!trustsUnverified(context)) return refuseCallback(context, UNVERIFIED_REALTIME);
 		} else {
 			const outcome = await confirmRealtimeCallback.call(context, { ...claim, whilterRequestId }, options.realtimeStatusPath);
-			if ('refusal' in outcome) return respond(context, outcome.refusal);
+			if ('refusal' in outcome) return refuseCallback(context, outcome.refusal);
 			confirmed = outcome.value;
 		}
 	}
@@ -210,11 +201,11 @@ function unsafeSetup(context: IWebhookFunctions, authentication: TriggerAuthenti
 export async function handleCallback(context: IWebhookFunctions): Promise<IWebhookResponseData> {
 	const authentication = context.getNodeParameter('authentication', 'none') as TriggerAuthentication;
 	const unsafe = unsafeSetup(context, authentication);
-	if (unsafe) return respond(context, unsafe);
+	if (unsafe) return refuseCallback(context, unsafe);
 	const auth = await expectedAuth(context, authentication);
-	if ('status' in auth) return respond(context, auth);
+	if ('status' in auth) return refuseCallback(context, auth);
 	const outcome = checkAuthentication(auth, context.getHeaderData());
-	if (!outcome.ok) return respond(context, outcome.refusal);
+	if (!outcome.ok) return refuseCallback(context, outcome.refusal);
 
 	const options = context.getNodeParameter('options', {}) as TriggerOptions;
 	const request = context.getRequestObject();
@@ -222,7 +213,7 @@ export async function handleCallback(context: IWebhookFunctions): Promise<IWebho
 	const maxKb = Number(options.maxBodySize);
 	const maxBytes = Number.isFinite(maxKb) && maxKb > 0 ? Math.floor(maxKb * 1024) : DEFAULT_MAX_BODY_BYTES;
 	const tooBig = checkBodySize(bodySize(request.rawBody, request.headers['content-length'], body), maxBytes);
-	if (tooBig) return respond(context, tooBig);
+	if (tooBig) return refuseCallback(context, tooBig);
 
 	const event = context.getNodeParameter('event', 'batchTask') as TriggerEvent;
 	return event === 'realtimeMedia' ? await onRealtimeCallback(context, body, options) : await onBatchCallback(context, body, options);

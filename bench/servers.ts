@@ -13,6 +13,9 @@ async function main(): Promise<void> {
 		clientId: 'bench-client',
 		clientSecret: 'bench-secret',
 		s3: { endpoint: s3.endpoint, bucket: 'bench', region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+		// The node's time is measured, not the server's re-reading of the file (a 10M-row file's text is
+		// also longer than a JavaScript string may be).
+		checkRowCount: false,
 	});
 	process.stdout.write(`${JSON.stringify({ s3: { endpoint: s3.endpoint, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey }, whilter: whilter.url })}\n`);
 	process.stdin.resume();

@@ -10,7 +10,21 @@ import type {
 } from 'n8n-workflow';
 
 import { readVendorFailure, redact } from '../nodes/shared/errors';
+import { secondsText } from '../nodes/shared/poll';
 import { withRetry } from '../nodes/shared/retry';
+import { readTimeoutSeconds, REQUEST_TIMEOUT_LABEL } from '../nodes/shared/transport';
+import { WHILTER_TIMEOUT_SECONDS, WHILTER_TOKEN_TIMEOUT_SECONDS } from '../nodes/Whilter/api/transport';
+
+const TOKEN_TIMEOUT_LABEL = 'Token Request Timeout (Seconds)';
+
+/** The token URL's path, for messages: its query could hold a key. */
+function tokenPath(url: string): string {
+	try {
+		return new URL(url).pathname;
+	} catch {
+		return 'to the token URL';
+	}
+}
 
 /**
  * One credential for every Whilter node: the API (token by client credentials, or a static token),
@@ -88,6 +102,17 @@ export class WhilterApi implements ICredentialType {
 			description: 'Where the token is requested (POST, JSON body with client_id and client_secret)',
 		},
 		{
+			displayName: TOKEN_TIMEOUT_LABEL,
+			name: 'tokenUrlTimeout',
+			type: 'number',
+			typeOptions: { minValue: 1 },
+			default: WHILTER_TOKEN_TIMEOUT_SECONDS,
+			// Shown for both authentications: n8n 2.8's public API makes a field under displayOptions a
+			// required property when creating the credential, which would break existing scripts.
+			description:
+				'Client credentials: how long the token URL may take to answer before the token request fails (it is retried like any network failure). Not used with an access token.',
+		},
+		{
 			displayName: 'Access Token',
 			name: 'accessToken',
 			type: 'string',
@@ -112,6 +137,15 @@ export class WhilterApi implements ICredentialType {
 			typeOptions: { password: true },
 			default: '',
 			description: 'Sent as x-api-key when set (the real-time API may ask for it)',
+		},
+		{
+			displayName: REQUEST_TIMEOUT_LABEL,
+			name: 'requestTimeout',
+			type: 'number',
+			typeOptions: { minValue: 1 },
+			default: WHILTER_TIMEOUT_SECONDS,
+			description:
+				'How long Whilter may take to start answering an API call, counted from sending the request, and the longest pause while the answer arrives; also the longest pause while a results file downloads. Past it the call fails. Whilter Realtime can set its own.',
 		},
 		{
 			displayName: 'S3 Drop (for Whilter Batch)',
@@ -174,6 +208,7 @@ export class WhilterApi implements ICredentialType {
 		if (credentials.authentication === 'accessToken') {
 			return { sessionToken: credentials.accessToken as string };
 		}
+		const timeoutMs = readTimeoutSeconds(credentials.tokenUrlTimeout, TOKEN_TIMEOUT_LABEL) ?? WHILTER_TOKEN_TIMEOUT_SECONDS * 1000;
 		const request: IHttpRequestOptions = {
 			method: 'POST',
 			url: credentials.tokenUrl as string,
@@ -182,6 +217,8 @@ export class WhilterApi implements ICredentialType {
 			json: true,
 			// The body carries the client secret: a redirect is an error, never a second copy elsewhere.
 			disableFollowRedirect: true,
+			// Without it, n8n's 300 s per attempt, five attempts: the execution would hang for 25 minutes.
+			timeout: timeoutMs,
 		};
 		let response: { access_token?: unknown };
 		try {
@@ -193,6 +230,11 @@ export class WhilterApi implements ICredentialType {
 			// The raw error carries the request body, client secret included: only its status and
 			// Whilter's own words go on.
 			const failure = readVendorFailure(error);
+			if (failure.timedOut) {
+				throw new Error(
+					`Whilter did not answer POST ${tokenPath(request.url)} within ${secondsText(timeoutMs)}, so there is no token for client ID "${credentials.clientId as string}". Check the token URL, or raise "${TOKEN_TIMEOUT_LABEL}" in the credential.`,
+				);
+			}
 			const why = failure.status ? `HTTP ${failure.status}` : (failure.networkCode ?? 'no answer');
 			const secrets = [credentials.clientSecret as string | undefined];
 			throw new Error(

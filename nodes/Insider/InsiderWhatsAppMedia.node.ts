@@ -10,8 +10,9 @@ import type {
 } from 'n8n-workflow';
 
 import { operationOf } from '../shared/perItem';
+import { requestTimeoutOption } from '../shared/transport';
 import { INSIDER_OPERATIONS, runInsiderOperation } from './operations';
-import { insiderBaseUrl, judgeAuthKeyProbe } from './transport';
+import { INSIDER_TIMEOUT_SECONDS, INSIDER_UPLOAD_TIMEOUT_SECONDS, insiderBaseUrl, judgeAuthKeyProbe } from './transport';
 
 export class InsiderWhatsAppMedia implements INodeType {
 	description: INodeTypeDescription = {
@@ -133,6 +134,7 @@ export class InsiderWhatsAppMedia implements INodeType {
 						placeholder: 'e.g. audio/ogg',
 						description: "Replaces the binary's MIME type, for the limit check and for the type sent to Insider. Empty: the binary's MIME type.",
 					},
+					requestTimeoutOption(INSIDER_UPLOAD_TIMEOUT_SECONDS, 'Insider'),
 					{
 						displayName: 'Sticker Animation',
 						name: 'stickerAnimation',
@@ -166,6 +168,7 @@ export class InsiderWhatsAppMedia implements INodeType {
 						default: '',
 						description: "Name of the output file. Empty: the server's name, else the media ID with the type's extension.",
 					},
+					requestTimeoutOption(INSIDER_TIMEOUT_SECONDS, 'Insider or the media host'),
 					{
 						displayName: 'Send Auth Key',
 						name: 'sendAuthKey',

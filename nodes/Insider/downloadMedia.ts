@@ -6,10 +6,12 @@ import { NodeOperationError } from 'n8n-workflow';
 import type { IBinaryData, IDataObject, IExecuteFunctions } from 'n8n-workflow';
 
 import { vendorApiError } from '../shared/errors';
+import { secondsText } from '../shared/poll';
 import { getFollowingRedirects, headerValue } from '../shared/streamedGet';
 import { withRetry } from '../shared/retry';
+import { readTimeoutSeconds } from '../shared/transport';
 import { getMediaFacts } from './mediaFacts';
-import { isInsiderUrl } from './transport';
+import { INSIDER_TIMEOUT_SECONDS, isInsiderUrl } from './transport';
 import { fileNameFor, normaliseMimeType } from './whatsappLimits';
 
 /** Who gets the auth key with a media download. */
@@ -18,6 +20,8 @@ export type SendAuthKey = 'insider' | 'always' | 'never';
 export interface DownloadOptions {
 	sendAuthKey?: SendAuthKey;
 	fileName?: string;
+	/** Seconds, as the user set them; default INSIDER_TIMEOUT_SECONDS. */
+	requestTimeout?: number;
 }
 
 export interface DownloadedMedia {
@@ -80,8 +84,9 @@ export async function downloadMedia(
 	source: string,
 	options: DownloadOptions,
 ): Promise<DownloadedMedia> {
+	const timeoutMs = readTimeoutSeconds(options.requestTimeout, undefined, itemIndex) ?? INSIDER_TIMEOUT_SECONDS * 1000;
 	const isUrl = /^https?:\/\//i.test(source);
-	const facts = isUrl ? undefined : await getMediaFacts.call(this, source, itemIndex);
+	const facts = isUrl ? undefined : await getMediaFacts.call(this, source, itemIndex, timeoutMs);
 	const address = isUrl ? source : facts?.url;
 	if (typeof address !== 'string' || !/^https?:\/\//i.test(address)) {
 		throw new NodeOperationError(this.getNode(), `Item ${itemIndex}: Insider gave no download URL for media "${source}"`, { itemIndex });
@@ -100,6 +105,7 @@ export async function downloadMedia(
 			abortSignal: signal,
 			maxRedirects: MAX_REDIRECTS,
 			errorBodyBytes: ERROR_BODY_BYTES,
+			timeoutMs,
 			onRequest: (hop) => {
 				url = hop;
 			},
@@ -142,6 +148,7 @@ export async function downloadMedia(
 			vendor: insider ? 'Insider' : `The media host ${url.host}`,
 			// Origin and path only: a signed URL's query may hold a token.
 			operation: `GET ${url.origin}${url.pathname}`,
+			deadline: secondsText(timeoutMs),
 			itemIndex,
 			secrets: [credentials.authKey as string | undefined],
 		});

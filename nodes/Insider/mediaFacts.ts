@@ -7,9 +7,9 @@ import { insiderApiRequest } from './transport';
  * `GET /v1/media/<id>` (retried on 429/5xx like every GET): the media's URL, MIME type, SHA-256
  * and size, in the names Insider documents.
  */
-export async function getMediaFacts(this: IExecuteFunctions, rawId: string, itemIndex: number): Promise<IDataObject> {
+export async function getMediaFacts(this: IExecuteFunctions, rawId: string, itemIndex: number, timeoutMs?: number): Promise<IDataObject> {
 	const mediaId = String(rawId ?? '').trim();
-	const media = await insiderApiRequest.call(this, { method: 'GET', path: `/v1/media/${pathSegment(mediaId, 'Media ID')}`, itemIndex });
+	const media = await insiderApiRequest.call(this, { method: 'GET', path: `/v1/media/${pathSegment(mediaId, 'Media ID')}`, itemIndex, timeoutMs });
 	return {
 		id: media.id ?? mediaId,
 		url: media.url ?? null,

@@ -4,6 +4,11 @@ import { readVendorFailure } from '../shared/errors';
 import { createVendorTransport } from '../shared/transport';
 import type { ApiContext, ApiRequest } from '../shared/transport';
 
+/** How long an Insider call may take unless the node's Request Timeout says otherwise (see createVendorTransport). */
+export const INSIDER_TIMEOUT_SECONDS = 60;
+/** An upload's deadline counts the time to send the file (up to 100 MB), so it gets longer by default. */
+export const INSIDER_UPLOAD_TIMEOUT_SECONDS = 300;
+
 export function insiderBaseUrl(credentials: ICredentialDataDecryptedObject): string {
 	return String(credentials.baseUrl || 'https://whatsapp.useinsider.com').replace(/\/+$/, '');
 }
@@ -14,6 +19,7 @@ const insiderTransport = createVendorTransport<ApiRequest>({
 	url: (credentials, request) => `${insiderBaseUrl(credentials)}${request.path}`,
 	secrets: (credentials) => [credentials.authKey as string | undefined],
 	sentOnceBecause: 'no second copy is uploaded',
+	timeoutMs: () => INSIDER_TIMEOUT_SECONDS * 1000,
 });
 
 /** The one way the Insider node calls Insider's API (nodes/shared/transport.ts); the credential adds x-ins-auth-key. */

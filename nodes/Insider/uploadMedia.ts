@@ -4,7 +4,8 @@ import { Readable } from 'node:stream';
 import { NodeOperationError } from 'n8n-workflow';
 import type { IBinaryData, IDataObject, IExecuteFunctions } from 'n8n-workflow';
 
-import { insiderApiRequest } from './transport';
+import { readTimeoutSeconds } from '../shared/transport';
+import { INSIDER_UPLOAD_TIMEOUT_SECONDS, insiderApiRequest } from './transport';
 import { checkMedia, fileNameFor, needsWebpHeader, WEBP_HEADER_BYTES } from './whatsappLimits';
 import type { AcceptedMedia, StickerAnimation } from './whatsappLimits';
 
@@ -13,6 +14,8 @@ export interface UploadOptions {
 	mimeType?: string;
 	fileName?: string;
 	stickerAnimation?: StickerAnimation;
+	/** Seconds, as the user set them; default INSIDER_UPLOAD_TIMEOUT_SECONDS. */
+	requestTimeout?: number;
 }
 
 /** A file that passed WhatsApp's rules and may be sent. */
@@ -22,6 +25,8 @@ export interface PreparedUpload {
 	fileName: string;
 	size: number;
 	media: AcceptedMedia;
+	/** The upload's deadline, sending the file included. */
+	timeoutMs: number;
 }
 
 /** Exact size in bytes: n8n's `bytes` when set, the store's metadata for a stored file, else the inline data's length. */
@@ -59,6 +64,7 @@ export async function prepareUpload(
 	binaryPropertyName: string,
 	options: UploadOptions,
 ): Promise<PreparedUpload> {
+	const timeoutMs = readTimeoutSeconds(options.requestTimeout, undefined, itemIndex) ?? INSIDER_UPLOAD_TIMEOUT_SECONDS * 1000;
 	const binary = this.helpers.assertBinaryData(itemIndex, binaryPropertyName);
 	const mimeType = options.mimeType?.trim() || binary.mimeType;
 	const size = await sizeOf(this, binary);
@@ -67,7 +73,7 @@ export async function prepareUpload(
 	const webpHeader = needsWebpHeader(mimeType, size, animation) ? await firstBytes(this, binary, WEBP_HEADER_BYTES) : undefined;
 	const check = checkMedia({ itemIndex, mimeType, size, fileName, stickerAnimation: animation, webpHeader });
 	if (!check.ok) throw new NodeOperationError(this.getNode(), check.message, { itemIndex, description: check.description });
-	return { itemIndex, binary, fileName, size, media: check.media };
+	return { itemIndex, binary, fileName, size, media: check.media, timeoutMs };
 }
 
 /** A file name inside a quoted header parameter, escaped as browsers do (WHATWG multipart/form-data). */
@@ -119,7 +125,7 @@ function streamedBody(head: Buffer, file: Readable, size: number, tail: Buffer):
  * Sent once: a creating POST is never retried (see nodes/shared/retry.ts).
  */
 export async function uploadMedia(this: IExecuteFunctions, prepared: PreparedUpload): Promise<IDataObject> {
-	const { binary, fileName, size, media, itemIndex } = prepared;
+	const { binary, fileName, size, media, itemIndex, timeoutMs } = prepared;
 	const boundary = `----n8nInsiderMedia${randomBytes(12).toString('hex')}`;
 	const { head, tail } = multipartFrame(boundary, fileName, media.mimeType);
 	const body = binary.id
@@ -134,6 +140,7 @@ export async function uploadMedia(this: IExecuteFunctions, prepared: PreparedUpl
 		},
 		body,
 		itemIndex,
+		timeoutMs,
 	});
 	const id = typeof answer.id === 'string' || typeof answer.id === 'number' ? String(answer.id) : '';
 	if (!id) {

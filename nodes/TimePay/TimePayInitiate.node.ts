@@ -1,9 +1,11 @@
 import { NodeConnectionTypes } from 'n8n-workflow';
 import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 
+import { requestTimeoutOption } from '../shared/transport';
 import { PAYMENT_STATUSES } from './filters';
 import { runInitiations } from './initiate';
 import { getDispositions, searchCampaigns } from './lists';
+import { TIMEPAY_TIMEOUT_SECONDS } from './transport';
 
 export class TimePayInitiate implements INodeType {
 	description: INodeTypeDescription = {
@@ -227,6 +229,7 @@ export class TimePayInitiate implements INodeType {
 				placeholder: 'Add option',
 				default: {},
 				options: [
+					requestTimeoutOption(TIMEPAY_TIMEOUT_SECONDS, 'TimePay'),
 					{
 						displayName: 'Treat Partial Success as Error',
 						name: 'treatPartialSuccessAsError',

@@ -1,6 +1,7 @@
 import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
 import { runPerItem } from '../shared/perItem';
+import { readTimeoutSeconds } from '../shared/transport';
 import { initiationOutput, isPartialSuccess, partialSuccessError } from './outcome';
 import { initiatePath, readInitiateRequest } from './requestBody';
 import { timePayApiRequest } from './transport';
@@ -17,10 +18,19 @@ export async function runInitiations(context: IExecuteFunctions): Promise<INodeE
 	const perItem = context.getNodeParameter('initiate', 0, 'once') === 'perItem';
 	let sent = 0;
 	const out = await runPerItem(context, {
-		check: (itemIndex) => readInitiateRequest(context, itemIndex),
+		check: (itemIndex) => ({
+			...readInitiateRequest(context, itemIndex),
+			timeoutMs: readTimeoutSeconds(context.getNodeParameter('options.requestTimeout', itemIndex, ''), undefined, itemIndex),
+		}),
 		run: async (request, itemIndex) => {
 			sent++;
-			const response = await timePayApiRequest.call(context, { method: 'POST', path: initiatePath(request), body: request.body, itemIndex });
+			const response = await timePayApiRequest.call(context, {
+				method: 'POST',
+				path: initiatePath(request),
+				body: request.body,
+				itemIndex,
+				timeoutMs: request.timeoutMs,
+			});
 			if (request.treatPartialSuccessAsError && isPartialSuccess(response)) throw partialSuccessError(context.getNode(), request, response);
 			return { json: initiationOutput(request, response) };
 		},

@@ -6,6 +6,8 @@ import type { ApiRequest } from '../shared/transport';
 export type { ApiResponse as TimePayResponse } from '../shared/transport';
 
 export const TIMEPAY_DEFAULT_BASE_URL = 'https://api.agents.timepay.ai';
+/** How long a TimePay call may take unless the node's Request Timeout says otherwise (see createVendorTransport). */
+export const TIMEPAY_TIMEOUT_SECONDS = 60;
 
 export function timePayBaseUrl(credentials: ICredentialDataDecryptedObject): string {
 	return String(credentials.baseUrl || TIMEPAY_DEFAULT_BASE_URL).replace(/\/+$/, '');
@@ -21,4 +23,5 @@ export const timePayApiRequest = createVendorTransport<ApiRequest>({
 	url: (credentials, request) => `${timePayBaseUrl(credentials)}${request.path}`,
 	secrets: (credentials) => [credentials.token as string | undefined],
 	sentOnceBecause: 'no customer is messaged twice',
+	timeoutMs: () => TIMEPAY_TIMEOUT_SECONDS * 1000,
 });

@@ -9,6 +9,7 @@ import type {
 } from 'n8n-workflow';
 
 import { TASK_PATH, TASK_STATUS_PATH } from './api/endpoints';
+import { maxFieldSizeOption, maxResultRowsOption } from './api/resultLimits';
 import { RESULT_ROW_FILTER_OPTIONS } from './api/rowFilter';
 import type { ResultRowFilter } from './api/rowFilter';
 import { CAMPAIGN_NAME_RULE } from './batch/fileName';
@@ -189,7 +190,11 @@ export class WhilterBatch implements INodeType {
 						name: 'duplicateIdentifiers',
 						type: 'options',
 						options: [
-							{ name: 'Fail', value: 'error', description: 'Stop before uploading, naming both items' },
+							{
+								name: 'Fail',
+								value: 'error',
+								description: 'Stop, naming both items or rows: items before anything is uploaded, a CSV file as it uploads (the upload is then aborted and no task created)',
+							},
 							{ name: 'Keep First', value: 'keepFirst', description: 'Write the first row of each identifier and report the rest' },
 						],
 						default: 'error',
@@ -201,6 +206,11 @@ export class WhilterBatch implements INodeType {
 						default: 0,
 						description: 'Sent as expected-output-duration in the task',
 					},
+					maxFieldSizeOption({ show: { waitForCallback: [true] } }),
+					maxResultRowsOption(
+						'The most result rows the execution resumes with. A task with more fails the execution instead of going on with part of its rows: read them with Whilter Status → Get Results, which streams them.',
+						{ show: { waitForCallback: [true] } },
+					),
 					{
 						displayName: 'Nested Values',
 						name: 'nestedValues',
@@ -234,11 +244,29 @@ export class WhilterBatch implements INodeType {
 						displayOptions: { show: { attachZip: [true] } },
 					},
 					{
+						displayName: 'Replace Existing File',
+						name: 'replaceExisting',
+						type: 'boolean',
+						default: false,
+						description:
+							'Whether to overwrite a file of the same name already in the S3 drop. Off: the node stops before uploading, because an earlier run may have a Whilter task for that file.',
+					},
+					{
+						displayName: 'S3 Timeout (Seconds)',
+						name: 's3Timeout',
+						type: 'number',
+						typeOptions: { minValue: 1 },
+						default: 120,
+						description:
+							'How long an S3 call (the check for an existing file, each part of the upload) may go without sending or receiving a byte before the node stops with an error. Connecting to S3 gives up after 10 seconds, or this time if shorter.',
+					},
+					{
 						displayName: 'Skip Invalid Rows',
 						name: 'skipInvalidRows',
 						type: 'boolean',
 						default: false,
-						description: 'Whether to leave out rows without an identifier (the output lists them) instead of failing',
+						description:
+							'Whether to leave out rows without an identifier, and rows of a CSV file with another number of fields than its header (the output lists them), instead of failing',
 					},
 					{
 						displayName: 'Status Path',
@@ -254,6 +282,14 @@ export class WhilterBatch implements INodeType {
 						type: 'string',
 						default: TASK_PATH,
 						description: 'Path under /&lt;client&gt; of the task endpoint',
+					},
+					{
+						displayName: 'Unique File Name',
+						name: 'uniqueFileName',
+						type: 'boolean',
+						default: false,
+						description:
+							'Whether to add the time of the run (UTC) and 4 random characters to the campaign part of the file name, e.g. T-100_Diwali-20261020093000-k3x9.zip, so that runs with the same campaign name never share a file. The output\'s file-name is the name used.',
 					},
 					{
 						displayName: 'Wait for Completion Callback',

@@ -3,7 +3,9 @@ import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescrip
 
 import { runPerItem } from '../shared/perItem';
 import { pollScheduleProperties } from '../shared/poll';
+import { requestTimeoutOption } from '../shared/transport';
 import { REALTIME_REQUEST_PATH, REALTIME_STATUS_PATH } from './api/endpoints';
+import { WHILTER_TIMEOUT_SECONDS } from './api/transport';
 import {
 	concurrencyOf,
 	DEFAULT_CONCURRENCY,
@@ -155,6 +157,10 @@ export class WhilterRealtime implements INodeType {
 						type: 'string',
 						default: REALTIME_REQUEST_PATH,
 						description: 'Path of the real-time endpoint after the API base URL; Whilter\'s public docs also show /video/demo',
+					},
+					{
+						...requestTimeoutOption(WHILTER_TIMEOUT_SECONDS, 'Whilter'),
+						hint: 'For the request and each status check, instead of the Whilter credential\'s Request Timeout',
 					},
 					{
 						displayName: 'Real-Time Status Path',

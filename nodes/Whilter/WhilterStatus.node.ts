@@ -4,6 +4,7 @@ import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescrip
 import { operationOf, runPerItem } from '../shared/perItem';
 import { pollScheduleProperties } from '../shared/poll';
 import { TASK_CANCEL_PATH, TASK_STATUS_PATH } from './api/endpoints';
+import { maxFieldSizeOption } from './api/resultLimits';
 import { RESULT_ROW_FILTER_OPTIONS } from './api/rowFilter';
 import { planStatusItem, POLL_DEFAULTS, runStatusOperation, STATUS_OPERATIONS } from './status/operations';
 
@@ -137,6 +138,15 @@ export class WhilterStatus implements INodeType {
 					displayOptions,
 				},
 			]),
+			{
+				displayName: 'Options',
+				name: 'options',
+				type: 'collection',
+				placeholder: 'Add option',
+				default: {},
+				displayOptions: { show: { operation: ['getResults'], resultFormat: ['items'] } },
+				options: [maxFieldSizeOption()],
+			},
 		],
 	};
 

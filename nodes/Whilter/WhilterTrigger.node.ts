@@ -13,7 +13,11 @@ import { NodeConnectionTypes } from 'n8n-workflow';
 import { basicCredentialProblem, headerCredentialProblem } from './trigger/authentication';
 import { handleCallback } from './trigger/handleCallback';
 import { REALTIME_STATUS_PATH, TASK_STATUS_PATH } from './api/endpoints';
+import { maxFieldSizeOption, maxResultRowsOption } from './api/resultLimits';
 import { RESULT_ROW_FILTER_OPTIONS } from './api/rowFilter';
+
+/** Options that matter only when the trigger outputs a task's result rows. */
+const ROWS_OUTPUT = { show: { '/event': ['batchTask'], '/output': ['rows'] } };
 
 function testResult(problem: string | undefined): INodeCredentialTestResult {
 	return problem ? { status: 'Error', message: problem } : { status: 'OK', message: 'The values are usable; callers must send them' };
@@ -205,6 +209,11 @@ export class WhilterTrigger implements INodeType {
 						default: 1024,
 						description: 'Larger callbacks get 413 and start nothing (n8n itself refuses bodies above N8N_PAYLOAD_SIZE_MAX, 16 MB by default)',
 					},
+					maxFieldSizeOption(ROWS_OUTPUT),
+					maxResultRowsOption(
+						'The most result rows a callback starts the workflow with. The rows are read before n8n answers Whilter; a task with more is answered 500 and starts nothing. For large tasks set Output to Callback and read the rows with Whilter Status → Get Results, which streams them.',
+						ROWS_OUTPUT,
+					),
 					{
 						displayName: 'Real-Time Status Path',
 						name: 'realtimeStatusPath',
@@ -212,6 +221,14 @@ export class WhilterTrigger implements INodeType {
 						default: REALTIME_STATUS_PATH,
 						displayOptions: { show: { '/event': ['realtimeMedia'] } },
 						description: 'Path of the real-time status endpoint callbacks are confirmed against',
+					},
+					{
+						displayName: 'Start Once per ID and Status',
+						name: 'startOnce',
+						type: 'boolean',
+						default: true,
+						description:
+							'Whether a callback that already started this workflow (Whilter retrying, or a replay) is answered 200 "already handled" and starts nothing. Remembered per task ID and status, or per real-time request ID and status, for 7 days (the last 1,000), in the workflow\'s static data. Off: every genuine callback starts.',
 					},
 					{
 						displayName: 'Start Unverified Real-Time Callbacks',

@@ -34,6 +34,8 @@ export interface VendorFailure {
 	message?: string;
 	body?: unknown;
 	networkCode?: string;
+	/** The call ran out of time: no answer, or an answer that stopped (see FailureFacts). */
+	timedOut?: 'answer' | 'stall';
 }
 
 function asRecord(value: unknown): Record<string, unknown> | undefined {
@@ -81,7 +83,32 @@ export function readVendorFailure(error: unknown): VendorFailure {
 			break;
 		}
 	}
-	return { status: facts.status, body, message: messageOf(body), networkCode: facts.networkCode };
+	return { status: facts.status, body, message: messageOf(body), networkCode: facts.networkCode, timedOut: facts.timedOut };
+}
+
+/** Header names whose values are credentials: Authorization, and any header naming a key, token, secret or auth. */
+const CREDENTIAL_HEADER = /^(proxy-)?authorization$|(^|-)(key|token|secret)$|auth/i;
+
+/**
+ * The credential values a failed request carried in its headers (axios keeps the request's config on
+ * its error, and n8n-core passes that error on as the cause). A token that n8n fetched or renewed
+ * during the call (a credential's preAuthentication) is among them, though the caller's copy of the
+ * credential, read before the call, never held it.
+ */
+export function secretsSentWith(error: unknown): string[] {
+	const found: string[] = [];
+	const seen = new Set<unknown>();
+	for (let current = asRecord(error); current && !seen.has(current); current = asRecord(current.cause)) {
+		seen.add(current);
+		const headers = asRecord(asRecord(current.config)?.headers);
+		for (const [name, value] of Object.entries(headers ?? {})) {
+			if (typeof value !== 'string' || !CREDENTIAL_HEADER.test(name)) continue;
+			found.push(value);
+			const scheme = /^\s*(?:Bearer|Basic|Token)\s+(\S+)/i.exec(value);
+			if (scheme) found.push(scheme[1]);
+		}
+	}
+	return found;
 }
 
 /** Removes every secret value from a text that may reach the user, a log or an output item. */
@@ -131,26 +158,50 @@ export interface VendorErrorContext {
 	vendor: string;
 	/** e.g. 'GET /acme/task/status/123' — never a full URL with a query that could hold a key. */
 	operation: string;
+	/** A creating call, sent once and not retried: the message says so. */
+	sentOnce?: boolean;
+	/** The call's deadline as the user set it, e.g. '60 s': a timeout names it. */
+	deadline?: string;
 	itemIndex?: number;
 	secrets?: Array<string | undefined>;
+}
+
+/** A timeout in words that name the vendor, the call and the deadline; n8n's own text for ETIMEDOUT names none of them. */
+function timeoutMessage(context: VendorErrorContext, timedOut: 'answer' | 'stall'): { message: string; description: string } {
+	const { vendor, operation, deadline } = context;
+	const sentOnce = context.sentOnce ? ' (sent once, not retried)' : '';
+	if (timedOut === 'stall') {
+		return {
+			message: `${vendor} stopped sending ${operation}${deadline ? `: no data for ${deadline}` : ''}${sentOnce}`,
+			description: `The answer began, then no data came${deadline ? ` for ${deadline}` : ''}.`,
+		};
+	}
+	return {
+		message: `${vendor} did not answer ${operation} ${deadline ? `within ${deadline}` : 'in time'}${sentOnce}`,
+		description: `No answer came${deadline ? ` within ${deadline}` : ''}.`,
+	};
 }
 
 /** A NodeApiError in n8n's style: the vendor's message and status, which call, which item, no secrets. */
 export function vendorApiError(node: INode, error: unknown, context: VendorErrorContext): NodeApiError {
 	if (error instanceof NodeApiError && (error as NodeApiError & { vendorChecked?: boolean }).vendorChecked) return error;
-	const secrets = context.secrets ?? [];
+	const secrets = [...(context.secrets ?? []), ...secretsSentWith(error)];
 	const failure = readVendorFailure(error);
+	const operation = `${context.operation}${context.sentOnce ? ' (sent once, not retried)' : ''}`;
 	let message: string;
+	let description: string | undefined;
 	if (failure.status) {
-		const what = `${context.vendor} answered HTTP ${failure.status} to ${context.operation}`;
+		const what = `${context.vendor} answered HTTP ${failure.status} to ${operation}`;
 		message = redact(failure.message ? `${what}: ${failure.message}` : what, secrets);
+	} else if (failure.timedOut) {
+		({ message, description } = timeoutMessage(context, failure.timedOut));
 	} else if (failure.networkCode) {
 		// The code stays out of the message: n8n replaces any message naming ECONNRESET & co. with its
 		// own generic text, which would lose which vendor and which call failed.
-		message = `${context.vendor} could not be reached for ${context.operation}: ${networkWords(failure.networkCode)}`;
+		message = `${context.vendor} could not be reached for ${operation}: ${networkWords(failure.networkCode)}`;
 	} else {
 		// Not an HTTP failure: e.g. the credential's token request explained itself.
-		message = redact(`${context.operation} failed: ${deepestMessage(error)}`, secrets);
+		message = redact(`${operation} failed: ${deepestMessage(error)}`, secrets);
 	}
 	const errorResponse: JsonObject = {
 		message,
@@ -161,9 +212,7 @@ export function vendorApiError(node: INode, error: unknown, context: VendorError
 		message,
 		description: failure.message
 			? redact(failure.message, secrets)
-			: failure.networkCode && !failure.status
-				? `Network error ${failure.networkCode}`
-				: undefined,
+			: (description ?? (failure.networkCode && !failure.status ? `Network error ${failure.networkCode}` : undefined)),
 		httpCode: failure.status ? String(failure.status) : undefined,
 		itemIndex: context.itemIndex,
 	});

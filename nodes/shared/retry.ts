@@ -24,13 +24,14 @@ export async function sleepUnlessAborted(
 }
 
 /**
- * The package's one retry policy: 429, 502, 503, 504 and network errors, exponential backoff with
- * full jitter, Retry-After honoured, at most 5 attempts. Every vendor call and S3 part goes through
- * it, and it is the only place that waits between attempts.
+ * The package's one retry policy: 429, 502, 503, 504 and network errors (a call that ran past its
+ * deadline included), exponential backoff with full jitter, Retry-After honoured, at most 5
+ * attempts. Every vendor call and S3 part goes through it, and it is the only place that waits
+ * between attempts.
  *
  * Only idempotent requests are retried. A creating POST (a Whilter task, a real-time request, a
- * TimePay initiation, an Insider upload) is sent once: a dropped connection or a 5xx after the
- * server acted would otherwise create the same thing twice.
+ * TimePay initiation, an Insider upload) is sent once: a dropped connection, a timeout or a 5xx after
+ * the server acted would otherwise create the same thing twice.
  */
 export interface RetryPolicy {
 	/** Attempts in all, the first included. */
@@ -73,6 +74,13 @@ export interface FailureFacts {
 	networkCode?: string;
 	/** Where a 3xx answer pointed (its Location header). */
 	location?: string;
+	/**
+	 * The call ran out of time: 'answer' when no answer came within its deadline (axios' timeout, whose
+	 * error is ECONNABORTED unless told otherwise, or a socket's ETIMEDOUT), 'stall' when an answer
+	 * began and then stopped sending. A timeout is a network failure like any other: an idempotent
+	 * call is retried, a creating call is not (the vendor may have acted on it).
+	 */
+	timedOut?: 'answer' | 'stall';
 }
 
 type Loose = Record<string, unknown> | undefined;
@@ -127,9 +135,19 @@ export function failureFacts(error: unknown): FailureFacts {
 		if (facts.networkCode === undefined && typeof e.message === 'string' && /socket hang up/i.test(e.message)) {
 			facts.networkCode = 'ECONNRESET';
 		}
+		if (facts.timedOut === undefined && isTimeout(e)) facts.timedOut = e.stalled === true ? 'stall' : 'answer';
 		current = e.cause;
 	}
 	return facts;
+}
+
+/**
+ * ETIMEDOUT and ESOCKETTIMEDOUT always mean time ran out; ECONNABORTED is what axios' own timeout
+ * throws by default, and elsewhere (an OS-level abort) it is not a timeout.
+ */
+function isTimeout(e: Record<string, unknown>): boolean {
+	if (e.code === 'ETIMEDOUT' || e.code === 'ESOCKETTIMEDOUT') return true;
+	return e.code === 'ECONNABORTED' && typeof e.message === 'string' && /timeout/i.test(e.message);
 }
 
 export function isRetryableFailure(facts: FailureFacts): boolean {

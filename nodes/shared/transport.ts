@@ -7,10 +7,12 @@ import type {
 	IHttpRequestOptions,
 	ILoadOptionsFunctions,
 	IN8nHttpFullResponse,
+	INodeProperties,
 	IWebhookFunctions,
 } from 'n8n-workflow';
 
-import { vendorApiError } from './errors';
+import { InputError, vendorApiError } from './errors';
+import { secondsText } from './poll';
 import { failureFacts, isIdempotentMethod, withRetry } from './retry';
 
 /** Every context a node calls a vendor from: executions, dropdowns, webhook lifecycles and webhooks. */
@@ -25,6 +27,8 @@ export interface ApiRequest {
 	/** Added to Accept: application/json (e.g. a multipart Content-Type and Content-Length). */
 	headers?: IDataObject;
 	itemIndex?: number;
+	/** This call's deadline in ms, when the node lets the user set one; otherwise the vendor's (VendorSpec.timeoutMs). */
+	timeoutMs?: number;
 }
 
 /** The vendor's answer with its status: 200 and 207 are both 2xx, and only the status tells them apart. */
@@ -43,6 +47,39 @@ export interface VendorSpec<Request extends ApiRequest> {
 	secrets(credentials: ICredentialDataDecryptedObject): Array<string | undefined>;
 	/** What a creating call could do twice if it were retried, e.g. 'no customer is messaged twice'. */
 	sentOnceBecause: string;
+	/** The deadline of a call that sets none itself (ms): the vendor's documented default, or the credential's setting. */
+	timeoutMs(credentials: ICredentialDataDecryptedObject): number;
+}
+
+/** The one name of the deadline option, on every node that offers it and on the Whilter credential. */
+export const REQUEST_TIMEOUT_LABEL = 'Request Timeout (Seconds)';
+
+/**
+ * The deadline option of a node's Options collection. `what` says which calls it bounds; the
+ * description says what the deadline measures (see createVendorTransport).
+ */
+export function requestTimeoutOption(defaultSeconds: number, what: string): INodeProperties {
+	return {
+		displayName: REQUEST_TIMEOUT_LABEL,
+		name: 'requestTimeout',
+		type: 'number',
+		typeOptions: { minValue: 1 },
+		default: defaultSeconds,
+		description: `How long ${what} may take to start answering, counted from sending the request (an upload included), and the longest pause while the answer arrives. Past it the call fails.`,
+	};
+}
+
+/**
+ * A deadline the user set in seconds, as ms; undefined when it is not set, so the vendor's default
+ * applies. Anything but a number above 0 is an error naming the setting.
+ */
+export function readTimeoutSeconds(raw: unknown, label: string = REQUEST_TIMEOUT_LABEL, itemIndex?: number): number | undefined {
+	if (raw === undefined || raw === null || raw === '') return undefined;
+	const seconds = typeof raw === 'string' ? Number(raw) : raw;
+	if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds <= 0) {
+		throw new InputError(`"${label}" must be a number of seconds above 0, got ${JSON.stringify(raw)}`, { itemIndex, parameter: label });
+	}
+	return seconds * 1000;
 }
 
 /** Only executions can be cancelled; loading a dropdown or answering a webhook has no signal. */
@@ -54,8 +91,9 @@ export function cancelSignalOf(context: ApiContext): AbortSignal | undefined {
  * What a failed creating call means for a rerun. It was sent once (a retry could act twice), so the
  * user decides, and needs to know whether the vendor may have acted.
  */
-export function sentOnceHint(vendor: string, because: string, status: number | undefined): string {
+export function sentOnceHint(vendor: string, because: string, status: number | undefined, timedOut = false): string {
 	const once = `The request was sent once and not retried, so that ${because}.`;
+	if (timedOut) return `${once} ${vendor} did not answer in time and may still have acted on it: check in ${vendor} before running the node again.`;
 	if (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429) {
 		return `${once} ${vendor} refused it, so it did nothing: fix the cause, then run the node again.`;
 	}
@@ -81,16 +119,34 @@ export function redirectHint(vendor: string, from: string, location: string | un
 }
 
 /**
+ * What the credential holds after a failed call: n8n stores a token that preAuthentication fetched
+ * during the call, and the copy read before the call never saw it.
+ */
+async function secretsNow<Request extends ApiRequest>(context: ApiContext, spec: VendorSpec<Request>): Promise<Array<string | undefined>> {
+	try {
+		return spec.secrets(await context.getCredentials(spec.credentialType));
+	} catch {
+		return [];
+	}
+}
+
+/**
  * Builds a vendor's one request helper: the credential authenticates the call (n8n's
  * httpRequestWithAuthentication, so token refresh and preAuthentication work as in n8n's own nodes),
  * idempotent calls go through the package's retry policy, the execution's cancel signal stops both
- * the request and any wait between attempts, a creating call is sent exactly once, and a failure
- * becomes a NodeApiError with the vendor's own words and no secret in it.
+ * the request and any wait between attempts, a creating call is sent exactly once, every attempt
+ * has a deadline, and a failure becomes a NodeApiError with the vendor's own words and no secret in it.
+ *
+ * The deadline is n8n's request option `timeout`, which is axios' `timeout`. With Node's http
+ * adapter and no redirect followed, axios counts it from the moment the request is made until the
+ * answer's headers arrive (sending the body, a file upload included, counts), and from then on as an
+ * idle limit: the answer's body may not pause for longer. Without it n8n sets 300 s per attempt.
  */
 export function createVendorTransport<Request extends ApiRequest>(spec: VendorSpec<Request>) {
 	return async function vendorRequest(this: ApiContext, request: Request): Promise<ApiResponse> {
 		const credentials = await this.getCredentials(spec.credentialType);
 		const signal = cancelSignalOf(this);
+		const timeoutMs = request.timeoutMs ?? spec.timeoutMs(credentials);
 		const options: IHttpRequestOptions = {
 			method: request.method,
 			url: spec.url(credentials, request),
@@ -102,6 +158,7 @@ export function createVendorTransport<Request extends ApiRequest>(spec: VendorSp
 			// n8n's HTTP client would follow a redirect with the credential's headers, to any host: a
 			// vendor call never follows one, so a credential only ever goes to the configured base URL.
 			disableFollowRedirect: true,
+			timeout: timeoutMs,
 			...(signal ? { abortSignal: signal } : {}),
 		};
 		const idempotent = isIdempotentMethod(request.method);
@@ -116,19 +173,23 @@ export function createVendorTransport<Request extends ApiRequest>(spec: VendorSp
 				body: typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as IDataObject) : { data: body as IDataObject[] },
 			};
 		} catch (error) {
-			// The path only: a full URL with a query could hold a key.
-			const operation = `${request.method} ${new URL(options.url).pathname}${idempotent ? '' : ' (sent once, not retried)'}`;
 			const apiError = vendorApiError(this.getNode(), error, {
 				vendor: spec.vendor,
-				operation,
+				// The path only: a full URL with a query could hold a key.
+				operation: `${request.method} ${new URL(options.url).pathname}`,
+				sentOnce: !idempotent,
+				deadline: secondsText(timeoutMs),
 				itemIndex: request.itemIndex,
-				secrets: spec.secrets(credentials),
+				// The credential as read before the call, and as it is now; vendorApiError adds what the
+				// failed request carried. A token fetched during the call is in the last two.
+				secrets: [...spec.secrets(credentials), ...(await secretsNow(this, spec))],
 			});
+			const facts = failureFacts(error);
 			const status = apiError.httpCode ? Number(apiError.httpCode) : undefined;
 			// The vendor's own words are in the message already; the description says whether a rerun is safe.
-			if (!idempotent) apiError.description = sentOnceHint(spec.vendor, spec.sentOnceBecause, status);
+			if (!idempotent) apiError.description = sentOnceHint(spec.vendor, spec.sentOnceBecause, status, facts.timedOut !== undefined);
 			if (status !== undefined && status >= 300 && status < 400) {
-				apiError.description = [redirectHint(spec.vendor, options.url, failureFacts(error).location), apiError.description].filter(Boolean).join(' ');
+				apiError.description = [redirectHint(spec.vendor, options.url, facts.location), apiError.description].filter(Boolean).join(' ');
 			}
 			throw apiError;
 		}

@@ -13,12 +13,16 @@
  *   callback there and the active example workflow starts with the task's result rows.
  * - Basic auth, and real-time callbacks: confirmed through GET /status/<id> when they carry the ID,
  *   refused when its media URL is not Whilter's.
+ * - Exactly once: the same genuine callback sent 5 times, one after the other and 5 at once, starts
+ *   one execution; the repeats are answered 200 "already handled", and what the trigger remembers is
+ *   in the workflow's static data in n8n's database. Whilter Batch's resume URL called again after
+ *   the execution resumed (again, and 5 at once) resumes it once: n8n itself answers the others.
  */
 import type { IDataObject, INode, INodeParameters } from 'n8n-workflow';
 
 import { activateWebhookWorkflow, CUSTOM_PREFIX, finishedExecutions, nodeOutput, readExample, triggerUrl } from '../../e2e/examples';
 import { httpCall, startN8n } from '../../e2e/n8n';
-import type { HttpResponse, N8nHandle, WorkflowJson } from '../../e2e/n8n';
+import type { Execution, HttpResponse, N8nHandle, WorkflowJson } from '../../e2e/n8n';
 import { DIST_DIR, ensurePackageBuilt } from '../../e2e/package';
 import { startSandbox } from '../servers/sandbox';
 import type { Sandbox } from '../servers/sandbox';
@@ -324,6 +328,153 @@ describe('Whilter Trigger (real n8n, production webhook)', () => {
 			'video-url': videoUrl,
 			confirmed: false,
 			callback: { 'client-request-id': 'order-77', 'user-id': 'user-77', 'video-url': videoUrl },
+		});
+	});
+});
+
+describe('Exactly once (real n8n): a callback delivered again starts nothing again', () => {
+	const auth = { [HEADER]: SECRET };
+	let once: ActiveTrigger;
+
+	beforeAll(async () => {
+		once = await activate(
+			triggerWorkflow('trigger-once', '1f0e9d8c-7b6a-4a5b-8c7d-000000000005', { event: 'batchTask', authentication: 'headerAuth', options: {} }),
+		);
+	});
+
+	function lookupsOf(taskId: string): number {
+		return sandbox.whilter.requests.filter((r) => r.method === 'GET' && r.path === `/demo/task/status/${taskId}`).length;
+	}
+
+	/** Waits until the workflow has `count` finished executions, then long enough for a late one to show. */
+	async function executionsSettled(workflowId: string, count: number): Promise<Execution[]> {
+		await finishedExecutions(n8n, workflowId, count);
+		await sleep(1500);
+		return await n8n.executions(workflowId);
+	}
+
+	function expectRepeat(answer: { status?: number; text?: string }, taskId: string): void {
+		expect(answer.status).toBe(200);
+		expect(JSON.parse(answer.text ?? '')).toMatchObject({ duplicate: true, 'task-id': taskId, status: 'completed', message: expect.stringMatching(/^Already handled: /) });
+	}
+
+	it('the same genuine callback 5 times in a row: one execution, 4 answers "already handled" without a status lookup', async () => {
+		const taskId = await taskAt(2);
+		const records = [];
+		for (let i = 0; i < 5; i++) records.push(await sandbox.whilter.sendCallback({ taskId, url: once.url, headers: auth }));
+		expect(JSON.parse(records[0].responseText ?? '')).toEqual({ message: 'Workflow started', 'task-id': taskId, status: 'completed' });
+		for (const record of records.slice(1)) expectRepeat({ status: record.status, text: record.responseText }, taskId);
+		expect(lookupsOf(taskId)).toBe(1);
+
+		const executions = await executionsSettled(once.workflowId, 1);
+		expect(executions.filter((e) => nodeOutput(e, 'Whilter Trigger')[0]?.['task-id'] === taskId)).toHaveLength(1);
+		// Kept by n8n in its database with the workflow: what a restarted n8n would read.
+		const stored = await n8n.api<{ staticData: IDataObject | null }>('GET', `/workflows/${once.workflowId}`);
+		expect(JSON.stringify(stored.staticData)).toContain(taskId);
+	});
+
+	it('the same genuine callback 5 times at once: one execution', async () => {
+		const taskId = await taskAt(2);
+		const before = (await n8n.executions(once.workflowId)).length;
+		const answers = await Promise.all(Array.from({ length: 5 }, async () => await post(once.url, { 'task-id': taskId, status: 'completed' }, auth)));
+		expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200]);
+		const bodies = answers.map((a) => JSON.parse(a.text) as IDataObject);
+		expect(bodies.filter((b) => b.message === 'Workflow started')).toHaveLength(1);
+		for (const answer of answers.filter((a) => (JSON.parse(a.text) as IDataObject).duplicate === true)) expectRepeat(answer, taskId);
+		expect(bodies.filter((b) => b.duplicate === true)).toHaveLength(4);
+
+		const executions = await executionsSettled(once.workflowId, before + 1);
+		expect(executions).toHaveLength(before + 1);
+		expect(executions.filter((e) => nodeOutput(e, 'Whilter Trigger')[0]?.['task-id'] === taskId)).toHaveLength(1);
+	});
+
+	describe('Whilter Batch\'s resume URL', () => {
+		const ROWS = 3;
+
+		async function startWaiting(name: string): Promise<{ workflowId: string; executionId: string; taskId: string; resumeUrl: string }> {
+			const customers = Array.from({ length: ROWS }, (_, i) => ({ phone: `+9196000000${String(i).padStart(2, '0')}`, name: `Customer ${i}` }));
+			const saved = await n8n.importWorkflow({
+				name,
+				nodes: [
+					{ id: 'f0000000-0000-4000-8000-000000000001', name: 'Start', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
+					{
+						id: 'f0000000-0000-4000-8000-000000000002',
+						name: 'Customers',
+						type: 'n8n-nodes-base.code',
+						typeVersion: 2,
+						position: [220, 0],
+						parameters: { jsCode: `return ${JSON.stringify(customers)}.map((json) => ({ json }));` },
+					},
+					{
+						id: 'f0000000-0000-4000-8000-000000000003',
+						name: 'Whilter Batch',
+						type: 'CUSTOM.whilterBatch',
+						typeVersion: 1,
+						position: [440, 0],
+						parameters: { inputSource: 'items', identifierColumn: 'phone', templateId: 'T-ONCE', campaignId: name, options: { waitForCallback: true, callbackTimeout: 10 } },
+						credentials: { whilterApi: { id: credentialIds.whilterApi, name: 'Whilter (sandbox)' } },
+					},
+				],
+				connections: {
+					Start: { main: [[{ node: 'Customers', type: 'main', index: 0 }]] },
+					Customers: { main: [[{ node: 'Whilter Batch', type: 'main', index: 0 }]] },
+				},
+				settings: {},
+			});
+			const started = await n8n.rest<{ data: { executionId?: string } }>('POST', `/workflows/${saved.id}/run`, { triggerToStartFrom: { name: 'Start' } });
+			const executionId = String(started.data.executionId);
+			await executionIn(executionId, ['waiting']);
+			const task = [...sandbox.whilter.tasks.values()].find((t) => t.body['campaign-id'] === name);
+			if (!task) throw new Error(`no task for campaign ${name}`);
+			return { workflowId: saved.id, executionId, taskId: task.id, resumeUrl: String(task.body['callback-url']) };
+		}
+
+		async function executionIn(executionId: string, statuses: string[]): Promise<Execution> {
+			const deadline = Date.now() + 60_000;
+			for (;;) {
+				const res = await n8n.raw('GET', `/api/v1/executions/${executionId}?includeData=true`);
+				if (res.status === 200 && statuses.includes((res.body as Execution).status)) return res.body as Execution;
+				if (Date.now() > deadline) throw new Error(`execution ${executionId} is not ${statuses.join('/')} after 60 s`);
+				await sleep(150);
+			}
+		}
+
+		it('called again after the execution resumed: n8n answers 409 itself, nothing runs again', async () => {
+			const waiting = await startWaiting('once-resume-again');
+			await sandbox.whilter.advance(waiting.taskId);
+			await sandbox.whilter.advance(waiting.taskId); // completed: the callback goes to the resume URL
+			const done = await executionIn(waiting.executionId, ['success']);
+			expect(nodeOutput(done, 'Whilter Batch')).toHaveLength(ROWS);
+
+			const again = [];
+			for (let i = 0; i < 3; i++) again.push(await sandbox.whilter.sendCallback({ taskId: waiting.taskId, url: waiting.resumeUrl }));
+			expect(again.map((r) => r.status)).toEqual([409, 409, 409]);
+			expect(again[0].responseText).toContain('has finished already');
+			await sleep(1000);
+			const after = await n8n.execution(waiting.executionId);
+			expect(after.status).toBe('success');
+			expect(nodeOutput(after, 'Whilter Batch')).toHaveLength(ROWS);
+			expect(await n8n.executions(waiting.workflowId)).toHaveLength(1);
+		});
+
+		it('5 deliveries at once: one resumes; n8n refuses the others (the execution is no longer waiting)', async () => {
+			const waiting = await startWaiting('once-resume-at-once');
+			const task = sandbox.whilter.tasks.get(waiting.taskId)!;
+			// Completed without Whilter's own callback, which the test then delivers 5 times at once.
+			delete task.body['callback-url'];
+			await sandbox.whilter.advance(waiting.taskId);
+			await sandbox.whilter.advance(waiting.taskId);
+			const answers = await Promise.all(Array.from({ length: 5 }, async () => await sandbox.whilter.sendCallback({ taskId: waiting.taskId, url: waiting.resumeUrl })));
+			const statuses = answers.map((a) => a.status ?? 0);
+			expect(statuses.filter((s) => s === 200)).toHaveLength(1);
+			expect(statuses.filter((s) => s !== 200).every((s) => s === 409 || s === 500)).toBe(true);
+
+			const done = await executionIn(waiting.executionId, ['success']);
+			await sleep(1000);
+			const after = await n8n.execution(done.id);
+			expect(after.status).toBe('success');
+			expect(nodeOutput(after, 'Whilter Batch')).toHaveLength(ROWS);
+			expect(await n8n.executions(waiting.workflowId)).toHaveLength(1);
 		});
 	});
 });

@@ -22,6 +22,12 @@
  * n8n-core's logger (what a node writes with `this.logger`) is collected in `n8nLogs` and per call in
  * `result.logs` instead of being printed.
  *
+ * The workflow's static data: each call is its own workflow (its own id, empty static data) unless
+ * the call names a `StoredWorkflow` (`storedWorkflow()`). Then its static data is handed to the
+ * Workflow as n8n loads it from the database, and after a production webhook call it is stored back
+ * as n8n 2.41's LiveWebhooks does: only when the node changed it and webhook() did not throw, as JSON
+ * (the database column). n8n saves nothing for a waiting execution's restart webhook.
+ *
  * Not exported by run.ts and so rebuilt here (to fold into run.ts later): the INodeTypes over the
  * package's nodes, and the additionalData base.
  */
@@ -110,8 +116,24 @@ export interface WebhookRequestInit {
 /** A waiting execution: its run data as n8n stored it, or just the custom data it holds. */
 export type WaitingExecution = { runData: IRunExecutionData; executionId?: string } | { customData: Record<string, string>; executionId?: string };
 
+/** A saved workflow whose static data lasts from one webhook call to the next, as in n8n's database. */
+export interface StoredWorkflow {
+	id: string;
+	staticData: IDataObject;
+	/** How often a call stored changed static data. */
+	saves: number;
+}
+
+let workflowCounter = 0;
+
+export function storedWorkflow(staticData: IDataObject = {}): StoredWorkflow {
+	return { id: `webhook-test-workflow-${++workflowCounter}`, staticData: deepCopy(staticData), saves: 0 };
+}
+
 export interface WebhookCall {
 	credentials: CredentialStore;
+	/** The workflow the node is in; default: a new one with empty static data (nothing kept between calls). */
+	workflow?: StoredWorkflow;
 	request: WebhookRequestInit;
 	/** The node owning the webhook; for a waiting execution given as runData, the node waiting in it. */
 	node?: WebhookNodeSpec;
@@ -322,7 +344,8 @@ export async function callWebhook(call: WebhookCall): Promise<WebhookResult> {
 		if (waiting) runExecutionData = waitingRunData(node, waiting.customData);
 	}
 
-	const workflowId = 'webhook-test-workflow';
+	const stored = call.workflow ?? storedWorkflow();
+	const workflowId = stored.id;
 	const workflow = new Workflow({
 		id: workflowId,
 		name: 'webhook test',
@@ -330,7 +353,8 @@ export async function callWebhook(call: WebhookCall): Promise<WebhookResult> {
 		connections: {},
 		active: true,
 		nodeTypes: testNodeTypes,
-		staticData: {},
+		// A copy, as n8n reads it from the database for each request.
+		staticData: deepCopy(stored.staticData),
 		settings: {},
 	});
 	// The workflow's copy: parameters completed with their defaults, as n8n loads a saved workflow.
@@ -378,6 +402,10 @@ export async function callWebhook(call: WebhookCall): Promise<WebhookResult> {
 		outcome = await nodeType.webhook.call(context as unknown as IWebhookFunctions);
 	} catch (thrown) {
 		error = thrown as WebhookResult['error'];
+	}
+	if (!runExecutionData && !error && workflow.staticData.__dataChanged === true) {
+		stored.staticData = JSON.parse(JSON.stringify(workflow.staticData)) as IDataObject;
+		stored.saves++;
 	}
 
 	const workflowData = outcome?.workflowData;

@@ -119,6 +119,30 @@ export function useWhilterStandIn(handler: Handler): WhilterStandIn {
 	return standIn;
 }
 
+/** The Whilter contract server on its S3 drop, with a client-credentials credential for it. */
+export interface WhilterWithS3Bed extends WhilterWithS3 {
+	store: CredentialStore;
+	credential: { id: string; name: string };
+}
+
+/**
+ * For the Whilter Batch tests: S3 and the contract server started before the file's tests, a
+ * credential for them, and everything (n8n-core included) shut down after the file.
+ */
+export function useWhilterWithS3(): WhilterWithS3Bed {
+	const bed = {} as WhilterWithS3Bed;
+	beforeAll(async () => {
+		Object.assign(bed, await startWhilterWithS3());
+		bed.store = new CredentialStore();
+		bed.credential = bed.store.add('whilterApi', whilterCredentialData(bed.whilter, bed.drop));
+	});
+	afterAll(async () => {
+		await bed.close?.();
+		await shutdownN8nCore();
+	});
+	return bed;
+}
+
 /** A task the contract server knows, moved on `steps` times (1: in-progress, 2: completed); no callback URL of its own. */
 export async function seedTaskAt(whilter: WhilterServer, steps: 0 | 1 | 2, options: { rows: number; campaign: string }): Promise<string> {
 	const id = await whilter.seedTask(options);

@@ -218,7 +218,7 @@ describe('POST /<client>/task is strict', () => {
 	});
 
 	it('takes the optional priority and callback-url, and a high-priority file name', async () => {
-		await uploadZip('in/T1_Priority_vip.zip', { 'T1_Priority_vip.csv': 'phone\r\n1\r\n' });
+		await uploadZip('in/T1_Priority_vip.zip', { 'T1_Priority_vip.csv': 'phone\r\n1\r\n2\r\n' });
 		const id = await createTask({ 'file-name': 'T1_Priority_vip.zip', 'file-path': 'in/T1_Priority_vip.zip', priority: 1, 'callback-url': 'https://hooks.example.test/cb' });
 		expect(whilter.tasks.get(id)?.body).toMatchObject({ priority: 1, 'callback-url': 'https://hooks.example.test/cb' });
 	});
@@ -257,6 +257,19 @@ describe('POST /<client>/task is strict', () => {
 		expect(answer.status).toBe(status);
 		expect(answer.body).toEqual({ message: expect.any(String) });
 		expect(whilter.tasks.size).toBe(before);
+	});
+
+	it('refuses a row-count that is not the number of data rows papaparse reads in the ZIP', async () => {
+		// CR-only line breaks and a quote that closes mid-field: papaparse reads 3 data rows here, not 2 or 4.
+		await uploadZip('in/T1_counted.zip', { 'T1_counted.csv': 'phone,name\r1,a\r"2"x,b\r3"\r\r4,d' });
+		const before = whilter.tasks.size;
+		for (const rows of [2, 4]) {
+			const answer = await call('POST', '/acme/task', { body: taskBody({ 'file-name': 'T1_counted.zip', 'file-path': 'in/T1_counted.zip', 'row-count': rows }), headers: auth() });
+			expect(answer.status).toBe(400);
+			expect(answer.body).toEqual({ message: `"row-count" is ${rows}, but the file T1_counted.csv in in/T1_counted.zip has 3 data rows (read with papaparse: comma-separated, blank lines skipped)` });
+		}
+		expect(whilter.tasks.size).toBe(before);
+		expect((await call('POST', '/acme/task', { body: taskBody({ 'file-name': 'T1_counted.zip', 'file-path': 'in/T1_counted.zip', 'row-count': 3 }), headers: auth() })).status).toBe(200);
 	});
 
 	it('says "file not found" for a file that is not in the drop', async () => {

@@ -2,8 +2,9 @@ import { Readable } from 'node:stream';
 
 import Papa from 'papaparse';
 
-import { CsvRecordCounter, openCsvFile } from '../../nodes/Whilter/batch/csvFileInput';
-import { escapeCsvField } from '../../nodes/Whilter/batch/csvWriter';
+import { openCsvFile } from '../../nodes/Whilter/batch/csvFileInput';
+import type { CsvFileOptions } from '../../nodes/Whilter/batch/csvFileInput';
+import { InputError } from '../../nodes/shared/errors';
 import { rejectionOf } from '../harness/errors';
 
 async function readAll(stream: Readable): Promise<Buffer> {
@@ -20,17 +21,6 @@ function chunked(text: string | Buffer, size: number): Readable {
 	return Readable.from(chunks);
 }
 
-function countAll(text: string | Buffer, cuts: number[]): number {
-	const bytes = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
-	const counter = new CsvRecordCounter();
-	let start = 0;
-	for (const cut of [...cuts, bytes.length]) {
-		counter.scan(bytes.subarray(start, cut));
-		start = cut;
-	}
-	return counter.total;
-}
-
 const tricky =
 	'\ufeffphone,name,note\r\n' +
 	'+911,"Asha, K","line1\r\nline2"\r\n' +
@@ -41,80 +31,6 @@ const tricky =
 	'+914,24" screen,"ends with CR\r"\r\n' +
 	'+915,last,no-newline';
 
-describe('CsvRecordCounter', () => {
-	it.each([
-		['', 0],
-		['\n', 0],
-		['\r\n\r\n', 0],
-		['a', 1],
-		['a\n', 1],
-		['a\r\n', 1],
-		['a\nb', 2],
-		['a\n\nb\n\n', 2],
-		['a\r\n\r\nb\r\n\r\n', 2],
-		['"a\nb"\n', 1],
-		['"a\r\n\r\nb"\r\nc', 2],
-		['"a""\n""b"\nc', 2],
-		['x,"\n",y\n', 1],
-		['x,"""",y\nz', 2],
-		['"",""\n', 1],
-		['""\n""', 2],
-		['a\n""\r\n\r\n', 2],
-		['24" screen,x\n2,y\n', 2],
-		['a,b "c\nd",e\n', 2],
-		[' \n', 1],
-		['\r\r\n', 1],
-		['"', 1],
-	])('%p has %p records', (text, records) => {
-		expect(countAll(text, [])).toBe(records);
-		// The same at every split into two and three chunks.
-		const length = Buffer.byteLength(text);
-		for (let a = 0; a <= length; a++) {
-			expect(countAll(text, [a])).toBe(records);
-			for (let b = a; b <= length; b++) expect(countAll(text, [a, b])).toBe(records);
-		}
-	});
-
-	it('counts random CSV like papaparse does, however the bytes are split', () => {
-		const pieces = ['a', ' ', ',', '"', '\r', '\n', '\r\n', 'प्रिया', 'தமிழ்', '""', 'x'];
-		let seed = 5;
-		const random = () => {
-			seed = (seed * 1103515245 + 12345) % 2 ** 31;
-			return seed / 2 ** 31;
-		};
-		for (let file = 0; file < 200; file++) {
-			const newline = random() < 0.5 ? '\n' : '\r\n';
-			const records: string[][] = [];
-			let text = '';
-			const rowCount = Math.floor(random() * 30);
-			for (let r = 0; r < rowCount; r++) {
-				const cells: string[] = [];
-				const cellCount = 1 + Math.floor(random() * 4);
-				for (let c = 0; c < cellCount; c++) {
-					let cell = '';
-					const length = Math.floor(random() * 5);
-					for (let k = 0; k < length; k++) cell += pieces[Math.floor(random() * pieces.length)];
-					cells.push(cell);
-				}
-				// papaparse drops a one-cell empty record even when quoted (""), so none is made here; the
-				// table above covers that case.
-				if (cells.length === 1 && cells[0] === '') cells[0] = 'e';
-				text += cells.map(escapeCsvField).join(',');
-				records.push(cells);
-				if (r < rowCount - 1 || random() < 0.5) text += newline;
-				if (random() < 0.1) text += newline;
-			}
-			const parsed = Papa.parse<string[]>(text, { delimiter: ',', newline, skipEmptyLines: true });
-			expect(parsed.data).toEqual(records);
-			const bytes = Buffer.from(text, 'utf8');
-			const cuts: number[] = [];
-			for (let at = 0; at < bytes.length; at += 1 + Math.floor(random() * 7)) cuts.push(at);
-			expect(countAll(bytes, cuts)).toBe(records.length);
-			expect(countAll(bytes, [])).toBe(records.length);
-		}
-	});
-});
-
 describe('openCsvFile', () => {
 	it.each([1, 2, 3, 4, 5, 7, 13, 64, 4096])('reads the header, replays every byte (BOM removed) and counts rows, in chunks of %i bytes', async (size) => {
 		const opened = await openCsvFile(chunked(tricky, size), { identifier: 'phone' });
@@ -122,10 +38,12 @@ describe('openCsvFile', () => {
 		expect(opened.identifierIndex).toBe(0);
 		const body = (await readAll(opened.body)).toString('utf8');
 		expect(body).toBe(tricky.slice(1));
-		expect(opened.rowCount()).toBe(5);
-		// papaparse agrees on the rows once the line ends are made alike (it takes one kind per file).
-		const parsed = Papa.parse<string[]>(body.replace(/\r?\n/g, '\r\n'), { delimiter: ',', newline: '\r\n', skipEmptyLines: true });
-		expect(parsed.data.slice(1).map((row) => row[0])).toEqual(['+911', '+912', '+913', '+914', '+915']);
+		// What Whilter reads: the file's first line break is CRLF, so papaparse reads CRLF; the quote
+		// closing "quoted"" start" is followed by LF, not CRLF, so that field runs on to the next quote
+		// that is, taking the +914 line with it.
+		const parsed = Papa.parse<string[]>(body, { delimiter: ',', skipEmptyLines: true });
+		expect(parsed.data.slice(1).map((row) => row[0])).toEqual(['+911', '+912', '+913', '+915']);
+		expect(opened.rowCount()).toBe(4);
 	});
 
 	it('counts at every split of the file into two chunks', async () => {
@@ -133,7 +51,7 @@ describe('openCsvFile', () => {
 		for (let cut = 0; cut <= bytes.length; cut++) {
 			const opened = await openCsvFile(Readable.from([bytes.subarray(0, cut), bytes.subarray(cut)]), { identifier: 'phone' });
 			expect((await readAll(opened.body)).equals(bytes.subarray(3))).toBe(true);
-			expect(opened.rowCount()).toBe(5);
+			expect(opened.rowCount()).toBe(4);
 		}
 	});
 
@@ -141,8 +59,11 @@ describe('openCsvFile', () => {
 		['LF', 'phone,name\n1,a\n2,b\n', 2],
 		['CRLF', 'phone,name\r\n1,a\r\n2,b\r\n', 2],
 		['no final newline', 'phone,name\r\n1,a\r\n2,b', 2],
-		['trailing blank lines', 'phone,name\n1,a\n2,b\n\n\n\r\n', 2],
-		['blank lines between', 'phone,name\n\n1,a\n\r\n\n2,b\n', 2],
+		['trailing blank lines', 'phone,name\n1,a\n2,b\n\n\n', 2],
+		['trailing blank CRLF lines', 'phone,name\r\n1,a\r\n2,b\r\n\r\n\r\n', 2],
+		['blank lines between', 'phone,name\n\n1,a\n\n\n2,b\n', 2],
+		['CR-only line breaks', 'phone,name\r1,a\r2,b\r', 2],
+		['CR-only line breaks, no final one', 'phone,name\r1,a\r\r2,b', 2],
 		['one row', 'phone\n1', 1],
 		['quoted header', '"phone"," full name "\r\n1,a\r\n', 1],
 		['string chunks', 'phone,name\n1,a\n', 1],
@@ -154,7 +75,7 @@ describe('openCsvFile', () => {
 		if (_label === 'quoted header') expect(opened.header).toEqual(['phone', 'full name']);
 	});
 
-	it.each(['', '\ufeff', 'phone', 'phone,name', 'phone,name\r\n', 'phone,name\n\n\r\n\n', '\ufeffphone\r\n'])(
+	it.each(['', '\ufeff', 'phone', 'phone,name', 'phone,name\r\n', 'phone,name\n\n\n', 'phone,name\r\n\r\n', 'phone,name\r\r', '\ufeffphone\r\n'])(
 		'refuses a file with no data rows (%p), naming the file',
 		async (text) => {
 			const error = await rejectionOf(openCsvFile(chunked(text, 2), { identifier: 'phone', fileLabel: 'list.csv' }));
@@ -198,7 +119,7 @@ describe('openCsvFile', () => {
 				bytes = 11;
 				for (let i = 0; i < 1000; i++) {
 					pulled++;
-					const chunk = Buffer.from(`${i},x\n`.repeat(100));
+					const chunk = Buffer.from(Array.from({ length: 100 }, (_, j) => `${i * 100 + j},x\n`).join(''));
 					bytes += chunk.length;
 					yield chunk;
 				}
@@ -208,7 +129,6 @@ describe('openCsvFile', () => {
 		}
 		const opened = await openCsvFile(Readable.from(source()), { identifier: 'phone' });
 		expect(pulled).toBeLessThanOrEqual(2);
-		expect(opened.rowCount()).toBe(0);
 		expect(await readAll(opened.body)).toHaveLength(bytes);
 		expect(opened.rowCount()).toBe(100_000);
 		expect(closed).toBe(true);
@@ -264,7 +184,7 @@ describe('openCsvFile', () => {
 				yield Buffer.from('phone\n');
 				for (let i = 0; ; i++) {
 					pulled++;
-					yield Buffer.from(`${i}\n`.repeat(1000));
+					yield Buffer.from(Array.from({ length: 1000 }, (_, j) => `${i * 1000 + j}\n`).join(''));
 				}
 			} finally {
 				markClosed();
@@ -318,3 +238,211 @@ describe('openCsvFile', () => {
 		expect(opened.rowCount()).toBe(rowsPerChunk * chunks);
 	});
 });
+
+/** papaparse's data rows (header excluded), as Whilter reads the uploaded file. */
+function papaRows(text: string): string[][] {
+	return Papa.parse<string[]>(text, { delimiter: ',', skipEmptyLines: true }).data.slice(1);
+}
+
+type Outcome =
+	| { error: InputError }
+	| { error?: undefined; body: string; rows: number; leftOut: ReturnType<Awaited<ReturnType<typeof openCsvFile>>['leftOut']> };
+
+/** Opens the file and reads its body to the end: a bad row refuses it at either step (rows are checked from the first chunk on). */
+async function readCsv(text: string, options: Partial<CsvFileOptions> = {}, size = 3): Promise<Outcome> {
+	try {
+		const file = await openCsvFile(() => chunked(text, size), { identifier: 'phone', fileLabel: 'list.csv', ...options });
+		const body = (await readAll(file.body)).toString('utf8');
+		return { body, rows: file.rowCount(), leftOut: file.leftOut() };
+	} catch (error) {
+		if (error instanceof InputError) return { error };
+		throw error;
+	}
+}
+
+async function refusal(text: string, options: Partial<CsvFileOptions> = {}, size = 3): Promise<InputError> {
+	const outcome = await readCsv(text, options, size);
+	if (!outcome.error) throw new Error(`expected a refusal, the file was read: ${JSON.stringify(outcome).slice(0, 300)}`);
+	return outcome.error;
+}
+
+const SIZES = [1, 2, 3, 5, 64, 4096];
+
+describe('openCsvFile checks each row as the file streams', () => {
+	it.each(SIZES)('refuses an empty identifier, naming the data row and the column (chunks of %i bytes)', async (size) => {
+		for (const text of ['phone,name\n1,a\n ,b\n3,c\n', 'phone,name\r\n1,a\r\n"",b\r\n3,c\r\n', 'phone,name\r1,a\r" \u00a0",b\r']) {
+			const error = await refusal(text, {}, size);
+			expect(error.message).toBe('list.csv, data row 2, column "phone": the identifier is empty');
+			expect(error.details).toMatchObject({ row: 2, field: 'phone' });
+		}
+	});
+
+	it.each(SIZES)('refuses a duplicate identifier, naming both data rows (chunks of %i bytes)', async (size) => {
+		// Compared as papaparse gives the value ("+911" quoted is +911), trimmed, as the items input compares them.
+		const error = await refusal('phone,name\n+911,a\n+912,b\n" +911 ",c\n+914,d\n', {}, size);
+		expect(error.message).toBe('list.csv: data rows 1 and 3 have the same identifier: column "phone" is "+911" in both (compared as trimmed text)');
+		expect(error.details).toMatchObject({ row: 3, field: 'phone' });
+	});
+
+	it('names the earlier row of a duplicate far into the file', async () => {
+		const lines = ['phone,name', ...Array.from({ length: 50_000 }, (_, i) => `+91${i},n${i}`), '+9112345,again'];
+		const error = await refusal(lines.join('\n'), {}, 4096);
+		expect(error.message).toMatch(/^list\.csv: data rows 12346 and 50001 have the same identifier: column "phone" is "\+9112345" in both/);
+	});
+
+	it('without a way to open the file again, still refuses a duplicate, naming the row', async () => {
+		const file = await openCsvFile(chunked('phone\n1\n2\n1\n', 2), { identifier: 'phone', fileLabel: 'list.csv' });
+		const error = await rejectionOf(readAll(file.body));
+		expect(error.message).toBe('list.csv: data row 3 has the same identifier as an earlier data row: column "phone" is "1" (compared as trimmed text)');
+	});
+
+	it.each(SIZES)('refuses a row with fewer or more fields than the header, saying expected and found (chunks of %i bytes)', async (size) => {
+		const fewer = await refusal('phone,name,city\n1,a,x\n2,b\n3,c,y\n', {}, size);
+		expect(fewer.message).toMatch(/^list\.csv, data row 2: found 2 fields, expected 3 \(one per column of the header\); column "city" has no value/);
+		expect(fewer.details).toMatchObject({ row: 2, field: 'city' });
+		const more = await refusal('phone,name,city\n1,a,x\n2,b,y\n3,"c,d",y,z\n', {}, size);
+		expect(more.message).toMatch(/^list\.csv, data row 3: found 4 fields, expected 3 \(one per column of the header\); field 4 has no column/);
+		expect(more.details).toMatchObject({ row: 3 });
+	});
+
+	it('says the line breaks are mixed when a row of an LF file ends with a CR', async () => {
+		// The first line break is LF, so papaparse reads LF: the CRLF line is a row holding one CR.
+		const error = await refusal('phone,name\n1,a\n\r\n2,b\n');
+		expect(error.message).toMatch(/^list\.csv, data row 2, column "phone": the identifier is empty/);
+		expect(error.message).toMatch(/line breaks are mixed/);
+		const fewer = await refusal('phone,name\n1,a\n2\r\n');
+		expect(fewer.message).toMatch(/^list\.csv, data row 2: found 1 field, expected 2 .*line breaks are mixed/);
+		expect(papaRows('phone,name\n1,a\n\r\n2,b\n')).toEqual([['1', 'a'], ['\r'], ['2', 'b']]);
+	});
+
+	it('refuses an identifier longer than 1,024 bytes', async () => {
+		const error = await refusal(`phone\n1\n${'9'.repeat(1025)}\n`);
+		expect(error.message).toBe('list.csv, data row 2, column "phone": the identifier is longer than 1024 bytes');
+	});
+
+	it.each([1, 3, 7, 4096])('Skip Invalid Rows and Keep First leave rows out of the uploaded bytes and report them (chunks of %i bytes)', async (size) => {
+		const text = 'phone,name\n1,a\n,b\n1,c\n2\n3,"d\ne"\n 1 ,f\n4,g';
+		const outcome = await readCsv(text, { skipInvalidRows: true, duplicateIdentifiers: 'keepFirst' }, size);
+		if (outcome.error) throw outcome.error;
+		expect(outcome.body).toBe('phone,name\n1,a\n3,"d\ne"\n4,g');
+		expect(outcome.rows).toBe(3);
+		expect(papaRows(outcome.body)).toHaveLength(3);
+		expect(outcome.leftOut).toEqual({
+			skipped: {
+				count: 2,
+				first: [
+					{ row: 2, reason: 'the identifier is empty' },
+					{ row: 4, reason: 'found 1 field, expected 2 (one per column of the header); column "name" has no value' },
+				],
+			},
+			duplicatesDropped: { count: 2, first: [{ row: 3, identifier: '1' }, { row: 6, identifier: '1' }] },
+		});
+	});
+
+	it('leaves out the last row, even without a line break after it', async () => {
+		const outcome = await readCsv('phone,name\r\n1,a\r\n1,b', { duplicateIdentifiers: 'keepFirst' });
+		if (outcome.error) throw outcome.error;
+		expect(outcome.body).toBe('phone,name\r\n1,a\r\n');
+		expect(outcome.rows).toBe(1);
+		expect(papaRows(outcome.body)).toEqual([['1', 'a']]);
+	});
+
+	it('Keep First alone still refuses an invalid row; Skip Invalid Rows alone still refuses a duplicate', async () => {
+		expect((await refusal('phone,x\n1,a\n"",b\n', { duplicateIdentifiers: 'keepFirst' })).message).toMatch(/data row 2, column "phone": the identifier is empty/);
+		expect((await refusal('phone\n1\n1\n', { skipInvalidRows: true })).message).toMatch(/data rows 1 and 2 have the same identifier/);
+	});
+
+	it('refuses a file whose rows are all left out', async () => {
+		const error = await refusal('phone,name\n,a\n"",b\n', { skipInvalidRows: true });
+		expect(error.message).toBe('list.csv: no rows to send: all 2 data rows were left out (2 skipped, e.g. data row 1: the identifier is empty)');
+	});
+
+	it('refuses an unclosed quote even with Skip Invalid Rows: the rest of the file would be one field', async () => {
+		const error = await refusal('phone,note\n1,ok\n2,"open\n3,x\n', { skipInvalidRows: true });
+		expect(error.message).toMatch(/^list\.csv: data row 2 opens a quoted field \(".*never closed before the end of the file/);
+	});
+
+	it('refuses to leave out rows when that would change how the line breaks are read', async () => {
+		// CR first: CRLF because 3 of 5 CRs are followed by LF. Without the last row, 2 of 4: CR, and
+		// papaparse would read the uploaded file's rows differently.
+		const text = 'phone,x,y\r\n1,a\rb\r2,c\r\n,d,e\r\n';
+		expect(Papa.parse(text, { delimiter: ',' }).meta.linebreak).toBe('\r\n');
+		expect(Papa.parse('phone,x,y\r\n1,a\rb\r2,c\r\n', { delimiter: ',' }).meta.linebreak).toBe('\r');
+		const error = await refusal(text, { skipInvalidRows: true });
+		expect(error.message).toBe("list.csv: leaving out rows would change how the file's line breaks are read (CRLF with them, CR without), and with them every row");
+	});
+
+	it('refuses a file that starts with two BOMs (papaparse would drop the second from the uploaded file)', async () => {
+		const error = await refusal('\ufeff\ufeffphone\n1\n');
+		expect(error.message).toMatch(/^list\.csv starts with two byte order marks/);
+	});
+
+	it('counts what papaparse reads when a quote closes in the middle of a field', async () => {
+		// The quote after "1" is followed by x: papaparse keeps looking and closes the field at the quote after 2.
+		const text = 'phone\n"1"x\n2"\n3\n';
+		const outcome = await readCsv(text);
+		if (outcome.error) throw outcome.error;
+		expect(papaRows(text)).toEqual([['1"x\n2'], ['3']]);
+		expect(outcome.rows).toBe(2);
+	});
+
+	it('refuses a quote that closes mid-field and never again (papaparse reads the rest of the file as one field)', async () => {
+		const error = await refusal('phone,x\n"ab"cd,e\n1,2\n');
+		expect(error.message).toMatch(/^list\.csv: data row 1 opens a quoted field \(".*never closed before the end of the file/);
+	});
+
+	it('reads a CR-only file as papaparse does', async () => {
+		const text = 'phone,name\r+911,a\r+912,"b\rc"\r+913,d';
+		const outcome = await readCsv(text);
+		if (outcome.error) throw outcome.error;
+		expect(outcome.body).toBe(text);
+		expect(outcome.rows).toBe(3);
+		expect(papaRows(text).map((row) => row[0])).toEqual(['+911', '+912', '+913']);
+	});
+
+	it('stops reading the file when a row fails', async () => {
+		let closed = false;
+		let pulled = 0;
+		async function* source() {
+			try {
+				yield Buffer.from('phone\n1\n2\n');
+				for (let i = 3; i < 100_000; i++) {
+					pulled++;
+					// A line of one space: a row (not blank) whose identifier is empty once trimmed.
+					yield Buffer.from(i === 50 ? ' \n' : `${i}\n`);
+				}
+			} finally {
+				closed = true;
+			}
+		}
+		const file = await openCsvFile(Readable.from(source()), { identifier: 'phone' });
+		await rejectionOf(readAll(file.body));
+		await new Promise<void>((resolve) => setImmediate(resolve));
+		expect(closed).toBe(true);
+		expect(pulled).toBeLessThan(100);
+	});
+
+	it('gives the event loop turns while it reads one large chunk', async () => {
+		const rows = Array.from({ length: 400_000 }, (_, i) => `+91${i},n`).join('\n');
+		const text = `phone,name\n${rows}\n`;
+		// Counts event-loop turns: one setImmediate per turn, whatever the machine's speed.
+		let turns = 0;
+		let ticking = true;
+		const tick = () => {
+			turns++;
+			if (ticking) setImmediate(tick);
+		};
+		setImmediate(tick);
+		try {
+			const file = await openCsvFile(() => Readable.from([Buffer.from(text)]), { identifier: 'phone' });
+			const body = await readAll(file.body);
+			expect(body.length).toBe(text.length);
+			expect(file.rowCount()).toBe(400_000);
+		} finally {
+			ticking = false;
+		}
+		// One turn per slice of at most 1 MiB at least: the ~5 MB chunk is read in several.
+		expect(turns).toBeGreaterThanOrEqual(3);
+	});
+});
+

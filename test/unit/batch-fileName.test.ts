@@ -1,5 +1,5 @@
 import { InputError } from '../../nodes/shared/errors';
-import { buildBatchFileName, CAMPAIGN_NAME_RULE, parseBatchFileName, sanitiseCampaignName } from '../../nodes/Whilter/batch/fileName';
+import { buildBatchFileName, CAMPAIGN_NAME_RULE, parseBatchFileName, runSuffix, sanitiseCampaignName } from '../../nodes/Whilter/batch/fileName';
 import { errorOf } from '../harness/errors';
 
 describe('InputError', () => {
@@ -85,6 +85,55 @@ describe("buildBatchFileName (Whilter's convention: <TemplateID>_[Priority_]<Cam
 		expect(error.message).toContain('"Campaign Name"');
 		expect(error.message).toContain(`"${campaignName}"`);
 		expect(error.details).toMatchObject({ parameter: 'campaignName', description: CAMPAIGN_NAME_RULE });
+	});
+});
+
+describe('Unique File Name: the run suffix', () => {
+	/** Picks the alphabet's characters in turn: a, b, c, d (and 0–9 further on). */
+	const inTurn = (start = 0) => {
+		let next = start;
+		return (below: number) => next++ % below;
+	};
+
+	it('is <yyyymmddHHMMss>-<4 random> in UTC', () => {
+		expect(runSuffix(new Date('2026-10-20T09:30:05.789Z'), inTurn())).toBe('20261020093005-abcd');
+		expect(runSuffix(new Date('2026-01-02T23:04:00Z'), inTurn(26))).toBe('20260102230400-0123');
+	});
+
+	it('takes the time from Date.now by default, and random characters from a-z and 0-9', () => {
+		const now = jest.spyOn(Date, 'now').mockReturnValue(Date.parse('2027-03-04T05:06:07Z'));
+		try {
+			const suffixes = Array.from({ length: 200 }, () => runSuffix());
+			for (const suffix of suffixes) expect(suffix).toMatch(/^20270304050607-[a-z0-9]{4}$/);
+			expect(new Set(suffixes).size).toBeGreaterThan(1);
+		} finally {
+			now.mockRestore();
+		}
+	});
+
+	it('is appended to the campaign part, within the naming rule; the campaign name is reported without it', () => {
+		const name = buildBatchFileName({ templateId: 'T-100', campaignName: 'Diwali Offers', highPriority: true, runSuffix: '20261020093005-k3x9' });
+		expect(name).toEqual({
+			zipName: 'T-100_Priority_Diwali-Offers-20261020093005-k3x9.zip',
+			csvName: 'T-100_Priority_Diwali-Offers-20261020093005-k3x9.csv',
+			templateId: 'T-100',
+			campaignName: 'Diwali-Offers',
+			campaignNameChanged: true,
+			runSuffix: '20261020093005-k3x9',
+		});
+		expect(parseBatchFileName(name.zipName)).toEqual({ templateId: 'T-100', highPriority: true, campaignName: 'Diwali-Offers-20261020093005-k3x9' });
+		expect(buildBatchFileName({ templateId: 'T', campaignName: 'x', highPriority: false, runSuffix: runSuffix() }).zipName).toMatch(/^T_x-\d{14}-[a-z0-9]{4}\.zip$/);
+	});
+
+	it('two runs in the same second get different names', () => {
+		const at = new Date('2026-10-20T09:30:05Z');
+		expect(runSuffix(at, inTurn(0))).not.toBe(runSuffix(at, inTurn(4)));
+	});
+
+	it('does not rescue a campaign name the rule refuses', () => {
+		expect(errorOf(() => buildBatchFileName({ templateId: 'T', campaignName: '___', highPriority: false, runSuffix: '20261020093005-k3x9' })).details.parameter).toBe(
+			'campaignName',
+		);
 	});
 });
 

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 
 import Papa from 'papaparse';
 
-import { CsvRecordReader, headerKeys, parseResultCsv, ResultCsvError } from '../../nodes/Whilter/api/resultCsv';
+import { CsvRecordReader, FieldTooLargeError, headerKeys, parseResultCsv, ResultCsvError } from '../../nodes/Whilter/api/resultCsv';
 import type { ResultRow } from '../../nodes/Whilter/api/resultCsv';
 
 async function rowsOf(chunks: Array<string | Buffer>, requiredColumns: string[] = []): Promise<ResultRow[]> {
@@ -119,5 +119,99 @@ describe('output CSV reader', () => {
 		expect(reader.push('2"\r')).toEqual([{ fields: ['v1', 'v2'], line: 2 }]);
 		expect(reader.push('\nv3,v4')).toEqual([]);
 		expect(reader.end()).toEqual([{ fields: ['v3', 'v4'], line: 3 }]);
+	});
+});
+
+const KIB = 1024;
+const MIB = 1024 * KIB;
+
+/**
+ * One row whose `note` field is `fieldBytes` of "x", in 64 KiB chunks made as they are pulled (the
+ * file never exists whole), counting what the parser pulled.
+ */
+function oneHugeField(fieldBytes: number, pulled: { bytes: number }): AsyncIterable<Buffer> {
+	return (async function* () {
+		const head = Buffer.from('phone,note,media-url,error\r\n+911,', 'utf8');
+		pulled.bytes += head.length;
+		yield head;
+		const chunk = Buffer.alloc(64 * KIB, 'x');
+		for (let left = fieldBytes; left > 0; left -= chunk.length) {
+			const part = left >= chunk.length ? chunk : chunk.subarray(0, left);
+			pulled.bytes += part.length;
+			yield part;
+		}
+		yield Buffer.from(',https://m/1.mp4,\r\n', 'utf8');
+	})();
+}
+
+async function refusal(source: AsyncIterable<Buffer | string> | Readable, options: Parameters<typeof parseResultCsv>[1] = {}): Promise<ResultCsvError> {
+	try {
+		for await (const row of parseResultCsv(source, options)) void row;
+	} catch (error) {
+		if (error instanceof ResultCsvError) return error;
+		throw error;
+	}
+	throw new Error('expected the CSV to be refused');
+}
+
+describe('output CSV reader: the size of one field', () => {
+	it('refuses a 300 MiB field at the default limit (1 MiB) after pulling little more than 1 MiB, naming row, line and column', async () => {
+		const pulled = { bytes: 0 };
+		const error = await refusal(oneHugeField(300 * MIB, pulled));
+		expect(error.message).toBe('row 1 (line 2), column "note": the field is larger than the limit of 1024 KB');
+		expect([error.row, error.line]).toEqual([1, 2]);
+		expect(error).toBeInstanceOf(FieldTooLargeError);
+		expect((error as FieldTooLargeError).column).toBe('note');
+		expect((error as FieldTooLargeError).limit).toBe(MIB);
+		// Pulled from the source, not measured on the machine: the limit, plus at most the chunk that crossed it.
+		expect(pulled.bytes).toBeLessThanOrEqual(MIB + 64 * KIB + 64);
+	});
+
+	it('takes another limit; a quoted field is counted as its text (quotes undone), also across lines and chunks', async () => {
+		const big = `"${'a""b\r\n'.repeat(200)}"`; // 200 × 5 characters of text: 1000 bytes
+		const csv = `id,note,error\r\n1,"short",\r\n2,${big},\r\n3,x,\r\n`;
+		for (const chunks of [[csv], [...csv], [csv.slice(0, 40), csv.slice(40, 900), csv.slice(900)]]) {
+			const rows: ResultRow[] = [];
+			for await (const row of parseResultCsv(Readable.from(chunks), { maxFieldBytes: 1000 })) rows.push(row);
+			expect(rows.map((r) => r.values.note.length)).toEqual([5, 1000, 1]);
+			const error = await refusal(Readable.from(chunks), { maxFieldBytes: 999 });
+			expect(error.message).toBe('row 2 (line 3), column "note": the field is larger than the limit of 999 bytes');
+		}
+	});
+
+	it('counts UTF-8 bytes, not characters: two-byte letters and four-byte emoji, split anywhere (also inside a character)', async () => {
+		for (const [letter, bytes] of [
+			['é', 2],
+			['😀', 4],
+		] as const) {
+			const fits = `h\n${letter.repeat(1000 / bytes)}\n`;
+			const over = `h\n${letter.repeat(1000 / bytes + 1)}\n`;
+			for (const chunks of splits(fits).filter((_, i) => i < 2 || i % 37 === 0)) {
+				const rows: ResultRow[] = [];
+				for await (const row of parseResultCsv(Readable.from(chunks), { maxFieldBytes: 1000 })) rows.push(row);
+				expect(rows.map((r) => Buffer.byteLength(r.values.h))).toEqual([1000]);
+			}
+			const encoded = Buffer.from(over, 'utf8');
+			for (let at = 1; at < encoded.length; at += 29) {
+				const error = await refusal(Readable.from([encoded.subarray(0, at), encoded.subarray(at)]), { maxFieldBytes: 1000 });
+				expect(error.message).toBe('row 1 (line 2), column "h": the field is larger than the limit of 1000 bytes');
+			}
+		}
+	});
+
+	it('refuses a field over the limit that arrives whole in one chunk, and a header name over it (named by position)', async () => {
+		const inOneChunk = await refusal(Readable.from([`a,b\n1,${'z'.repeat(2000)}\n`]), { maxFieldBytes: 1000 });
+		expect(inOneChunk.message).toBe('row 1 (line 2), column "b": the field is larger than the limit of 1000 bytes');
+		const header = await refusal(Readable.from([`a,${'h'.repeat(1001)}\n1,2\n`]), { maxFieldBytes: 1000 });
+		expect(header.message).toBe('header (line 1), column 2: the field is larger than the limit of 1000 bytes');
+		expect(header.row).toBe(0);
+	});
+
+	it('the record reader alone: a field at the limit passes, one byte more throws while the field is still being read', () => {
+		const reader = new CsvRecordReader({ maxFieldBytes: 8 });
+		expect(reader.push('a,b\r\n12345678,"1234')).toEqual([{ fields: ['a', 'b'], line: 1 }]);
+		expect(reader.push('5678"\r\n')).toEqual([{ fields: ['12345678', '12345678'], line: 2 }]);
+		expect(reader.push('1234')).toEqual([]);
+		expect(() => reader.push('56789')).toThrow('row 2 (line 3), column "a": the field is larger than the limit of 8 bytes');
 	});
 });

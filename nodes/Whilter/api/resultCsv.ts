@@ -15,6 +15,38 @@ export class ResultCsvError extends Error {
 	}
 }
 
+/**
+ * A field larger than the reader's limit, found while it was still arriving: the file is not read
+ * further, so one field can never hold more than the limit plus one chunk.
+ */
+export class FieldTooLargeError extends ResultCsvError {
+	constructor(
+		message: string,
+		row: number,
+		line: number,
+		/** The header's name of the column, or its 1-based position for a header name. */
+		readonly column: string,
+		/** The limit in bytes (UTF-8). */
+		readonly limit: number,
+	) {
+		super(message, row, line);
+		this.name = 'FieldTooLargeError';
+	}
+}
+
+/** The largest field the reader holds unless told otherwise: 1 MiB of UTF-8. */
+export const DEFAULT_MAX_FIELD_BYTES = 1024 * 1024;
+
+/** How a limit reads in messages: KB when it is whole KB (as the nodes' options give it), else bytes. */
+export function sizeLimitText(bytes: number): string {
+	return bytes % 1024 === 0 ? `${bytes / 1024} KB` : `${bytes} bytes`;
+}
+
+export interface CsvReaderOptions {
+	/** The largest field, in UTF-8 bytes; default DEFAULT_MAX_FIELD_BYTES. */
+	maxFieldBytes?: number;
+}
+
 export interface CsvRecord {
 	fields: string[];
 	/** 1-based line of the file where the record starts (a quoted field may span lines). */
@@ -25,6 +57,10 @@ const COMMA = 44;
 const QUOTE = 34;
 const CR = 13;
 const LF = 10;
+
+function isHighSurrogate(code: number): boolean {
+	return code >= 0xd800 && code <= 0xdbff;
+}
 
 const enum State {
 	FieldStart,
@@ -37,11 +73,22 @@ const enum State {
 /**
  * An RFC 4180 reader fed text chunk by chunk: CRLF, LF or CR line ends, quoted fields with commas,
  * line breaks and doubled quotes. Only the record being read is held between chunks, so a file of any
- * size passes through in the memory of its longest row.
+ * size passes through in the memory of its longest row; a field over `maxFieldBytes` throws as soon
+ * as it is seen, so a row is never longer than its fields allow.
  */
 export class CsvRecordReader {
+	private readonly maxFieldBytes: number;
 	private state = State.FieldStart;
 	private field = '';
+	/**
+	 * UTF-8 bytes of the field so far, once it is long enough to matter (undefined before): then each
+	 * piece is counted as it is added, never the field again, which would copy it once per piece.
+	 */
+	private fieldBytes: number | undefined;
+	/** The high half of a surrogate pair that ended the last piece, counted with its low half. */
+	private pendingHalf = '';
+	/** The header's keys, to name a column in an error. */
+	private header: string[] | undefined;
 	private record: string[] = [];
 	private line = 1;
 	private recordLine = 1;
@@ -49,6 +96,11 @@ export class CsvRecordReader {
 	private afterCr = false;
 	/** Records handed out so far: the one being read is record number `emitted` counting from 0 (the header). */
 	private emitted = 0;
+
+	constructor(options: CsvReaderOptions = {}) {
+		const max = options.maxFieldBytes;
+		this.maxFieldBytes = max !== undefined && Number.isFinite(max) && max > 0 ? Math.floor(max) : DEFAULT_MAX_FIELD_BYTES;
+	}
 
 	/**
 	 * Feeds one chunk; returns the records it completed. A malformed record throws a ResultCsvError
@@ -68,11 +120,11 @@ export class CsvRecordReader {
 				const quote = text.indexOf('"', i);
 				if (quote === -1) {
 					this.countLines(text, i, length);
-					this.field += text.slice(start, length);
+					this.grow(text.slice(start, length));
 					return out;
 				}
 				this.countLines(text, i, quote);
-				this.field += text.slice(start, quote);
+				this.grow(text.slice(start, quote));
 				this.state = State.QuoteInQuoted;
 				i = quote + 1;
 				start = i;
@@ -81,7 +133,7 @@ export class CsvRecordReader {
 			const code = text.charCodeAt(i);
 			if (this.state === State.QuoteInQuoted) {
 				if (code === QUOTE) {
-					this.field += '"';
+					this.grow('"');
 					this.state = State.Quoted;
 					i++;
 					start = i;
@@ -98,14 +150,12 @@ export class CsvRecordReader {
 				start = i;
 			}
 			if (code === COMMA) {
-				this.record.push(this.field + text.slice(start, i));
-				this.field = '';
+				this.record.push(this.finishField(text.slice(start, i)));
 				this.state = State.FieldStart;
 				i++;
 				start = i;
 			} else if (code === CR || code === LF) {
-				this.record.push(this.field + text.slice(start, i));
-				this.field = '';
+				this.record.push(this.finishField(text.slice(start, i)));
 				this.state = State.FieldStart;
 				this.emit(out);
 				this.line++;
@@ -129,7 +179,7 @@ export class CsvRecordReader {
 				i++;
 			}
 		}
-		if (this.state !== State.QuoteInQuoted) this.field += text.slice(start, length);
+		if (this.state !== State.QuoteInQuoted) this.grow(text.slice(start, length));
 		return out;
 	}
 
@@ -140,8 +190,7 @@ export class CsvRecordReader {
 		}
 		const out: CsvRecord[] = [];
 		if (this.record.length > 0 || this.field !== '' || this.state === State.QuoteInQuoted) {
-			this.record.push(this.field);
-			this.field = '';
+			this.record.push(this.finishField(''));
 			this.state = State.FieldStart;
 			this.emit(out);
 		}
@@ -154,7 +203,59 @@ export class CsvRecordReader {
 		// A blank line (one empty unquoted field) is not a row.
 		if (fields.length === 1 && fields[0] === '') return;
 		out.push({ fields, line: this.recordLine });
+		this.header ??= headerKeys(fields);
 		this.emitted++;
+	}
+
+	/** Adds to the field being read (its part in earlier chunks, or a quoted field's text), within the limit. */
+	private grow(piece: string): void {
+		this.field += piece;
+		this.checkFieldSize(this.field, piece);
+	}
+
+	/** The whole field, its last piece added, checked; the next field starts empty. */
+	private finishField(lastPiece: string): string {
+		const value = this.field + lastPiece;
+		this.checkFieldSize(value, lastPiece);
+		if (this.pendingHalf !== '' && (this.fieldBytes ?? 0) + 3 > this.maxFieldBytes) throw this.fieldTooLarge();
+		this.field = '';
+		this.fieldBytes = undefined;
+		this.pendingHalf = '';
+		return value;
+	}
+
+	/** `value` is the field so far, `piece` what was just added to it. */
+	private checkFieldSize(value: string, piece: string): void {
+		// A UTF-16 unit is 1 to 3 UTF-8 bytes (a surrogate pair 4 for its two): a field below a third of
+		// the limit cannot be over it; one with more units than the limit has bytes is, whatever they are.
+		if (this.fieldBytes === undefined) {
+			if (value.length * 3 <= this.maxFieldBytes) return;
+			this.fieldBytes = 0;
+			piece = value;
+		}
+		if (value.length > this.maxFieldBytes) throw this.fieldTooLarge();
+		let text = this.pendingHalf + piece;
+		this.pendingHalf = '';
+		if (text.length > 0 && isHighSurrogate(text.charCodeAt(text.length - 1))) {
+			this.pendingHalf = text[text.length - 1];
+			text = text.slice(0, -1);
+		}
+		this.fieldBytes += Buffer.byteLength(text, 'utf8');
+		if (this.fieldBytes > this.maxFieldBytes) throw this.fieldTooLarge();
+	}
+
+	private fieldTooLarge(): FieldTooLargeError {
+		const position = this.record.length;
+		// A header name, or a field past the header's last column, is named by its position.
+		const name = this.emitted > 0 ? this.header?.[position] : undefined;
+		const where = this.emitted === 0 ? `header (line ${this.recordLine})` : `row ${this.emitted} (line ${this.recordLine})`;
+		return new FieldTooLargeError(
+			`${where}, column ${name === undefined ? position + 1 : `"${name}"`}: the field is larger than the limit of ${sizeLimitText(this.maxFieldBytes)}`,
+			this.emitted,
+			this.recordLine,
+			name ?? String(position + 1),
+			this.maxFieldBytes,
+		);
 	}
 
 	/** The record being read is number `emitted` counting the header as 0, i.e. that data row. */
@@ -198,7 +299,7 @@ export interface ResultRow {
 	line: number;
 }
 
-export interface ParseResultCsvOptions {
+export interface ParseResultCsvOptions extends CsvReaderOptions {
 	/** Columns that must be in the header, e.g. 'error' for a failed/succeeded filter. */
 	requiredColumns?: string[];
 }
@@ -209,7 +310,7 @@ export interface ParseResultCsvOptions {
  */
 export async function* parseResultCsv(source: Readable | AsyncIterable<Buffer | string>, options: ParseResultCsvOptions = {}): AsyncGenerator<ResultRow> {
 	const decoder = new StringDecoder('utf8');
-	const reader = new CsvRecordReader();
+	const reader = new CsvRecordReader({ maxFieldBytes: options.maxFieldBytes });
 	let keys: string[] | undefined;
 	let row = 0;
 	let first = true;

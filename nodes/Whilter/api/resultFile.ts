@@ -14,9 +14,10 @@ import { asNodeError, redact, InputError } from '../../shared/errors';
 import { getFollowingRedirects, HttpStatusFailure } from '../../shared/streamedGet';
 import { withRetry } from '../../shared/retry';
 import { cancelSignalOf } from '../../shared/transport';
-import { parseResultCsv, ResultCsvError } from './resultCsv';
+import { FieldTooLargeError, parseResultCsv, ResultCsvError } from './resultCsv';
+import { DEFAULT_MAX_RESULT_ROWS, moreRowsThan } from './resultLimits';
 import { createS3Client, s3DropFromCredentials } from './s3Drop';
-import { getWhilterCredentials, whilterSecrets } from './transport';
+import { getWhilterCredentials, whilterSecrets, whilterTimeoutMs } from './transport';
 import { keepsRow } from './rowFilter';
 import type { ResultRowFilter } from './rowFilter';
 
@@ -138,6 +139,8 @@ async function openFromUrl(context: ResultsContext, address: string, itemIndex: 
 			abortSignal: signal,
 			maxRedirects: MAX_REDIRECTS,
 			errorBodyBytes: ERROR_BODY_BYTES,
+			// The credential's Request Timeout: how long Whilter's file host may take to answer, and to pause.
+			timeoutMs: whilterTimeoutMs(credentials),
 			onRequest: (hop) => {
 				url = hop;
 			},
@@ -167,15 +170,20 @@ async function openResultFile(context: ResultsContext, filePath: string, itemInd
 	return isHttpUrl(path) ? await openFromUrl(context, path, itemIndex) : await openFromS3(context, path, itemIndex);
 }
 
+export interface ResultRowsOptions {
+	filePath: string;
+	filter: ResultRowFilter;
+	itemIndex?: number;
+	/** The largest field read, in bytes (default 1 MiB): a larger one stops the reading with an error. */
+	maxFieldBytes?: number;
+}
+
 /**
  * The rows of a task's output file, one at a time as they arrive (for a node that turns them into
- * items without holding a second list). A broken file or connection is an error naming the file and
- * the row it got to.
+ * items without holding a second list). A broken file or connection, or a field over the limit, is an
+ * error naming the file and the row it got to.
  */
-export async function* streamTaskResultRows(
-	this: ResultsContext,
-	options: { filePath: string; filter: ResultRowFilter; itemIndex?: number },
-): AsyncGenerator<IDataObject> {
+export async function* streamTaskResultRows(this: ResultsContext, options: ResultRowsOptions): AsyncGenerator<IDataObject> {
 	const itemIndex = options.itemIndex ?? 0;
 	const filter = options.filter ?? 'all';
 	if (!['all', 'failed', 'succeeded'].includes(filter)) {
@@ -184,12 +192,19 @@ export async function* streamTaskResultRows(
 	const file = await openResultFile(this, options.filePath, itemIndex);
 	let lastRow = 0;
 	try {
-		for await (const row of parseResultCsv(file.body, { requiredColumns: filter === 'all' ? [] : [ERROR_COLUMN] })) {
+		const requiredColumns = filter === 'all' ? [] : [ERROR_COLUMN];
+		for await (const row of parseResultCsv(file.body, { requiredColumns, maxFieldBytes: options.maxFieldBytes })) {
 			lastRow = row.row;
 			if (keepsRow(filter, row.values[ERROR_COLUMN])) yield row.values;
 		}
 	} catch (error) {
 		if (error instanceof NodeOperationError || error instanceof NodeApiError) throw asNodeError(this.getNode(), error, itemIndex);
+		if (error instanceof FieldTooLargeError) {
+			throw new NodeOperationError(this.getNode(), `Item ${itemIndex}: reading the results file ${file.label} stopped: ${error.message}`, {
+				itemIndex,
+				description: 'Raise "Max Field Size (KB)" if the file holds fields this large; the limit keeps one field from filling n8n\'s memory',
+			});
+		}
 		if (error instanceof ResultCsvError) {
 			// The parser's message already names the row (and line) or the header.
 			throw new NodeOperationError(this.getNode(), `Item ${itemIndex}: the results file ${file.label} is not a valid CSV: ${error.message}`, {
@@ -207,14 +222,30 @@ export async function* streamTaskResultRows(
 	}
 }
 
-/** Streams the output CSV at `filePath` (an S3 key in the credential's drop — relative to the bucket; or an http(s) URL) and returns one object per row (every column incl. `media-url`, `error`), filtered. Never holds the whole file text. */
+/**
+ * All the rows (`rows`), or, when the filter keeps more than `maxRows`, none: `tooMany` says how many
+ * were too many ("more than 5 failed result rows") and the caller says what to do instead.
+ */
+export type ResultRowsRead = { rows: IDataObject[] } | { tooMany: string };
+
+/**
+ * Streams the output CSV at `filePath` (an S3 key in the credential's drop — relative to the bucket;
+ * or an http(s) URL) and returns one object per row (every column incl. `media-url`, `error`),
+ * filtered. Never holds the whole file text, and at most `maxRows` rows (default 100,000): the
+ * reading stops at the row after them.
+ */
 export async function readTaskResultRows(
 	this: IExecuteFunctions | IWebhookFunctions,
-	options: { filePath: string; filter: ResultRowFilter; itemIndex?: number },
-): Promise<IDataObject[]> {
+	options: ResultRowsOptions & { maxRows?: number },
+): Promise<ResultRowsRead> {
+	const maxRows = options.maxRows ?? DEFAULT_MAX_RESULT_ROWS;
 	const rows: IDataObject[] = [];
-	for await (const row of streamTaskResultRows.call(this, options)) rows.push(row);
-	return rows;
+	for await (const row of streamTaskResultRows.call(this, options)) {
+		// Leaving the loop closes the file: nothing after the row that broke the limit is read.
+		if (rows.length === maxRows) return { tooMany: moreRowsThan(maxRows, options.filter ?? 'all') };
+		rows.push(row);
+	}
+	return { rows };
 }
 
 /** The output file as n8n binary data (streamed into n8n's binary storage via this.helpers.prepareBinaryData(stream, fileName, 'text/csv')). */

@@ -1,11 +1,13 @@
+import { randomBytes } from 'node:crypto';
 import { Transform, pipeline } from 'node:stream';
 import type { Readable } from 'node:stream';
 
-import { S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { HeadObjectCommandOutput } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 
 import { InputError } from '../../shared/errors';
-import { sdkRetryStrategy } from '../../shared/retry';
+import { failureFacts, sdkRetryStrategy } from '../../shared/retry';
 import type { WhilterCredentials } from './transport';
 
 /** Where Whilter picks batch files up: the client's S3 drop from the whilterApi credential. */
@@ -68,8 +70,82 @@ export function objectKey(drop: S3Drop, fileName: string): string {
 	return key;
 }
 
-export function createS3Client(drop: S3Drop, abortSignal?: AbortSignal): S3Client {
-	return new S3Client({
+/**
+ * How long an S3 call may wait. `connectMs`: for the connection. `idleMs`: for the next byte, whichever
+ * way it goes (a part still being sent, S3's answer, the next chunk of a file being read), so a large
+ * file on a slow link is never cut off while bytes flow, and a store that accepted the connection and
+ * went silent fails the call instead of holding the execution for ever. A timed-out call is not
+ * retried: the node stops after the time it was given.
+ */
+export interface S3Timeouts {
+	connectMs: number;
+	idleMs: number;
+}
+
+export const S3_TIMEOUTS: Readonly<S3Timeouts> = Object.freeze({ connectMs: 10_000, idleMs: 120_000 });
+
+/** The timeouts for a longest silence of `seconds`; connecting never waits longer than the default. */
+export function s3TimeoutsFor(seconds: number | undefined): S3Timeouts {
+	if (seconds === undefined) return { ...S3_TIMEOUTS };
+	const idleMs = Math.round(seconds * 1000);
+	return { connectMs: Math.min(S3_TIMEOUTS.connectMs, idleMs), idleMs };
+}
+
+function secondsText(ms: number): string {
+	return `${Number((ms / 1000).toFixed(3))} s`;
+}
+
+/** The S3 operation that failed (PutObject, UploadPart, GetObject…), set on every error an S3 call throws. */
+export function s3CallOf(error: unknown): string | undefined {
+	const call = (error as { s3Call?: unknown } | undefined)?.s3Call;
+	return typeof call === 'string' ? call : undefined;
+}
+
+function isTimeout(error: unknown): error is Error {
+	return error instanceof Error && error.name === 'TimeoutError';
+}
+
+/**
+ * The SDK's timeout messages name neither S3, the operation, the bucket nor the key ("the request
+ * socket timed out after 120000 ms of inactivity"): every S3 error gets the operation it came from,
+ * and a timeout a message saying all of it, wherever it surfaces (the upload, a results file read).
+ */
+function nameTheCall(client: S3Client, timeouts: S3Timeouts): void {
+	const explain = (error: Error, call: string, input: { Bucket?: unknown; Key?: unknown }) => {
+		if (error.message.startsWith('S3 ')) return;
+		const where = `${call}, bucket "${String(input.Bucket)}", key "${String(input.Key)}"`;
+		error.message = /establish a connection/i.test(error.message)
+			? `S3 accepted no connection within ${secondsText(timeouts.connectMs)} (${where})`
+			: `S3 sent nothing for ${secondsText(timeouts.idleMs)} (${where}), so the call was given up`;
+	};
+	client.middlewareStack.add(
+		(next, context) => async (args) => {
+			const call = (context.commandName ?? 'S3 call').replace(/Command$/, '');
+			const input = args.input as { Bucket?: unknown; Key?: unknown };
+			let failure: unknown;
+			try {
+				const result = await next(args);
+				// A body that stalls after the answer began (GetObject) fails its stream, not this call.
+				const body = (result.output as { Body?: unknown }).Body;
+				if (body && typeof (body as Readable).once === 'function') {
+					(body as Readable).once('error', (error) => {
+						if (isTimeout(error)) explain(error, call, input);
+					});
+				}
+				return result;
+			} catch (error) {
+				failure = error;
+			}
+			if (failure && typeof failure === 'object') Object.assign(failure, { s3Call: call });
+			if (isTimeout(failure)) explain(failure, call, input);
+			throw failure;
+		},
+		{ step: 'initialize', name: 'whilterNameTheS3Call' },
+	);
+}
+
+export function createS3Client(drop: S3Drop, abortSignal?: AbortSignal, timeouts: S3Timeouts = S3_TIMEOUTS): S3Client {
+	const client = new S3Client({
 		region: drop.region,
 		credentials: { accessKeyId: drop.accessKeyId, secretAccessKey: drop.secretAccessKey },
 		...(drop.endpoint
@@ -84,7 +160,12 @@ export function createS3Client(drop: S3Drop, abortSignal?: AbortSignal): S3Clien
 			: {}),
 		forcePathStyle: drop.forcePathStyle,
 		retryStrategy: sdkRetryStrategy({ abortSignal }),
+		// socketTimeout is the idle timeout. requestTimeout would bound the whole request (an 8 MiB
+		// part on a slow link included) and, in this SDK, only logs a warning unless told to throw.
+		requestHandler: { connectionTimeout: timeouts.connectMs, socketTimeout: timeouts.idleMs },
 	});
+	nameTheCall(client, timeouts);
+	return client;
 }
 
 export interface UploadResult {
@@ -92,19 +173,91 @@ export interface UploadResult {
 	key: string;
 	bytes: number;
 	etag?: string;
+	/** False when the store answered the conditional write with 501: the check before the upload was then the only guard. */
+	conditionalWrite?: boolean;
+}
+
+/** The drop already holds a file at the key, and the upload was told not to replace it. Nothing was changed. */
+export class ExistingObjectError extends Error {
+	constructor(
+		readonly bucket: string,
+		readonly key: string,
+		/** When the file there was uploaded, when S3 said. */
+		readonly lastModified: Date | undefined,
+	) {
+		super(`The S3 drop already holds a file at bucket "${bucket}", key "${key}"`);
+		this.name = 'ExistingObjectError';
+	}
+}
+
+/** Marks an object as this upload's: a 412 to a write retried after a lost answer is then told from another run's file. */
+const UPLOAD_MARK_METADATA = 'n8n-upload-mark';
+
+/** The object at the key, or undefined when there is none, or when the keys may not read it (403: the conditional write still guards). */
+async function headObject(client: S3Client, bucket: string, key: string, abortSignal?: AbortSignal): Promise<HeadObjectCommandOutput | undefined> {
+	let failure: unknown;
+	try {
+		return await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), abortSignal ? { abortSignal } : {});
+	} catch (error) {
+		failure = error;
+	}
+	const status = failureFacts(failure).status;
+	if (status === 404 || status === 403) return undefined;
+	throw failure;
+}
+
+function isPreconditionFailed(error: unknown): boolean {
+	return failureFacts(error).status === 412 || (error as { name?: string } | undefined)?.name === 'PreconditionFailed';
+}
+
+/**
+ * Some S3-compatible stores answer `If-None-Match` with 501 NotImplemented. The request (PutObject, or
+ * CompleteMultipartUpload with the parts already sent) is then sent once more without it, and
+ * `onUnsupported` is told. Runs before signing and retries, so the second request is signed as sent.
+ */
+function withoutConditionWhenUnsupported(client: S3Client, onUnsupported: () => void): void {
+	client.middlewareStack.add(
+		(next) => async (args) => {
+			let failure: unknown;
+			try {
+				return await next(args);
+			} catch (error) {
+				failure = error;
+			}
+			const headers = (args.request as { headers?: Record<string, string> } | undefined)?.headers;
+			const header = headers ? Object.keys(headers).find((name) => name.toLowerCase() === 'if-none-match') : undefined;
+			if (!headers || !header || failureFacts(failure).status !== 501) throw failure;
+			onUnsupported();
+			delete headers[header];
+			return await next(args);
+		},
+		{ step: 'build', name: 'whilterConditionalWriteFallback' },
+	);
 }
 
 /**
  * Streams a body into `<prefix>/<file name>` as a multipart upload (one PUT when it fits a part).
  * On failure the multipart upload is aborted so no half file is left for Whilter to find.
+ *
+ * Unless `replaceExisting`, an object already at the key is never replaced, in two steps:
+ * - HeadObject first: an existing file is refused before any byte is sent (not after minutes of
+ *   upload), and its LastModified tells the user when the earlier run put it there;
+ * - the write itself is conditional (`If-None-Match: *` on PutObject and CompleteMultipartUpload), so a
+ *   run that writes the same key between the check and the end of this upload is not overwritten
+ *   either: S3 answers 412 and the multipart upload is aborted.
+ * A store that answers the condition with 501 gets the write again without it; the check before is
+ * then the only guard.
  */
 export async function uploadToDrop(
 	drop: S3Drop,
 	key: string,
 	body: Readable,
-	options: { contentType: string; abortSignal?: AbortSignal },
+	options: { contentType: string; abortSignal?: AbortSignal; replaceExisting?: boolean; timeouts?: S3Timeouts },
 ): Promise<UploadResult> {
-	const client = createS3Client(drop, options.abortSignal);
+	const client = createS3Client(drop, options.abortSignal, options.timeouts);
+	const guard = options.replaceExisting !== true;
+	const token = randomBytes(12).toString('hex');
+	let conditionalWrite = guard;
 	let bytes = 0;
 	let bodyError: unknown;
 	// Counts the bytes on their way to S3; pipeline carries a failing body (a bad row found
@@ -115,23 +268,55 @@ export async function uploadToDrop(
 			done(null, chunk);
 		},
 	});
+	let upload: Upload | undefined;
+	const onAbort = () => void upload?.abort().catch(() => undefined);
+	options.abortSignal?.addEventListener('abort', onAbort, { once: true });
+	// Joined before the first await: a body that fails while S3 is asked about the key (a bad row)
+	// must have a listener, or its 'error' event would be unhandled and end the process.
 	pipeline(body, counted, (error) => {
 		if (error) bodyError = error;
 	});
-	const upload = new Upload({
-		client,
-		params: { Bucket: drop.bucket, Key: key, Body: counted, ContentType: options.contentType },
-		partSize: PART_SIZE_BYTES,
-		queueSize: PARTS_IN_FLIGHT,
-		leavePartsOnError: false,
-	});
-	const onAbort = () => void upload.abort().catch(() => undefined);
-	options.abortSignal?.addEventListener('abort', onAbort, { once: true });
 	try {
-		const result = await upload.done();
+		if (guard) {
+			withoutConditionWhenUnsupported(client, () => (conditionalWrite = false));
+			const existing = await headObject(client, drop.bucket, key, options.abortSignal);
+			if (existing) throw new ExistingObjectError(drop.bucket, key, existing.LastModified);
+		}
+		upload = new Upload({
+			client,
+			params: {
+				Bucket: drop.bucket,
+				Key: key,
+				Body: counted,
+				ContentType: options.contentType,
+				// lib-storage sends these params with PutObject and with CompleteMultipartUpload.
+				...(guard ? { IfNoneMatch: '*', Metadata: { [UPLOAD_MARK_METADATA]: token } } : {}),
+			},
+			partSize: PART_SIZE_BYTES,
+			queueSize: PARTS_IN_FLIGHT,
+			leavePartsOnError: false,
+		});
+		if (options.abortSignal?.aborted) onAbort();
+		let etag: string | undefined;
+		let failure: unknown;
+		try {
+			etag = (await upload.done()).ETag;
+		} catch (error) {
+			failure = error;
+		}
+		if (failure !== undefined) {
+			if (bodyError || !guard || !isPreconditionFailed(failure)) throw failure;
+			const existing = await headObject(client, drop.bucket, key, options.abortSignal).catch(() => undefined);
+			// This upload's own write, stored before its answer was lost and refused when retried.
+			if (existing?.Metadata?.[UPLOAD_MARK_METADATA] !== token) throw new ExistingObjectError(drop.bucket, key, existing?.LastModified);
+			etag = existing.ETag;
+		}
 		if (bodyError) throw bodyError;
-		return { bucket: drop.bucket, key, bytes, etag: result.ETag?.replace(/"/g, '') };
+		return { bucket: drop.bucket, key, bytes, etag: etag?.replace(/"/g, ''), ...(guard ? { conditionalWrite } : {}) };
 	} catch (error) {
+		// Nothing reads the body any more: release it (and the file or binary stream behind it).
+		counted.destroy();
+		body.destroy();
 		throw bodyError ?? error;
 	} finally {
 		options.abortSignal?.removeEventListener('abort', onAbort);

@@ -1,6 +1,6 @@
 import type { ICredentialDataDecryptedObject, IDataObject } from 'n8n-workflow';
 
-import { createVendorTransport } from '../../shared/transport';
+import { createVendorTransport, readTimeoutSeconds } from '../../shared/transport';
 import type { ApiContext, ApiRequest } from '../../shared/transport';
 
 export type WhilterContext = ApiContext;
@@ -21,6 +21,20 @@ export interface WhilterCredentials {
 	s3SecretAccessKey?: string;
 	s3Endpoint?: string;
 	s3ForcePathStyle?: boolean;
+	/** Seconds; see WHILTER_TIMEOUT_SECONDS. */
+	requestTimeout?: number;
+	/** Seconds; see WHILTER_TOKEN_TIMEOUT_SECONDS. */
+	tokenUrlTimeout?: number;
+}
+
+/** How long a Whilter API call may take unless the credential or the node says otherwise (see createVendorTransport). */
+export const WHILTER_TIMEOUT_SECONDS = 60;
+/** How long the token request may take unless the credential says otherwise. */
+export const WHILTER_TOKEN_TIMEOUT_SECONDS = 30;
+
+/** The deadline of every Whilter call: the credential's Request Timeout, else the default. */
+export function whilterTimeoutMs(credentials: WhilterCredentials | ICredentialDataDecryptedObject): number {
+	return readTimeoutSeconds((credentials as WhilterCredentials).requestTimeout) ?? WHILTER_TIMEOUT_SECONDS * 1000;
 }
 
 export interface WhilterRequest extends ApiRequest {
@@ -49,6 +63,7 @@ const whilterTransport = createVendorTransport<WhilterRequest>({
 	url: (credentials, request) => whilterUrl(whilterCredentials(credentials), request.path, request.clientScoped),
 	secrets: whilterSecrets,
 	sentOnceBecause: 'Whilter does not make the same thing twice',
+	timeoutMs: whilterTimeoutMs,
 });
 
 /**

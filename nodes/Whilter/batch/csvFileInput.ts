@@ -1,157 +1,64 @@
-import { pipeline, Readable, Transform } from 'node:stream';
-import type { TransformCallback } from 'node:stream';
-
-import Papa from 'papaparse';
+import { Readable } from 'node:stream';
 
 import { InputError } from '../../shared/errors';
-
-const QUOTE = 0x22;
-const COMMA = 0x2c;
-const LF = 0x0a;
-const CR = 0x0d;
+import { CsvTokenizer } from './csvTokenizer';
+import type { CsvNewline, CsvRecord } from './csvTokenizer';
+import { IdentifierSet } from './identifierSet';
 
 /** The header record must end within this many bytes (a longer one is almost surely an unclosed quote). */
 const HEADER_LIMIT = 1 << 20;
-/** The first data row must start within this many bytes: what is peeked is held in memory. */
+/** openCsvFile reads at most this far past the header looking for a first data row; the rest is checked as the body streams. */
 const PEEK_LIMIT = 4 << 20;
+/** Bytes of an identifier as written: a longer one is no identifier (most likely a quote never closed). */
+const IDENTIFIER_LIMIT = 1024;
+/** A row that may be left out is held until its end: a longer one stops the upload. */
+const ROW_HOLD_LIMIT = 16 << 20;
+/** A larger chunk is read in slices of this size, with a turn of the event loop between them. */
+const SLICE = 1 << 20;
+/** The bytes held for the line break guess (a megabyte or more) are read in steps of this size, with turns between them. */
+const STEP_BYTES = 256 << 10;
+/** Rows left out are all counted; this many are listed in the output, as with items input. */
+const REPORT_LIMIT = 100;
 
-/** A JavaScript loop finds a near byte faster than a native call costs; indexOf takes over after this. */
-const NEAR = 24;
+const QUOTE = 0x22;
 
-/** Index of the first `byte` at or after `from`, or -1. */
-function find(chunk: Buffer, byte: number, from: number): number {
-	const stop = Math.min(chunk.length, from + NEAR);
-	for (let i = from; i < stop; i++) if (chunk[i] === byte) return i;
-	return stop < chunk.length ? chunk.indexOf(byte, stop) : -1;
+export interface CsvFileOptions {
+	identifier: string;
+	fileLabel?: string;
+	/** Leave out rows without a usable identifier or with another number of fields than the header (reported) instead of failing. */
+	skipInvalidRows?: boolean;
+	/** Whether a repeated identifier fails the upload (default) or its later rows are left out (reported). */
+	duplicateIdentifiers?: 'error' | 'keepFirst';
 }
 
-/** What the current line holds so far: a line of nothing or a lone CR is blank and is no record. */
-const LINE_EMPTY = 0;
-const LINE_CR = 1;
-const LINE_CONTENT = 2;
-
-/**
- * Counts CSV records in bytes as they pass, without parsing fields, in the way RFC 4180 readers
- * (papaparse, Python's csv) see them: a quote opens a quoted field only at the start of a field,
- * inside one `""` is a quote and CR/LF belong to the field; LF or CRLF ends a record; a blank line is
- * no record; the last record needs no line break. Quotes and line feeds are found with
- * Buffer#indexOf (native memchr), so plain data is scanned at memory speed.
- */
-export class CsvRecordCounter {
-	/** Records ended by a line break (the header included). */
-	records = 0;
-
-	/** Inside a quoted field. */
-	inQuotes = false;
-
-	/** 1-based record in which the open quoted field started (for the error when it never closes). */
-	quoteRecord = 0;
-
-	/** Bytes scanned so far. */
-	bytes = 0;
-
-	/** Byte offset of the line feed that ends the first record, once seen. */
-	firstRecordEnd = -1;
-
-	private line = LINE_EMPTY;
-
-	/** Inside quotes, the previous chunk ended with a quote: the next byte says whether it was `""`. */
-	private quoteAtEnd = false;
-
-	/** The byte before the current chunk: a quote after LF, CR or a comma (or first in the file) opens a field. */
-	private previous = LF;
-
-	/** Records seen so far, an unfinished last line with content included. */
-	get total(): number {
-		return this.records + (this.line === LINE_CONTENT ? 1 : 0);
-	}
-
-	scan(chunk: Buffer): void {
-		const length = chunk.length;
-		if (length === 0) return;
-		let pos = 0;
-		if (this.quoteAtEnd) {
-			this.quoteAtEnd = false;
-			if (chunk[0] === QUOTE) pos = 1;
-			else this.inQuotes = false;
-		}
-		// Positions of the next quote and line feed at or after pos (-1: none left in the chunk),
-		// kept while still ahead of pos; -2: not looked for yet.
-		let nextQuote = -2;
-		let nextLineFeed = -2;
-		while (pos < length) {
-			if (this.inQuotes) {
-				const quote = find(chunk, QUOTE, pos);
-				if (quote === -1) break;
-				if (quote + 1 === length) {
-					this.quoteAtEnd = true;
-					break;
-				}
-				if (chunk[quote + 1] === QUOTE) {
-					pos = quote + 2;
-					continue;
-				}
-				this.inQuotes = false;
-				pos = quote + 1;
-				continue;
-			}
-			if (nextQuote !== -1 && nextQuote < pos) nextQuote = find(chunk, QUOTE, pos);
-			if (nextLineFeed !== -1 && nextLineFeed < pos) nextLineFeed = find(chunk, LF, pos);
-			if (nextQuote !== -1 && (nextLineFeed === -1 || nextQuote < nextLineFeed)) {
-				const before = nextQuote > 0 ? chunk[nextQuote - 1] : this.previous;
-				this.line = LINE_CONTENT;
-				if (before === COMMA || before === LF || before === CR) {
-					this.inQuotes = true;
-					this.quoteRecord = this.records + 1;
-				}
-				// Otherwise a quote inside an unquoted field (say `24" screen`): an ordinary character.
-				pos = nextQuote + 1;
-				continue;
-			}
-			if (nextLineFeed === -1) {
-				this.addBytes(chunk, pos, length);
-				break;
-			}
-			this.addBytes(chunk, pos, nextLineFeed);
-			if (this.line === LINE_CONTENT) {
-				this.records++;
-				if (this.records === 1) this.firstRecordEnd = this.bytes + nextLineFeed;
-			}
-			this.line = LINE_EMPTY;
-			pos = nextLineFeed + 1;
-		}
-		this.previous = chunk[length - 1];
-		this.bytes += length;
-	}
-
-	/** Notes bytes [start, end) of the current line, none of them a quote or line feed. */
-	private addBytes(chunk: Buffer, start: number, end: number): void {
-		if (end <= start || this.line === LINE_CONTENT) return;
-		this.line = this.line === LINE_EMPTY && end - start === 1 && chunk[start] === CR ? LINE_CR : LINE_CONTENT;
-	}
+/** Rows left out of the uploaded file, as the items input reports them, with data rows for items. */
+export interface CsvRowsLeftOut {
+	skipped: { count: number; first: Array<{ row: number; reason: string }> };
+	duplicatesDropped: { count: number; first: Array<{ row: number; identifier: string }> };
 }
 
 export interface CsvFile {
 	/** Column names from the header row, trimmed. */
 	header: string[];
 	identifierIndex: number;
-	/** The whole file again from its first byte (header included, BOM removed), to stream into the ZIP. */
+	/** The file to upload, streamed (BOM removed, rows left out removed); fails on a row it refuses. */
 	body: Readable;
-	/** Data rows counted while `body` streamed: final once it has ended. */
+	/** Data rows in the body, as papaparse will read them: final once the body has ended. */
 	rowCount: () => number;
+	/** Rows left out: final once the body has ended. */
+	leftOut: () => CsvRowsLeftOut;
 }
+
+/**
+ * The file as a stream, or a way to open it (again): with a way to open it, a duplicate identifier is
+ * confirmed by reading the file again up to the row, which names the earlier row.
+ */
+export type CsvSource = Readable | (() => Readable | Promise<Readable>);
 
 function toBuffer(chunk: unknown): Buffer {
 	if (Buffer.isBuffer(chunk)) return chunk;
 	if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
 	return Buffer.from(String(chunk), 'utf8');
-}
-
-function parseHeader(bytes: Buffer): string[] {
-	const text = bytes.toString('utf8').replace(/\r$/, '');
-	// Comma only: Whilter reads commas, so a file separated by ";" must not pass as a good one here.
-	const parsed = Papa.parse<string[]>(text, { delimiter: ',', header: false });
-	return (parsed.data[0] ?? []).map((name) => String(name).trim());
 }
 
 function headerHints(header: string[], identifier: string): string {
@@ -167,142 +74,473 @@ function headerHints(header: string[], identifier: string): string {
 	return hints.length ? ` (${hints.join('; ')})` : '';
 }
 
+const NEWLINE_NAMES: Record<CsvNewline, string> = { '\n': 'LF', '\r\n': 'CRLF', '\r': 'CR' };
+
+/** Whether a byte is white space to String#trim() (the ASCII ones). */
+function isAsciiSpace(b: number): boolean {
+	return b === 0x20 || (b >= 0x09 && b <= 0x0d);
+}
+
 /**
- * Opens a CSV file from n8n's binary storage: reads only far enough to check the header and that a
- * data row exists, then hands back a stream of the whole file (the peeked chunks, then the rest of
- * the source, at the reader's pace) that counts its rows on the way.
+ * A data row's identifier as trimmed UTF-8 bytes, the text the items input would compare: bytes
+ * [start, end) of `bytes` (nothing is made for a row unless its identifier has letters beyond ASCII
+ * or escaped quotes).
  */
-export async function openCsvFile(source: Readable, options: { identifier: string; fileLabel?: string }): Promise<CsvFile> {
-	const label = options.fileLabel ?? 'The CSV file';
-	const identifier = options.identifier.trim();
-	if (!identifier) {
-		// Nothing to read the file for: release it, as every other refusal here does.
-		source.destroy();
-		throw new InputError('The "Identifier Column" parameter is empty: enter the name of the file\'s first column (e.g. phone)', {
-			parameter: 'identifierColumn',
+class Identifier {
+	bytes: Buffer = Buffer.alloc(0);
+	start = 0;
+	end = 0;
+
+	/** Reads the record's identifier; why it has none, or undefined. */
+	read(record: CsvRecord): string | undefined {
+		const length = record.firstFieldLength;
+		if (length < 0) return `the identifier is longer than ${IDENTIFIER_LIMIT} bytes`;
+		const raw = record.firstFieldBuffer;
+		let start = 0;
+		let end = length;
+		while (start < end && isAsciiSpace(raw[start])) start++;
+		while (end > start && isAsciiSpace(raw[end - 1])) end--;
+		// Any quote is inside [start, end): trimming stops at it.
+		let plain = true;
+		for (let i = start; i < end && plain; i++) plain = raw[i] < 0x80 && (raw[i] !== QUOTE || !record.firstFieldEscaped);
+		if (plain) {
+			this.bytes = raw;
+			this.start = start;
+			this.end = end;
+		} else {
+			this.bytes = Buffer.from((record.firstField() ?? '').trim(), 'utf8');
+			this.start = 0;
+			this.end = this.bytes.length;
+		}
+		return this.start === this.end ? 'the identifier is empty' : undefined;
+	}
+
+	get text(): string {
+		return this.bytes.toString('utf8', this.start, this.end);
+	}
+}
+
+/** The source's bytes from `offset`, kept until they are passed on or left out. */
+class HeldBytes {
+	private readonly pieces: Buffer[] = [];
+	private start = 0;
+
+	push(chunk: Buffer): void {
+		this.pieces.push(chunk);
+	}
+
+	/** Views of bytes [from, to) into `out`; everything before `to` is then forgotten. */
+	take(from: number, to: number, out: Buffer[]): void {
+		let at = this.start;
+		for (const piece of this.pieces) {
+			const end = at + piece.length;
+			if (end > from && at < to) out.push(piece.subarray(Math.max(0, from - at), Math.min(piece.length, to - at)));
+			if (end >= to) break;
+			at = end;
+		}
+		while (this.pieces.length && this.start + this.pieces[0].length <= to) this.start += this.pieces.shift()!.length;
+	}
+}
+
+/**
+ * Reads the file through the tokenizer, checks each data row as it comes and decides which bytes go
+ * on: all of them but the BOM and the rows left out.
+ */
+class CsvFileReader {
+	header: string[] | undefined;
+	/** Where the header record ends. */
+	headerEnd: number | undefined;
+	identifierIndex = -1;
+	dataRows = 0;
+	kept = 0;
+	readonly leftOut: CsvRowsLeftOut = { skipped: { count: 0, first: [] }, duplicatesDropped: { count: 0, first: [] } };
+
+	private readonly tokenizer: CsvTokenizer;
+	private readonly ids = new IdentifierSet();
+	private readonly id = new Identifier();
+	private readonly held = new HeldBytes();
+	/** Output up to here is decided (passed on, or left out). */
+	private emitted = 0;
+	private ready: Buffer[] = [];
+	/** Whether a row may be left out: then its bytes are held until its end. */
+	private readonly mayLeaveOut: boolean;
+	/** Set on the first data row while openCsvFile peeks: it has what it needs. */
+	private peeking = true;
+	private peekPaused = false;
+	/** A possible duplicate to confirm by reading the file again: the row pauses the tokenizer until then. */
+	private suspect: { row: number; id: string } | undefined;
+	/** How papaparse will guess the uploaded file's line breaks, checked once rows are left out. */
+	private readonly outputGuess = new CsvTokenizer(() => undefined);
+	private outputChecked = false;
+
+	constructor(
+		private readonly label: string,
+		private readonly identifier: string,
+		private readonly options: CsvFileOptions,
+		private readonly reopen: (() => Promise<Readable>) | undefined,
+	) {
+		this.mayLeaveOut = options.skipInvalidRows === true || options.duplicateIdentifiers === 'keepFirst';
+		this.tokenizer = new CsvTokenizer((record) => this.onRecord(record), {
+			firstFieldLimit: IDENTIFIER_LIMIT,
+			headerLimit: HEADER_LIMIT,
+			stepBytes: STEP_BYTES,
 		});
 	}
-	const peekCounter = new CsvRecordCounter();
-	const iterator = source[Symbol.asyncIterator]() as AsyncIterator<unknown>;
-	const peeked: Buffer[] = [];
-	let ended = false;
-	const fail = async (error: InputError): Promise<never> => {
-		// Stop reading the file: return() destroys the source stream.
-		await iterator.return?.();
-		throw error;
-	};
 
-	// The BOM may arrive split over chunks: hold the first bytes until there are three.
-	let head: Buffer | undefined = Buffer.alloc(0);
-	while (peekCounter.total < 2) {
-		const next = await iterator.next();
-		if (next.done) {
-			ended = true;
-			if (head?.length) {
-				peekCounter.scan(head);
-				peeked.push(head);
-			}
-			break;
+	get peekDone(): boolean {
+		return this.peekPaused || (this.headerEnd !== undefined && this.tokenizer.scanned - this.headerEnd > PEEK_LIMIT);
+	}
+
+	/** Reads a slice of the file (at most SLICE bytes); what it decides is then in takeReady(). */
+	async write(slice: Buffer): Promise<void> {
+		this.held.push(slice);
+		this.tokenizer.write(slice);
+		await this.settle();
+	}
+
+	/** After peeking: reads on from where the first data row stopped it. */
+	async resumeAfterPeek(): Promise<void> {
+		this.peeking = false;
+		if (!this.peekPaused) return;
+		this.peekPaused = false;
+		this.tokenizer.resume();
+		await this.settle();
+	}
+
+	async end(): Promise<void> {
+		this.peeking = false;
+		this.tokenizer.end();
+		await this.settle();
+		if (this.header === undefined) {
+			throw new InputError(`${this.label} is empty (no header row, no data rows): nothing to send`, {
+				description: 'Whilter needs a header row, then one row per customer.',
+			});
 		}
-		let chunk = toBuffer(next.value);
-		if (head) {
-			head = Buffer.concat([head, chunk]);
-			if (head.length < 3) continue;
-			chunk = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? head.subarray(3) : head;
-			head = undefined;
+		if (this.dataRows === 0) {
+			throw new InputError(`${this.label} has no data rows, only the header (${this.header.join(', ')}): nothing to send`, {
+				description: 'Whilter needs a header row, then one row per customer.',
+			});
 		}
-		peekCounter.scan(chunk);
-		peeked.push(chunk);
-		if (peekCounter.records === 0 && peekCounter.bytes > HEADER_LIMIT) {
-			await fail(
-				new InputError(`${label}: the header row is longer than ${HEADER_LIMIT >> 20} MiB; is a quote (") in it never closed?`, {
-					row: 0,
-				}),
+		if (this.kept === 0) {
+			const { skipped, duplicatesDropped } = this.leftOut;
+			const example = skipped.first[0];
+			throw new InputError(
+				`${this.label}: no rows to send: all ${this.dataRows} data rows were left out (${skipped.count} skipped` +
+					(example ? `, e.g. data row ${example.row}: ${example.reason}` : '') +
+					(duplicatesDropped.count ? `; ${duplicatesDropped.count} duplicate identifiers` : '') +
+					')',
+				{ field: this.identifier, description: 'Check the file, and that "Identifier Column" names its first column.' },
 			);
 		}
-		if (peekCounter.bytes > PEEK_LIMIT) {
-			await fail(new InputError(`${label}: no data row in the first ${PEEK_LIMIT >> 20} MiB after the header (only blank lines)`));
+		this.pass(this.tokenizer.scanned);
+		this.checkOutputNewline(true);
+	}
+
+	/** The bytes decided since the last call, in one buffer (a slice's worth at most, plus rows held). */
+	takeReady(): Buffer | undefined {
+		if (!this.ready.length) return undefined;
+		const out = this.ready.length === 1 ? this.ready[0] : Buffer.concat(this.ready);
+		this.ready = [];
+		return out;
+	}
+
+	/** Runs what the last write asked for (confirming a duplicate, a turn for the event loop), then passes on what is decided. */
+	private async settle(): Promise<void> {
+		while (this.tokenizer.paused && !this.peekPaused) {
+			if (this.suspect) await this.confirmSuspect();
+			else await nextTurn();
+			this.tokenizer.resume();
+		}
+		if (!this.tokenizer.headerSeen && this.tokenizer.scanned - this.tokenizer.recordStart > HEADER_LIMIT) {
+			throw new InputError(`${this.label}: the header row is longer than ${HEADER_LIMIT >> 20} MiB; is a quote (") in it never closed?`, { row: 0 });
+		}
+		if (this.mayLeaveOut && this.tokenizer.headerSeen && this.tokenizer.scanned - this.tokenizer.recordStart > ROW_HOLD_LIMIT) {
+			throw new InputError(
+				`${this.label}: data row ${this.dataRows + 1} is longer than ${ROW_HOLD_LIMIT >> 20} MiB so far; is a quote (") in it never closed?`,
+				{ row: this.dataRows + 1, description: 'With "Skip Invalid Rows" or "Keep First" on, each row is held until its end, in case it is left out.' },
+			);
+		}
+		this.pass(this.mayLeaveOut ? this.tokenizer.recordStart : this.tokenizer.scanned);
+	}
+
+	/** Passes on the bytes up to `to` not yet decided. */
+	private pass(to: number): void {
+		this.emitted = Math.max(this.emitted, this.tokenizer.bomLength);
+		if (to <= this.emitted) return;
+		const before = this.ready.length;
+		this.held.take(this.emitted, to, this.ready);
+		this.emitted = to;
+		for (let i = before; i < this.ready.length; i++) this.watchOutput(this.ready[i]);
+	}
+
+	private leaveOut(record: CsvRecord): void {
+		this.pass(record.start);
+		this.emitted = record.end;
+	}
+
+	/** Feeds the uploaded bytes to a line break guess until it settles: leaving rows out must not change it. */
+	private watchOutput(bytes: Buffer): void {
+		if (this.outputChecked) return;
+		this.outputGuess.write(bytes);
+		this.checkOutputNewline(false);
+	}
+
+	private checkOutputNewline(atEnd: boolean): void {
+		if (this.outputChecked) return;
+		if (atEnd) this.outputGuess.end();
+		const output = this.outputGuess.newline;
+		if (output === undefined) return;
+		this.outputChecked = true;
+		const input = this.tokenizer.newline;
+		if (input === undefined || output === input) return;
+		throw new InputError(
+			`${this.label}: leaving out rows would change how the file's line breaks are read (${NEWLINE_NAMES[input]} with them, ${NEWLINE_NAMES[output]} without), and with them every row`,
+			{ description: 'The file mixes kinds of line breaks. Save it with one kind (CRLF or LF), or fix the rows instead of skipping them.' },
+		);
+	}
+
+	private onRecord(record: CsvRecord): void {
+		if (record.row === 0) return this.onHeader(record);
+		const row = record.row;
+		this.dataRows = row;
+		if (record.unterminated) {
+			// papaparse would read the rest of the file as one field: refused, never skipped.
+			throw new InputError(`${this.label}: data row ${row} opens a quoted field (") that is never closed before the end of the file`, {
+				row,
+				description: 'Inside a quoted field a quote is written twice (""). Fix the file and run again.',
+			});
+		}
+		// A CRLF line in a file read as LF keeps its CR as data: a "\r" row, or a last field ending in it.
+		const mixed = record.endsWithCr
+			? '. The row ends with CR LF while the file\'s first line break is LF alone: the line breaks are mixed, and the CR is read as data'
+			: '';
+		const id = this.id;
+		const missing = id.read(record);
+		if (missing !== undefined) {
+			const reason = missing + mixed;
+			return this.invalid(record, `${this.label}, data row ${row}, column "${this.identifier}": ${reason}`, reason, this.identifier);
+		}
+		const columns = this.header!.length;
+		if (record.fieldCount !== columns) {
+			const found = record.fieldCount;
+			const reason =
+				`found ${found} field${found === 1 ? '' : 's'}, expected ${columns} (one per column of the header); ` +
+				(found < columns ? `column "${this.header![found]}" has no value` : `field ${columns + 1} has no column`) +
+				mixed;
+			return this.invalid(record, `${this.label}, data row ${row}: ${reason}`, reason, found < columns ? this.header![found] : undefined);
+		}
+		if (!this.ids.add(id.bytes, id.start, id.end)) return this.duplicate(record, id.text);
+		this.kept++;
+		if (this.peeking && !this.peekPaused) {
+			this.peekPaused = true;
+			this.tokenizer.pause();
 		}
 	}
 
-	const all = peeked.length === 1 ? peeked[0] : Buffer.concat(peeked);
-	peeked.splice(0, peeked.length, all);
-	const header = parseHeader(all.subarray(0, peekCounter.firstRecordEnd === -1 ? all.length : peekCounter.firstRecordEnd));
-	if (peekCounter.total < 2) {
-		await fail(
-			new InputError(
-				header.length && header[0] !== ''
-					? `${label} has no data rows, only the header (${header.join(', ')}): nothing to send`
-					: `${label} is empty (no header row, no data rows): nothing to send`,
-				{ description: 'Whilter needs a header row, then one row per customer.' },
-			),
-		);
-	}
-	const identifierIndex = header.indexOf(identifier);
-	if (identifierIndex === -1) {
-		await fail(
-			new InputError(
-				`${label} has no column "${identifier}" (the identifier column) in its header row; the columns found are: ${header.join(', ')}${headerHints(header, identifier)}`,
+	private onHeader(record: CsvRecord): void {
+		const fields = record.fields();
+		if (!fields) {
+			throw new InputError(`${this.label}: the header row is longer than ${HEADER_LIMIT >> 20} MiB; is a quote (") in it never closed?`, { row: 0 });
+		}
+		if (fields[0].startsWith('\ufeff')) {
+			// Two BOMs: the node drops the first, and papaparse would drop the second from the uploaded file.
+			throw new InputError(`${this.label} starts with two byte order marks (BOM): save it as UTF-8 with one BOM or none`, { row: 0 });
+		}
+		const header = fields.map((name) => name.trim());
+		this.header = header;
+		this.headerEnd = record.end;
+		const identifier = this.identifier;
+		const index = header.indexOf(identifier);
+		if (index === -1) {
+			throw new InputError(
+				`${this.label} has no column "${identifier}" (the identifier column) in its header row; the columns found are: ${header.join(', ')}${headerHints(header, identifier)}`,
 				{ field: identifier, description: 'Set "Identifier Column" to one of the file\'s columns, spelled as in its header row.' },
-			),
-		);
-	}
-	if (identifierIndex !== 0) {
-		await fail(
-			new InputError(
-				`${label}: the identifier column "${identifier}" is column ${identifierIndex + 1}, but Whilter expects the identifier in the first column (for now); the columns found are: ${header.join(', ')}`,
+			);
+		}
+		if (index !== 0) {
+			throw new InputError(
+				`${this.label}: the identifier column "${identifier}" is column ${index + 1}, but Whilter expects the identifier in the first column (for now); the columns found are: ${header.join(', ')}`,
 				{
 					field: identifier,
 					description: 'Move the identifier column to the front of the file, or read the file into items (Extract from File) and use Input: Items.',
 				},
-			),
-		);
+			);
+		}
+		this.identifierIndex = index;
 	}
 
-	async function* replay(): AsyncGenerator<Buffer> {
+	private invalid(record: CsvRecord, message: string, reason: string, field: string | undefined): void {
+		if (!this.options.skipInvalidRows) {
+			throw new InputError(message, {
+				row: record.row,
+				...(field === undefined ? {} : { field }),
+				description:
+					'Every row needs its identifier, and one field per column of the header (a value holding a comma or a line break is written in double quotes: "Pune, MH"). Fix the file, or turn on "Skip Invalid Rows" to leave such rows out.',
+			});
+		}
+		this.leaveOut(record);
+		const { skipped } = this.leftOut;
+		skipped.count++;
+		if (skipped.first.length < REPORT_LIMIT) skipped.first.push({ row: record.row, reason });
+	}
+
+	private duplicate(record: CsvRecord, id: string): void {
+		if (this.options.duplicateIdentifiers === 'keepFirst') {
+			this.leaveOut(record);
+			const dropped = this.leftOut.duplicatesDropped;
+			dropped.count++;
+			if (dropped.first.length < REPORT_LIMIT) dropped.first.push({ row: record.row, identifier: id });
+			return;
+		}
+		if (!this.reopen) {
+			throw new InputError(
+				`${this.label}: data row ${record.row} has the same identifier as an earlier data row: column "${this.identifier}" is "${id}" (compared as trimmed text)`,
+				{ row: record.row, field: this.identifier, description: DUPLICATE_DESCRIPTION },
+			);
+		}
+		// Only a hash matched so far: the file is read again up to here to find the row, or to learn that
+		// two identifiers merely share a hash (then this row is kept).
+		this.suspect = { row: record.row, id };
+		this.tokenizer.pause();
+	}
+
+	private async confirmSuspect(): Promise<void> {
+		const suspect = this.suspect;
+		if (!suspect || !this.reopen) return;
+		this.suspect = undefined;
+		const earlier = await findEarlierRow(await this.reopen(), suspect);
+		if (earlier === undefined) {
+			this.kept++;
+			return;
+		}
+		throw new InputError(
+			`${this.label}: data rows ${earlier} and ${suspect.row} have the same identifier: column "${this.identifier}" is "${suspect.id}" in both (compared as trimmed text)`,
+			{ row: suspect.row, field: this.identifier, description: DUPLICATE_DESCRIPTION },
+		);
+	}
+}
+
+const DUPLICATE_DESCRIPTION = 'Whilter needs one row per customer. Remove the duplicates, or set the "Duplicate Identifiers" option to "Keep First".';
+
+/** The first data row before `row` whose identifier (trimmed) is `id`, reading the file from its start. */
+async function findEarlierRow(source: Readable, suspect: { row: number; id: string }): Promise<number | undefined> {
+	let found: number | undefined;
+	let past = false;
+	const tokenizer = new CsvTokenizer(
+		(record) => {
+			if (record.row === 0 || found !== undefined || past) return;
+			if (record.row >= suspect.row) {
+				past = true;
+				return;
+			}
+			if ((record.firstField() ?? '').trim() === suspect.id) found = record.row;
+		},
+		{ firstFieldLimit: IDENTIFIER_LIMIT, headerLimit: HEADER_LIMIT },
+	);
+	try {
+		for await (const chunk of source) {
+			tokenizer.write(toBuffer(chunk));
+			if (found !== undefined || past) break;
+		}
+		if (found === undefined && !past) tokenizer.end();
+	} finally {
+		source.destroy();
+	}
+	return found;
+}
+
+/** A chunk in slices of at most SLICE bytes: a large one (a file held in memory) is read a slice per turn of the event loop. */
+function slices(chunk: Buffer): Buffer[] {
+	if (chunk.length <= SLICE) return [chunk];
+	const parts: Buffer[] = [];
+	for (let at = 0; at < chunk.length; at += SLICE) parts.push(chunk.subarray(at, at + SLICE));
+	return parts;
+}
+
+async function nextTurn(): Promise<void> {
+	await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+/**
+ * Opens a CSV file from n8n's binary storage: reads far enough to check the header and the first data
+ * row, then hands back the file as a stream (at the reader's pace) that checks every row as it passes:
+ * an empty or repeated identifier, or a row with another number of fields than the header, fails the
+ * stream (so the upload) or, as the options say, leaves the row out. The rows are found as papaparse
+ * finds them (nodes/Whilter/batch/csvTokenizer.ts), so the count is the count Whilter reads.
+ */
+export async function openCsvFile(source: CsvSource, options: CsvFileOptions): Promise<CsvFile> {
+	const label = options.fileLabel ?? 'The CSV file';
+	const identifier = options.identifier.trim();
+	const open = typeof source === 'function' ? async () => await source() : undefined;
+	if (!identifier) {
+		// Nothing to read the file for: release it, as every other refusal here does.
+		if (!open) (source as Readable).destroy();
+		throw new InputError('The "Identifier Column" parameter is empty: enter the name of the file\'s first column (e.g. phone)', {
+			parameter: 'identifierColumn',
+		});
+	}
+	const stream = open ? await open() : (source as Readable);
+	const reader = new CsvFileReader(label, identifier, options, open);
+	const iterator = stream[Symbol.asyncIterator]() as AsyncIterator<unknown>;
+	let ended = false;
+	let peeked = false;
+	try {
+		while (!reader.peekDone) {
+			const next = await iterator.next();
+			if (next.done) {
+				ended = true;
+				await reader.end();
+				break;
+			}
+			for (const [k, slice] of slices(toBuffer(next.value)).entries()) {
+				if (k > 0) await nextTurn();
+				await reader.write(slice);
+			}
+		}
+		peeked = true;
+	} finally {
+		// Refused: stop reading the file (return() destroys the source stream).
+		if (!peeked) await iterator.return?.();
+	}
+
+	async function* read(): AsyncGenerator<Buffer> {
 		let done = ended;
 		try {
-			yield* peeked.splice(0);
+			let out = reader.takeReady();
+			if (out) yield out;
+			if (!ended) {
+				await reader.resumeAfterPeek();
+				out = reader.takeReady();
+				if (out) yield out;
+			}
 			while (!done) {
 				const next = await iterator.next();
-				if (next.done) done = true;
-				else yield toBuffer(next.value);
+				if (next.done) {
+					done = true;
+					await reader.end();
+				} else {
+					for (const [k, slice] of slices(toBuffer(next.value)).entries()) {
+						if (k > 0) await nextTurn();
+						await reader.write(slice);
+						out = reader.takeReady();
+						if (out) yield out;
+					}
+				}
+				out = reader.takeReady();
+				if (out) yield out;
 			}
 		} finally {
-			// The reader stopped early (an upload failed): stop reading the file too.
+			// The reader stopped early (an upload failed, a row was refused): stop reading the file too.
 			if (!done) await iterator.return?.();
 		}
 	}
 
-	const counter = new CsvRecordCounter();
-	const body = new Transform({
-		readableHighWaterMark: 1 << 20,
-		transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
-			counter.scan(chunk);
-			callback(null, chunk);
-		},
-		flush(callback: TransformCallback) {
-			if (!counter.inQuotes) {
-				callback();
-				return;
-			}
-			// Readers would swallow every row after the quote into one field: refuse rather than upload that.
-			const row = counter.quoteRecord - 1;
-			callback(
-				new InputError(
-					`${label}: ${row === 0 ? 'the header row' : `data row ${row}`} opens a quoted field (") that is never closed before the end of the file`,
-					{ row, description: 'Inside a quoted field a quote is written twice (""). Fix the file and run again.' },
-				),
-			);
-		},
-	});
-	// pipeline: an error on either side ends both (a failed source fails the body; a body the reader
-	// destroyed stops the replay, which releases the source).
-	pipeline(Readable.from(replay(), { objectMode: false }), body, () => undefined);
+	const body = Readable.from(read(), { objectMode: false, highWaterMark: 1 << 20 });
 	return {
-		header,
-		identifierIndex,
+		header: reader.header ?? [],
+		identifierIndex: reader.identifierIndex,
 		body,
-		rowCount: () => Math.max(0, counter.total - 1),
+		rowCount: () => reader.kept,
+		leftOut: () => reader.leftOut,
 	};
 }

@@ -1,3 +1,5 @@
+import { randomInt } from 'node:crypto';
+
 import { InputError } from '../../shared/errors';
 
 /**
@@ -22,6 +24,22 @@ export interface BatchFileName {
 	campaignName: string;
 	/** True when the rule changed the name the user gave. */
 	campaignNameChanged: boolean;
+	/** The run suffix appended to the campaign part of the name ("Unique File Name"), when asked for. */
+	runSuffix?: string;
+}
+
+const RUN_SUFFIX_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+
+/**
+ * `<yyyymmddHHMMss>-<4 random>` (UTC) for "Unique File Name": the time orders the files of one
+ * campaign in the drop, and the random part separates runs started in the same second. It uses only
+ * characters CAMPAIGN_NAME_RULE keeps, so the name stays `<TemplateID>[_Priority]_<CampaignName>.zip`.
+ */
+export function runSuffix(now: Date = new Date(Date.now()), random: (below: number) => number = randomInt): string {
+	const stamp = now.toISOString().replace(/\.\d+Z$/, '').replace(/\D/g, '');
+	let tail = '';
+	for (let i = 0; i < 4; i++) tail += RUN_SUFFIX_ALPHABET[random(RUN_SUFFIX_ALPHABET.length)];
+	return `${stamp}-${tail}`;
 }
 
 /** Applies CAMPAIGN_NAME_RULE. */
@@ -36,7 +54,13 @@ export function sanitiseCampaignName(name: string): string {
  * so a bad one is rejected. The campaign name is the user's label: it is made safe by
  * CAMPAIGN_NAME_RULE, which also keeps the S3 key free of characters that need encoding.
  */
-export function buildBatchFileName(input: { templateId: string; campaignName: string; highPriority: boolean }): BatchFileName {
+export function buildBatchFileName(input: {
+	templateId: string;
+	campaignName: string;
+	highPriority: boolean;
+	/** Appended to the campaign part as `-<suffix>` (see runSuffix). */
+	runSuffix?: string;
+}): BatchFileName {
 	// Surrounding spaces are a copy-and-paste accident, not part of the id.
 	const templateId = input.templateId.trim();
 	if (!templateId) {
@@ -64,13 +88,16 @@ export function buildBatchFileName(input: { templateId: string; campaignName: st
 			description: 'Choose another name (for example "Priority-Offers"), and turn on High Priority for a high-priority file',
 		});
 	}
-	const stem = input.highPriority ? `${templateId}_${PRIORITY}_${campaignName}` : `${templateId}_${campaignName}`;
+	const suffix = input.runSuffix ? sanitiseCampaignName(input.runSuffix) : '';
+	const campaignPart = suffix ? `${campaignName}-${suffix}` : campaignName;
+	const stem = input.highPriority ? `${templateId}_${PRIORITY}_${campaignPart}` : `${templateId}_${campaignPart}`;
 	return {
 		zipName: `${stem}.zip`,
 		csvName: `${stem}.csv`,
 		templateId,
 		campaignName,
 		campaignNameChanged: campaignName !== input.campaignName,
+		...(suffix ? { runSuffix: suffix } : {}),
 	};
 }
 

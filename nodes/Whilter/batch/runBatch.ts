@@ -7,13 +7,13 @@ import { asNodeError, InputError } from '../../shared/errors';
 import { failureFacts } from '../../shared/retry';
 import { errorItem } from '../../shared/perItem';
 import { TASK_PATH, taskPathOption } from '../api/endpoints';
-import { objectKey, s3DropFromCredentials, uploadToDrop } from '../api/s3Drop';
-import type { S3Drop, UploadResult } from '../api/s3Drop';
+import { ExistingObjectError, objectKey, s3CallOf, s3DropFromCredentials, s3TimeoutsFor, uploadToDrop } from '../api/s3Drop';
+import type { S3Drop, S3Timeouts, UploadResult } from '../api/s3Drop';
 import { createBatchTask, whilterClientId } from '../api/taskApi';
 import { getWhilterCredentials } from '../api/transport';
 import { openCsvFile } from './csvFileInput';
 import { createItemsCsvStream } from './csvWriter';
-import { buildBatchFileName } from './fileName';
+import { buildBatchFileName, runSuffix } from './fileName';
 import type { BatchFileName } from './fileName';
 import { planItemRowsAsync } from './rows';
 import { zipSingleEntry } from './zip';
@@ -29,6 +29,10 @@ export interface BatchOptions {
 	neutraliseFormulas?: boolean;
 	attachZip?: boolean;
 	binaryOutputProperty?: string;
+	replaceExisting?: boolean;
+	uniqueFileName?: boolean;
+	/** Seconds an S3 call may go without a byte (S3_TIMEOUTS when unset). */
+	s3Timeout?: number;
 }
 
 export interface AlreadyUploaded {
@@ -90,18 +94,46 @@ async function prepareFromFile(items: INodeExecutionData[], context: IExecuteFun
 		});
 	}
 	const binary: IBinaryData = context.helpers.assertBinaryData(0, property);
-	const source = binary.id
-		? await context.helpers.getBinaryStream(binary.id)
-		: Readable.from([Buffer.from(binary.data, BINARY_ENCODING)]);
-	const file = await openCsvFile(source, {
+	const options = context.getNodeParameter('options', 0, {}) as BatchOptions;
+	const inline = binary.id ? undefined : Buffer.from(binary.data, BINARY_ENCODING);
+	// Opened again only to name the earlier row of a duplicate identifier.
+	const open = async (): Promise<Readable> =>
+		binary.id ? await context.helpers.getBinaryStream(binary.id) : Readable.from([inline ?? Buffer.alloc(0)]);
+	const file = await openCsvFile(open, {
 		identifier: String(context.getNodeParameter('identifierColumn', 0)).trim(),
 		fileLabel: `${binary.fileName ?? 'the file'} (binary property "${property}")`,
+		skipInvalidRows: options.skipInvalidRows === true,
+		duplicateIdentifiers: options.duplicateIdentifiers ?? 'error',
 	});
-	return {
-		rowCount: file.rowCount,
-		zip: zipSingleEntry(file.body, csvName),
-		details: { columns: file.header, 'source-file': binary.fileName ?? null },
-	};
+	const details: IDataObject = { columns: file.header, 'source-file': binary.fileName ?? null };
+	// Rows are left out while the file streams: the report is complete when the body ends, before the upload does.
+	file.body.once('end', () => {
+		const { skipped, duplicatesDropped } = file.leftOut();
+		if (skipped.count) details['skipped-rows'] = { count: skipped.count, first: skipped.first };
+		if (duplicatesDropped.count) details['duplicates-dropped'] = { count: duplicatesDropped.count, first: duplicatesDropped.first };
+	});
+	const zip = zipSingleEntry(file.body, csvName);
+	// A refused row fails the ZIP as soon as it is read, possibly before every consumer has joined
+	// (the binary copy of Attach ZIP): without a listener Node would throw that as an unhandled
+	// 'error' event. The consumers still see the error, the upload through its pipeline.
+	zip.on('error', () => undefined);
+	return { rowCount: file.rowCount, zip, details };
+}
+
+/** How the upload treats a file already at the key, and how long S3 may stay silent. */
+interface UploadSettings {
+	replaceExisting: boolean;
+	timeouts: S3Timeouts;
+}
+
+function uploadSettings(options: BatchOptions): UploadSettings {
+	const seconds = options.s3Timeout === undefined ? undefined : Number(options.s3Timeout);
+	if (seconds !== undefined && !(Number.isFinite(seconds) && seconds > 0)) {
+		throw new InputError(`The "S3 Timeout (Seconds)" option is ${String(options.s3Timeout)}: it must be a number of seconds above 0`, {
+			parameter: 'options.s3Timeout',
+		});
+	}
+	return { replaceExisting: options.replaceExisting === true, timeouts: s3TimeoutsFor(seconds) };
 }
 
 /** Uploads the ZIP; when asked, also stores it in n8n's binary storage from the same stream. */
@@ -111,9 +143,10 @@ async function uploadZip(
 	key: string,
 	zip: Readable,
 	attachAs: string | undefined,
+	settings: UploadSettings,
 ): Promise<{ result: UploadResult; binary?: IBinaryData }> {
 	const upload = async (body: Readable) =>
-		await uploadToDrop(drop, key, body, { contentType: 'application/zip', abortSignal: context.getExecutionCancelSignal?.() });
+		await uploadToDrop(drop, key, body, { contentType: 'application/zip', abortSignal: context.getExecutionCancelSignal?.(), ...settings });
 	if (!attachAs) return { result: await upload(zip) };
 	// Two readers of one ZIP stream: pipe() paces the source to the slower of them.
 	const toS3 = new PassThrough();
@@ -132,15 +165,39 @@ async function uploadZip(
  * An upload failure in words that say it was S3, which bucket and key, and what S3 said: a bare
  * "socket hang up" names none of them. Bad rows found while streaming are the input's fault and pass.
  */
-function s3UploadError(context: IExecuteFunctions, error: unknown, drop: S3Drop, key: string): Error {
+function s3UploadError(context: IExecuteFunctions, error: unknown, drop: S3Drop, key: string, fileName: string): Error {
 	if (error instanceof InputError || error instanceof NodeOperationError || error instanceof NodeApiError) return error;
+	if (error instanceof ExistingObjectError) return existingFileError(context, error, fileName);
 	const facts = failureFacts(error);
 	const name = (error as { name?: string } | undefined)?.name;
-	const said = facts.status ? `S3 answered HTTP ${facts.status}${name && name !== 'Error' ? ` (${name})` : ''}` : error instanceof Error ? error.message : String(error);
+	const call = s3CallOf(error);
+	const message = error instanceof Error ? error.message : String(error);
+	const said = facts.status
+		? `S3 answered HTTP ${facts.status}${name && name !== 'Error' ? ` (${name})` : ''}${call ? ` to ${call}` : ''}`
+		: call && !message.includes(call)
+			? `${message} (${call})`
+			: message;
 	return new NodeOperationError(context.getNode(), `Uploading the batch file to S3 failed (bucket "${drop.bucket}", key "${key}"): ${said}`, {
 		itemIndex: 0,
 		description: 'Nothing was registered with Whilter, and an unfinished multipart upload is aborted. Check the S3 settings of the Whilter credential, then run the node again.',
 	});
+}
+
+/**
+ * The file name is already taken in the drop. Two runs with one campaign name (a schedule, a second
+ * workflow, two names that clean to the same text) would otherwise share one object, and the task
+ * of one run could process the other run's customers.
+ */
+function existingFileError(context: IExecuteFunctions, error: ExistingObjectError, fileName: string): NodeOperationError {
+	const when = error.lastModified ? `, uploaded ${error.lastModified.toISOString()}` : '';
+	return new NodeOperationError(
+		context.getNode(),
+		`The S3 drop already holds a file named "${fileName}" (bucket "${error.bucket}", key "${error.key}"${when}): an earlier run may have created a Whilter task for it. The file was left as it is and no task was created.`,
+		{
+			itemIndex: 0,
+			description: `Check in Whilter whether a task exists for file "${fileName}" before running again. To send these customers as a task of their own, turn on "Unique File Name" (Options): each run then uploads a file of its own. To overwrite the file on purpose, turn on "Replace Existing File".`,
+		},
+	);
 }
 
 /** Where the batch file is in the drop, once uploaded now or by an earlier run. */
@@ -162,6 +219,7 @@ function readCampaign(context: IExecuteFunctions, options: BatchOptions) {
 		templateId: String(context.getNodeParameter('templateId', 0)),
 		campaignName: String(context.getNodeParameter('campaignName', 0, '') || campaignId),
 		highPriority: context.getNodeParameter('highPriority', 0, false) as boolean,
+		runSuffix: options.uniqueFileName === true ? runSuffix() : undefined,
 	});
 	return { campaignId, name };
 }
@@ -186,6 +244,7 @@ async function uploadNewFile(
 	upload: IDataObject,
 ): Promise<PlacedFile> {
 	const items = context.getInputData();
+	const settings = uploadSettings(options);
 	const prepared =
 		context.getNodeParameter('inputSource', 0) === 'file'
 			? await prepareFromFile(items, context, name.csvName)
@@ -193,11 +252,19 @@ async function uploadNewFile(
 	const key = objectKey(drop, name.zipName);
 	let uploaded: Awaited<ReturnType<typeof uploadZip>>;
 	try {
-		uploaded = await uploadZip(context, drop, key, prepared.zip, options.attachZip ? name.zipName : undefined);
+		uploaded = await uploadZip(context, drop, key, prepared.zip, options.attachZip ? name.zipName : undefined, settings);
 	} catch (error) {
-		throw s3UploadError(context, error, drop, key);
+		// The attached copy (if any) would otherwise wait for the rest of a stream nobody reads.
+		prepared.zip.destroy();
+		throw s3UploadError(context, error, drop, key, name.zipName);
 	}
 	const { result, binary } = uploaded;
+	if (result.conditionalWrite === false) {
+		context.logger.warn(
+			`Whilter Batch: the S3 store of bucket "${drop.bucket}" answered If-None-Match with 501 (no conditional writes), so only the check before the upload kept "${key}" from replacing a file another run wrote meanwhile`,
+			{ node: context.getNode().name },
+		);
+	}
 	const rowCount = prepared.rowCount();
 	Object.assign(upload, { bucket: result.bucket, 'file-path': result.key, 'zip-bytes': result.bytes, 'row-count': rowCount });
 	return { fileName: name.zipName, key, rowCount, details: prepared.details, binary };

@@ -4,6 +4,7 @@ import type { IExecuteFunctions, INodeExecutionData, IWebhookFunctions, IWebhook
 import { InputError } from '../../shared/errors';
 import { parseBatchCallback, refuseCallback } from '../api/callbackPayload';
 import { readTaskResultRows } from '../api/resultFile';
+import { largeTaskRowsIn, webhookResultLimits } from '../api/resultLimits';
 import type { ResultRowFilter } from '../api/rowFilter';
 import { getTaskStatus } from '../api/taskApi';
 import { statusForOutput } from '../api/taskStatus';
@@ -100,6 +101,13 @@ export async function resumeOnCallback(context: IWebhookFunctions, options: { ro
 	}
 	const filePath = status['file-path'];
 	if (!filePath) throw new NodeOperationError(context.getNode(), `Whilter task ${expected} is completed but the status API gives no "file-path" for its results`);
-	const rows = await readTaskResultRows.call(context, { filePath, filter: options.rows });
+	const read = await readTaskResultRows.call(context, { filePath, filter: options.rows, ...webhookResultLimits(context) });
+	if ('tooMany' in read) {
+		// Failed, not left waiting: a waiting execution keeps its settings, so no later callback could resume it.
+		throw new NodeOperationError(context.getNode(), `Whilter task ${expected} has ${read.tooMany} (Max Result Rows): the execution was not resumed with a partial list`, {
+			description: `Read them with ${largeTaskRowsIn(expected)}.`,
+		});
+	}
+	const rows = read.rows;
 	return { workflowData: [rows.map((json) => ({ json }))], webhookResponse: { message: 'Execution resumed', 'task-id': expected, rows: rows.length } };
 }

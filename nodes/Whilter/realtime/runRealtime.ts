@@ -6,6 +6,7 @@ import { configuredPath } from '../../shared/paths';
 import type { ItemOutput } from '../../shared/perItem';
 import { readPollSchedule, secondsText } from '../../shared/poll';
 import type { PollSchedule } from '../../shared/poll';
+import { readTimeoutSeconds } from '../../shared/transport';
 import { REALTIME_REQUEST_PATH, REALTIME_STATUS_PATH, REQUEST_ID_PLACEHOLDER, requestIdPath } from '../api/endpoints';
 import { whilterApiRequest } from '../api/transport';
 import { findDuplicateIds, resolveClientRequestId } from './clientRequestId';
@@ -26,6 +27,8 @@ export interface RealtimePlan {
 	statusPath: string;
 	/** Absent when the node does not wait for the media. */
 	wait?: PollSchedule;
+	/** The node's Request Timeout for each call; absent: the credential's. */
+	timeoutMs?: number;
 }
 
 /** Reads one item's parameters and checks them; throws an InputError naming the field. */
@@ -49,6 +52,7 @@ export function planRealtimeItem(context: IExecuteFunctions, itemIndex: number):
 		requestPath: configuredPath(options.requestPath ?? REALTIME_REQUEST_PATH, 'Request Path'),
 		statusPath: configuredPath(options.realtimeStatusPath ?? REALTIME_STATUS_PATH, STATUS_PATH_LABEL, REQUEST_ID_PLACEHOLDER),
 		...(param('waitForMedia', true) === true ? { wait: readPollSchedule(context, itemIndex, POLL_DEFAULTS) } : {}),
+		timeoutMs: readTimeoutSeconds(options.requestTimeout, undefined, itemIndex),
 	};
 }
 
@@ -105,7 +109,7 @@ export async function sendRealtimeItem(context: IExecuteFunctions, plan: Realtim
 	// A POST: sent once, never retried by the transport (a retry could make two videos).
 	let response: IDataObject;
 	try {
-		response = await whilterApiRequest.call(context, { method: 'POST', path: plan.requestPath, clientScoped: false, body: plan.body, itemIndex });
+		response = await whilterApiRequest.call(context, { method: 'POST', path: plan.requestPath, clientScoped: false, body: plan.body, itemIndex, timeoutMs: plan.timeoutMs });
 	} catch (error) {
 		// After a dropped connection Whilter may still have made the media: the client-request-id is
 		// what the user can look it up by (and what a rerun with the same ID would carry).
@@ -129,7 +133,7 @@ export async function sendRealtimeItem(context: IExecuteFunctions, plan: Realtim
 	const statusPath = requestIdPath(plan.statusPath, STATUS_PATH_LABEL, id);
 	const signal = cancelSignal ? AbortSignal.any([cancelSignal, stopSignal]) : stopSignal;
 	const outcome = await waitForMedia({
-		check: async () => await whilterApiRequest.call(context, { method: 'GET', path: statusPath, clientScoped: false, itemIndex }),
+		check: async () => await whilterApiRequest.call(context, { method: 'GET', path: statusPath, clientScoped: false, itemIndex, timeoutMs: plan.timeoutMs }),
 		schedule: plan.wait,
 		signal,
 	});

@@ -6,6 +6,7 @@ import { readPollSchedule } from '../../shared/poll';
 import type { PollSchedule } from '../../shared/poll';
 import { TASK_CANCEL_PATH, TASK_STATUS_PATH, taskIdPath } from '../api/endpoints';
 import { readTaskResultFile, streamTaskResultRows } from '../api/resultFile';
+import { DEFAULT_MAX_FIELD_KB, maxFieldBytesOf } from '../api/resultLimits';
 import type { ResultRowFilter } from '../api/rowFilter';
 import { cancelTask, getTaskStatus } from '../api/taskApi';
 import { statusForOutput } from '../api/taskStatus';
@@ -26,6 +27,8 @@ export interface StatusPlan {
 	path: string;
 	/** Present when the operation waits for a final state. */
 	wait?: { schedule: PollSchedule; onTimeout: OnTimeout };
+	/** Get Results: the largest field of the output file read as items, in bytes. */
+	maxFieldBytes?: number;
 }
 
 function statusJson(status: TaskStatus, extra: IDataObject = {}): IDataObject {
@@ -52,6 +55,7 @@ export function planStatusItem(context: IExecuteFunctions, operation: StatusOper
 					},
 				}
 			: {}),
+		...(operation === 'getResults' ? { maxFieldBytes: maxFieldBytesOf(context.getNodeParameter('options.maxFieldSize', itemIndex, DEFAULT_MAX_FIELD_KB)) } : {}),
 	};
 }
 
@@ -96,7 +100,7 @@ async function getResults(context: IExecuteFunctions, plan: StatusPlan, itemInde
 	const filter = context.getNodeParameter('rowFilter', itemIndex, 'all') as ResultRowFilter;
 	const out: ItemOutput[] = [];
 	// Rows become items as they arrive: the file is never held, only the items n8n passes on.
-	for await (const row of streamTaskResultRows.call(context, { filePath, filter, itemIndex })) out.push({ json: row });
+	for await (const row of streamTaskResultRows.call(context, { filePath, filter, itemIndex, maxFieldBytes: plan.maxFieldBytes })) out.push({ json: row });
 	return out;
 }
 

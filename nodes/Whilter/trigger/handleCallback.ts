@@ -3,8 +3,10 @@ import type { IDataObject, INodeExecutionData, IWebhookFunctions, IWebhookRespon
 
 import { parseBatchCallback, parseRealtimeCallback, refuseCallback } from '../api/callbackPayload';
 import type { BatchCallback, RealtimeCallback, RealtimeStatusWord, Refusal } from '../api/callbackPayload';
+import { realtimeCallbackKey, startOnce, taskCallbackKey } from '../api/handledCallbacks';
 import type { MediaStatus } from '../api/mediaStatus';
 import { readTaskResultRows } from '../api/resultFile';
+import { largeTaskRowsIn, webhookResultLimits } from '../api/resultLimits';
 import type { ResultRowFilter } from '../api/rowFilter';
 import { statusForOutput } from '../api/taskStatus';
 import type { TaskState, TaskStatus } from '../api/taskStatus';
@@ -20,6 +22,7 @@ interface TriggerOptions {
 	maxBodySize?: number;
 	statusPath?: string;
 	realtimeStatusPath?: string;
+	startOnce?: boolean;
 }
 
 /** The small JSON answer to a callback that starts the workflow. */
@@ -30,6 +33,26 @@ export function accepted(extra: IDataObject): Pick<IWebhookResponseData, 'webhoo
 /** 200 and nothing started: a real callback this trigger is not set to act on (Whilter should not retry it). */
 function ignore(message: string, extra: IDataObject): IWebhookResponseData {
 	return { webhookResponse: { message, ignored: true, ...extra } };
+}
+
+/** 200 and nothing started: this callback already started the workflow (Whilter should not retry it). */
+function alreadyHandled(what: string, extra: IDataObject): (startedAt: Date) => IWebhookResponseData {
+	return (startedAt) => ({ webhookResponse: { message: `Already handled: ${what} started this workflow at ${startedAt.toISOString()}`, duplicate: true, ...extra } });
+}
+
+function batchRepeat(taskId: string, status: string): (startedAt: Date) => IWebhookResponseData {
+	return alreadyHandled(`task ${taskId} ("${status}")`, { 'task-id': taskId, status });
+}
+
+/**
+ * The status a batch callback starts on, when it is known before the status API is asked: a status
+ * the package knows must be the one the API confirms (else 409); without confirmation the claim
+ * decides. A callback without a status, or in a word the API has to settle, is known only after.
+ */
+function statusBeforeConfirming(claim: BatchCallback, confirming: boolean): string | undefined {
+	if (claim.status !== undefined && claim.status !== 'unknown') return claim.status;
+	if (!confirming && claim.status === 'unknown') return statusForOutput(claim.status, claim.statusWord);
+	return undefined;
 }
 
 async function expectedAuth(context: IWebhookFunctions, kind: TriggerAuthentication): Promise<ExpectedAuth | Refusal> {
@@ -80,6 +103,25 @@ async function onBatchCallback(context: IWebhookFunctions, body: unknown, option
 	// either way. A word the package does not know is never ignored unasked: it may be a completion.
 	if (claim.status !== undefined && claim.status !== 'unknown' && !statuses.includes(claim.status)) return ignored(claim.status, claim.statusWord);
 
+	const once = options.startOnce !== false;
+	const known = statusBeforeConfirming(claim, context.getNodeParameter('confirmWithApi', true) as boolean);
+	// Known before asking Whilter: a repeat is answered without an API call.
+	if (once && known !== undefined) {
+		const key = taskCallbackKey(claim.taskId, known);
+		return await startOnce(context, key, async () => await confirmBatch(context, claim, statuses, ignored, options, false), batchRepeat(claim.taskId, known));
+	}
+	return await confirmBatch(context, claim, statuses, ignored, options, once);
+}
+
+/** From the status API to the start; `keyAfterConfirming`: start once per the status the API confirmed. */
+async function confirmBatch(
+	context: IWebhookFunctions,
+	claim: BatchCallback,
+	statuses: TaskState[],
+	ignored: (state: TaskState, word: unknown) => IWebhookResponseData,
+	options: TriggerOptions,
+	keyAfterConfirming: boolean,
+): Promise<IWebhookResponseData> {
 	let confirmed: TaskStatus | undefined;
 	if (context.getNodeParameter('confirmWithApi', true) as boolean) {
 		const outcome = await confirmBatchCallback.call(context, claim, options.statusPath);
@@ -99,6 +141,14 @@ async function onBatchCallback(context: IWebhookFunctions, body: unknown, option
 
 	const item = batchItem(claim, confirmed, status);
 	item.status = statusForOutput(status, confirmed ? confirmed.response.status : claim.statusWord);
+	if (keyAfterConfirming) {
+		const started = item.status as string;
+		return await startOnce(context, taskCallbackKey(claim.taskId, started), async () => await startBatch(context, claim, confirmed, status, item), batchRepeat(claim.taskId, started));
+	}
+	return await startBatch(context, claim, confirmed, status, item);
+}
+
+async function startBatch(context: IWebhookFunctions, claim: BatchCallback, confirmed: TaskStatus | undefined, status: TaskState, item: IDataObject): Promise<IWebhookResponseData> {
 	const output = context.getNodeParameter('output', 'callback') as 'callback' | 'rows';
 	const started = accepted({ 'task-id': claim.taskId, status: item.status as string });
 	if (output !== 'rows' || status !== 'completed') return { workflowData: [[{ json: item }]], ...started };
@@ -108,7 +158,15 @@ async function onBatchCallback(context: IWebhookFunctions, body: unknown, option
 		throw new NodeOperationError(context.getNode(), `Whilter task ${claim.taskId} is completed but ${confirmed ? 'the status API' : 'the callback'} gives no "file-path" for its results`);
 	}
 	const filter = context.getNodeParameter('rowFilter', 'all') as ResultRowFilter;
-	const rows = await readTaskResultRows.call(context, { filePath, filter });
+	const read = await readTaskResultRows.call(context, { filePath, filter, ...webhookResultLimits(context) });
+	if ('tooMany' in read) {
+		// 5xx: nothing starts, and a retry from Whilter can start once the trigger is set up for such a task.
+		return refuseCallback(context, {
+			status: 500,
+			message: `Task ${claim.taskId} has ${read.tooMany} (Max Result Rows); nothing was started with a partial list. For a task this large, set Output to Callback and read its rows with ${largeTaskRowsIn()}.`,
+		});
+	}
+	const rows = read.rows;
 	if (rows.length === 0) {
 		return ignore(`Task ${claim.taskId} has no ${filter === 'all' ? '' : `${filter} `}result rows; nothing started`, { 'task-id': claim.taskId, status, rows: 0 });
 	}
@@ -143,7 +201,17 @@ async function onRealtimeCallback(context: IWebhookFunctions, body: unknown, opt
 			status: claimed,
 		});
 	}
+	if (options.startOnce === false) return await confirmRealtime(context, claim, claimed, options);
+	const repeat = alreadyHandled(`request ${claim.whilterRequestId ?? claim.clientRequestId} (${claimed})`, {
+		'client-request-id': claim.clientRequestId,
+		...(claim.whilterRequestId !== undefined ? { 'whilter-request-id': claim.whilterRequestId } : {}),
+		status: claimed,
+	});
+	// The status the API confirms is the claimed one (else 409): the key is known before asking.
+	return await startOnce(context, realtimeCallbackKey(claim, claimed), async () => await confirmRealtime(context, claim, claimed, options), repeat);
+}
 
+async function confirmRealtime(context: IWebhookFunctions, claim: RealtimeCallback, claimed: RealtimeStatusWord, options: TriggerOptions): Promise<IWebhookResponseData> {
 	const mode = context.getNodeParameter('realtimeConfirmation', 'whenIdPresent') as RealtimeConfirmation;
 	if (mode === 'off' && !trustsUnverified(context)) return refuseCallback(context, UNVERIFIED_REALTIME);
 	let confirmed: { media: MediaStatus; response: IDataObject } | undefined;
@@ -194,9 +262,10 @@ function unsafeSetup(context: IWebhookFunctions, authentication: TriggerAuthenti
 
 /**
  * One POST to the trigger's URL, in the order that keeps forged calls cheap and harmless: the
- * shared secret, the body's size, the payload's shape, the status filter, then the Whilter API.
+ * shared secret, the body's size, the payload's shape, the status filter, whether the same callback
+ * already started the workflow (Options → Start Once per ID and Status), then the Whilter API.
  * Every refusal is answered here (4xx/5xx, nothing started); only a callback that passes all of
- * them becomes workflow data.
+ * them becomes workflow data, and only then is it remembered.
  */
 export async function handleCallback(context: IWebhookFunctions): Promise<IWebhookResponseData> {
 	const authentication = context.getNodeParameter('authentication', 'none') as TriggerAuthentication;

@@ -27,7 +27,7 @@ export function outputKeyFor(inputKey: string, taskId: string): string {
  * objects, so duplicate or odd headers come back exactly as sent.
  */
 export function buildOutputCsv(inputCsv: string, taskId: string, failRowEvery: number, mediaBase = DEFAULT_MEDIA_BASE): { csv: string; rows: number; failed: number } {
-	const parsed = Papa.parse<string[]>(inputCsv, { skipEmptyLines: true });
+	const parsed = Papa.parse<string[]>(inputCsv, CSV_READING);
 	const [header = [], ...rows] = parsed.data;
 	let failed = 0;
 	const out = rows.map((row, index) => {
@@ -40,10 +40,25 @@ export function buildOutputCsv(inputCsv: string, taskId: string, failRowEvery: n
 	return { csv: `${csv}\r\n`, rows: rows.length, failed };
 }
 
-export async function singleCsvOf(zip: Buffer): Promise<string> {
+/** How Whilter reads a batch file: comma-separated (never guessed), blank lines skipped, the line break guessed. */
+export const CSV_READING = { delimiter: ',', skipEmptyLines: true } as const;
+
+/** Data rows (the header excluded) as Whilter reads them; counted row by row, no row kept. */
+export function dataRowsOf(csv: string): number {
+	let rows = 0;
+	Papa.parse<string[]>(csv, { ...CSV_READING, step: () => void rows++ });
+	return Math.max(0, rows - 1);
+}
+
+/** The one CSV entry of a batch ZIP; throws when it holds none or several. */
+export async function singleCsvEntryOf(zip: Buffer): Promise<{ name: string; text: string }> {
 	const csvs = (await readZipEntries(zip)).filter((e) => e.name.toLowerCase().endsWith('.csv'));
 	if (csvs.length !== 1) throw new Error(`the ZIP must hold exactly one CSV, it holds ${csvs.length}`);
-	return csvs[0].text;
+	return csvs[0];
+}
+
+export async function singleCsvOf(zip: Buffer): Promise<string> {
+	return (await singleCsvEntryOf(zip)).text;
 }
 
 export async function zipOf(entryName: string, text: string): Promise<Buffer> {

@@ -37,6 +37,12 @@ export function whilterHandle(ctx: WhilterContext, server: ContractServer, stop:
 		set statusVariant(variant: StatusVariant) {
 			ctx.statusVariant = variant;
 		},
+		get checkRowCount() {
+			return ctx.checkRowCount;
+		},
+		set checkRowCount(check: boolean) {
+			ctx.checkRowCount = check;
+		},
 		expireTokens: () => ctx.tokens.expireAll(),
 		expireTokenAfterUses: (uses) => ctx.tokens.expireAfterUses(uses),
 		advance: async (taskId) => await advanceTasks(ctx, taskId),

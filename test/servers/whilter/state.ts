@@ -57,6 +57,7 @@ export interface WhilterContext {
 	/** A completion in flight, so a timer tick and advance() never complete the same task twice. */
 	readonly completing: Map<string, Promise<void>>;
 	statusVariant: StatusVariant;
+	checkRowCount: boolean;
 	realtimeDelayMs: RealtimeDelay | undefined;
 	realtimeInFlight: number;
 	realtimeMaxInFlight: number;
@@ -84,6 +85,7 @@ export function createContext(options: WhilterServerOptions): WhilterContext {
 		realtimeReadyAfterPolls: options.realtimeReadyAfterPolls ?? 2,
 		completing: new Map(),
 		statusVariant: options.statusVariant ?? 'lower',
+		checkRowCount: options.checkRowCount ?? true,
 		realtimeDelayMs: options.realtimeDelayMs,
 		realtimeInFlight: 0,
 		realtimeMaxInFlight: 0,

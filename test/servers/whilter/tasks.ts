@@ -11,7 +11,7 @@ import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/
 import { isHttpUrl, isJson, json, jsonObject, unknownKeys } from '../http';
 import type { RecordedRequest, Reply } from '../http';
 import { postCallback, taskCallbackBody } from './callbacks';
-import { buildOutputCsv, outputKeyFor, singleCsvOf, zipOf } from './files';
+import { buildOutputCsv, dataRowsOf, outputKeyFor, singleCsvEntryOf, singleCsvOf, zipOf } from './files';
 import { bad, isNonEmptyString } from './reply';
 import { mediaBase, setTaskState } from './state';
 import type { WhilterContext } from './state';
@@ -51,6 +51,24 @@ function newTask(ctx: WhilterContext, body: Record<string, unknown>, inputKey: s
 	return task;
 }
 
+/**
+ * The task's row-count against the data rows in the ZIP, read as Whilter reads them. A ZIP that is not
+ * one CSV passes here: completing the task reports it.
+ */
+async function rowCountProblem(ctx: WhilterContext, key: string, rowCount: number): Promise<string | undefined> {
+	const object = await ctx.s3.send(new GetObjectCommand({ Bucket: ctx.bucket, Key: key }));
+	if (!object.Body) return undefined;
+	let csv: { name: string; text: string };
+	try {
+		csv = await singleCsvEntryOf(Buffer.from(await object.Body.transformToByteArray()));
+	} catch {
+		return undefined;
+	}
+	const rows = dataRowsOf(csv.text);
+	if (rows === rowCount) return undefined;
+	return `"row-count" is ${rowCount}, but the file ${csv.name} in ${key} has ${rows} data rows (read with papaparse: comma-separated, blank lines skipped)`;
+}
+
 /** POST /<client>/task */
 export async function createTask(ctx: WhilterContext, request: RecordedRequest): Promise<Reply> {
 	if (!isJson(request)) return bad(415, 'Content-Type must be application/json');
@@ -64,6 +82,8 @@ export async function createTask(ctx: WhilterContext, request: RecordedRequest):
 	} catch {
 		return bad(400, `file not found in the S3 drop: ${key}`);
 	}
+	const miscount = ctx.checkRowCount ? await rowCountProblem(ctx, key, fields['row-count'] as number) : undefined;
+	if (miscount) return bad(400, miscount);
 	const task = newTask(ctx, fields, key);
 	const { 'client-id': clientId, 'campaign-id': campaignId, 'template-id': templateId } = fields;
 	return json(200, { 'client-id': clientId, 'campaign-id': campaignId, 'template-id': templateId, 'task-id': task.id, message: 'Task created successfully.' });

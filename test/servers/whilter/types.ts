@@ -26,6 +26,12 @@ export interface WhilterServerOptions {
 	autoAdvanceMs?: number;
 	/** The status answer's shape; can also be changed at runtime on the server. */
 	statusVariant?: StatusVariant;
+	/**
+	 * Whether POST /task reads the ZIP and refuses a `row-count` that is not its number of data rows
+	 * (default true). It reads the whole CSV into memory: a test measuring a huge file's memory, or a
+	 * benchmark, turns it off. Can also be changed at runtime on the server.
+	 */
+	checkRowCount?: boolean;
 	/** Fixed port (the sandbox); default random. */
 	port?: number;
 }
@@ -98,6 +104,8 @@ export interface WhilterServer extends ContractServer {
 	callbacks: CallbackRecord[];
 	tokensIssued: number;
 	statusVariant: StatusVariant;
+	/** See WhilterServerOptions.checkRowCount. */
+	checkRowCount: boolean;
 	/** Every token issued so far stops working (the next call gets 401). */
 	expireTokens(): void;
 	/** Every token (issued and to come) stops working after `uses` more authenticated calls. */

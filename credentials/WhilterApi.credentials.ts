@@ -17,6 +17,30 @@ import { WHILTER_TIMEOUT_SECONDS, WHILTER_TOKEN_TIMEOUT_SECONDS } from '../nodes
 
 const TOKEN_TIMEOUT_LABEL = 'Token Request Timeout (Seconds)';
 
+/**
+ * A fetched token is renewed this long before Whilter's `expires_in` ends, so a call in flight or a
+ * clock a little off never carries an expired token. A token that lives under twice this long is
+ * renewed halfway through its life instead.
+ */
+export const TOKEN_RENEW_MARGIN_SECONDS = 60;
+
+/** When a token that lives `expiresIn` seconds from `now` stops being sent (ms since the epoch); undefined without a lifetime. */
+export function tokenUseUntil(expiresIn: unknown, now: number): number | undefined {
+	const seconds = typeof expiresIn === 'string' && expiresIn.trim() !== '' ? Number(expiresIn) : expiresIn;
+	if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds <= 0) return undefined;
+	return now + (seconds - Math.min(TOKEN_RENEW_MARGIN_SECONDS, seconds / 2)) * 1000;
+}
+
+/**
+ * Whether the fetched token may still be sent. Past its time none is sent: Whilter then answers 401
+ * for the missing token without acting on the call, and n8n fetches a new token through
+ * preAuthentication and repeats the call once, as it does for any 401.
+ */
+export function sessionTokenUsable(credentials: ICredentialDataDecryptedObject, now: number = Date.now()): boolean {
+	const until = Date.parse(String(credentials.sessionUseUntil ?? ''));
+	return Number.isNaN(until) || now < until;
+}
+
 /** The token URL's path, for messages: its query could hold a key. */
 function tokenPath(url: string): string {
 	try {
@@ -122,12 +146,19 @@ export class WhilterApi implements ICredentialType {
 			displayOptions: { show: { authentication: ['accessToken'] } },
 		},
 		{
-			// Filled by preAuthentication and emptied by n8n when a request answers 401, so n8n fetches
-			// a new token itself: no token is ever stored by the nodes.
+			// Filled by preAuthentication; n8n calls it again when the field is empty or a call is
+			// refused with 401 (or 403, where n8n supports it), so no node ever handles a token.
 			displayName: 'Session Token',
 			name: 'sessionToken',
 			type: 'hidden',
 			typeOptions: { expirable: true, password: true },
+			default: '',
+		},
+		{
+			// When the session token stops being sent (ISO time, from expires_in): see sessionTokenUsable.
+			displayName: 'Session Use Until',
+			name: 'sessionUseUntil',
+			type: 'hidden',
 			default: '',
 		},
 		{
@@ -206,7 +237,9 @@ export class WhilterApi implements ICredentialType {
 
 	async preAuthentication(this: IHttpRequestHelper, credentials: ICredentialDataDecryptedObject) {
 		if (credentials.authentication === 'accessToken') {
-			return { sessionToken: credentials.accessToken as string };
+			// Stored once so n8n stops calling preAuthentication; authenticate sends the Access Token
+			// field itself, so an edited token is used at once.
+			return { sessionToken: credentials.accessToken as string, sessionUseUntil: '' };
 		}
 		const timeoutMs = readTimeoutSeconds(credentials.tokenUrlTimeout, TOKEN_TIMEOUT_LABEL) ?? WHILTER_TOKEN_TIMEOUT_SECONDS * 1000;
 		const request: IHttpRequestOptions = {
@@ -220,12 +253,13 @@ export class WhilterApi implements ICredentialType {
 			// Without it, n8n's 300 s per attempt, five attempts: the execution would hang for 25 minutes.
 			timeout: timeoutMs,
 		};
-		let response: { access_token?: unknown };
+		const requestedAt = Date.now();
+		let response: { access_token?: unknown; expires_in?: unknown };
 		try {
 			// A token request creates nothing, so it goes through the retry policy like a GET.
 			response = (await withRetry(async () => await this.helpers.httpRequest({ ...request }), {
 				idempotent: true,
-			})) as { access_token?: unknown };
+			})) as { access_token?: unknown; expires_in?: unknown };
 		} catch (error) {
 			// The raw error carries the request body, client secret included: only its status and
 			// Whilter's own words go on.
@@ -247,17 +281,24 @@ export class WhilterApi implements ICredentialType {
 		if (typeof response?.access_token !== 'string' || response.access_token === '') {
 			throw new Error('The Whilter token endpoint answered without an access_token');
 		}
-		return { sessionToken: response.access_token };
+		// Counted from the request, not the answer: the token's life may have begun before it arrived.
+		const until = tokenUseUntil(response.expires_in, requestedAt);
+		return { sessionToken: response.access_token, sessionUseUntil: until === undefined ? '' : new Date(until).toISOString() };
 	}
 
 	authenticate: IAuthenticate = async (
 		credentials: ICredentialDataDecryptedObject,
 		requestOptions: IHttpRequestOptions,
 	): Promise<IHttpRequestOptions> => {
-		const headers: Record<string, string> = {
-			...(requestOptions.headers as Record<string, string> | undefined),
-			Authorization: `Bearer ${credentials.sessionToken as string}`,
-		};
+		// n8n hands a repeated call its first attempt's options: the token they carry must not survive.
+		const headers = Object.fromEntries(
+			Object.entries((requestOptions.headers ?? {}) as Record<string, string>).filter(([name]) => name.toLowerCase() !== 'authorization'),
+		);
+		if (credentials.authentication === 'accessToken') {
+			headers.Authorization = `Bearer ${credentials.accessToken as string}`;
+		} else if (credentials.sessionToken && sessionTokenUsable(credentials)) {
+			headers.Authorization = `Bearer ${credentials.sessionToken as string}`;
+		}
 		if (credentials.apiKey) headers['x-api-key'] = credentials.apiKey as string;
 		return { ...requestOptions, headers };
 	};

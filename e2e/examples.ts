@@ -2,9 +2,10 @@
  * The example workflows of `examples/` in a real n8n against the local sandbox: what `npm run demo`
  * shows and what test/e2e/examples.test.ts asserts on, so the two can never drift apart.
  *
- * (2) callback-flow.json is imported and activated first; (1) batch-campaign.json then runs with its
- * Whilter Batch callback URL pointing at (2)'s production webhook, so the sandbox's completion
- * callback starts (2) for real; (3) realtime-flow.json runs last.
+ * (2) callback-flow.json is imported and published first; (1) batch-campaign.json polls with Whilter
+ * Status, and its Whilter Batch is given (2)'s production URL as Callback URL, as the README tells
+ * users to do to start (2), so the sandbox's completion callback starts (2) for real; (3)
+ * realtime-flow.json runs last.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,9 +28,6 @@ export const PACKAGE_PREFIX = 'n8n-nodes-whilter.';
 /** Loaded from N8N_CUSTOM_EXTENSIONS (tests, demo), n8n names the same types `CUSTOM.<name>`. */
 export const CUSTOM_PREFIX = 'CUSTOM.';
 
-/** The n8n address written in the examples (e.g. the callback URL), for a user to replace with theirs. */
-const EXAMPLE_N8N_URL = 'http://localhost:5678';
-
 const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms));
 
 export interface ExampleOptions {
@@ -37,15 +35,11 @@ export interface ExampleOptions {
 	prefix: string;
 	/** Credential ids by type, as n8n's import needs them. */
 	credentialIds: Record<string, string>;
-	/** This n8n's address, written where the example says http://localhost:5678. */
-	n8nUrl?: string;
 }
 
-/** An example workflow as a user imports it into this n8n: type prefix, credential ids and address filled in. */
+/** An example workflow as a user imports it into this n8n: type prefix and credential ids filled in. */
 export function readExample(file: string, options: ExampleOptions): WorkflowJson {
-	let text = readFileSync(join(REPO_ROOT, 'examples', file), 'utf8');
-	if (options.n8nUrl) text = text.split(EXAMPLE_N8N_URL).join(options.n8nUrl);
-	const json = JSON.parse(text) as WorkflowJson;
+	const json = JSON.parse(readFileSync(join(REPO_ROOT, 'examples', file), 'utf8')) as WorkflowJson;
 	json.nodes = json.nodes.map((node: INode) => ({
 		...node,
 		type: node.type.replace(PACKAGE_PREFIX, options.prefix),
@@ -134,15 +128,19 @@ export async function runExamples(
 	credentialIds: Record<string, string>,
 	progress: (line: string) => void = () => {},
 ): Promise<ExamplesRun> {
-	const options: ExampleOptions = { prefix: CUSTOM_PREFIX, credentialIds, n8nUrl: n8n.url };
+	const options: ExampleOptions = { prefix: CUSTOM_PREFIX, credentialIds };
 
 	const callbackJson = readExample('callback-flow.json', options);
 	const callbackWorkflow = await n8n.importWorkflow(callbackJson);
 	const callbackUrl = triggerUrl(n8n.url, callbackJson);
-	progress(`activating "${callbackJson.name}" (production webhook ${callbackUrl})…`);
+	progress(`publishing "${callbackJson.name}" (production webhook ${callbackUrl})…`);
 	await activateWebhookWorkflow(n8n, callbackWorkflow.id, callbackUrl);
 
 	const batchJson = readExample('batch-campaign.json', options);
+	// What the user does to start (2) from a batch: (2)'s production URL as Whilter Batch's Callback URL.
+	const batchNode = batchJson.nodes.find((node) => node.type.endsWith('.whilterBatch'));
+	if (!batchNode) throw new Error(`"${batchJson.name}" has no Whilter Batch`);
+	batchNode.parameters = { ...batchNode.parameters, options: { ...(batchNode.parameters.options as IDataObject), callbackUrl } };
 	const batchWorkflow = await n8n.importWorkflow(batchJson);
 	progress(`running "${batchJson.name}": upload, task, waiting for Whilter to finish it, WhatsApp media, TimePay…`);
 	const batchExecution = await n8n.runManually(batchWorkflow.id, { triggerName: 'Start', timeoutMs: 300_000 });

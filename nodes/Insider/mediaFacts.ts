@@ -5,11 +5,18 @@ import { insiderApiRequest } from './transport';
 
 /**
  * `GET /v1/media/<id>` (retried on 429/5xx like every GET): the media's URL, MIME type, SHA-256
- * and size, in the names Insider documents.
+ * and size, in the names Insider documents. Insider's documented request carries
+ * `Content-Type: application/json` even without a body, and a gateway may refuse the GET without it.
  */
 export async function getMediaFacts(this: IExecuteFunctions, rawId: string, itemIndex: number, timeoutMs?: number): Promise<IDataObject> {
 	const mediaId = String(rawId ?? '').trim();
-	const media = await insiderApiRequest.call(this, { method: 'GET', path: `/v1/media/${pathSegment(mediaId, 'Media ID')}`, itemIndex, timeoutMs });
+	const media = await insiderApiRequest.call(this, {
+		method: 'GET',
+		path: `/v1/media/${pathSegment(mediaId, 'Media ID')}`,
+		headers: { 'Content-Type': 'application/json' },
+		itemIndex,
+		timeoutMs,
+	});
 	return {
 		id: media.id ?? mediaId,
 		url: media.url ?? null,

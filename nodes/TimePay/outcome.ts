@@ -13,15 +13,57 @@ export function isPartialSuccess(response: TimePayResponse): boolean {
 	return response.statusCode === 207 || (response.statusCode < 300 && response.body.success === false);
 }
 
+/** One entry of `results.errors`, in one shape whatever TimePay wrote. */
+export type FailedCustomer = {
+	customerId: string | null;
+	reason: string | null;
+};
+
+const ID_KEYS = ['customerId', 'customer_id', 'customerID', 'id', 'loan_id', 'loanId', 'loanID'];
+const REASON_KEYS = ['error', 'message', 'reason', 'description', 'detail'];
+
+function firstString(entry: IDataObject, keys: string[]): string | null {
+	for (const key of keys) {
+		const value = entry[key];
+		if (typeof value === 'string' && value.trim()) return value.trim();
+		if (typeof value === 'number') return String(value);
+		// `{error: {message}}`, as many APIs nest it.
+		if (isRecord(value) && typeof value.message === 'string' && value.message.trim()) return value.message.trim();
+	}
+	return null;
+}
+
+/**
+ * TimePay documents no shape for its per-customer errors, and entries have been seen as objects
+ * under several names and as plain strings. A string reads as `<id>: <reason>`, as one id (no spaces),
+ * or else as a reason for an unnamed customer.
+ */
+export function readFailedCustomer(entry: unknown): FailedCustomer {
+	if (isRecord(entry)) return { customerId: firstString(entry, ID_KEYS), reason: firstString(entry, REASON_KEYS) };
+	if (typeof entry !== 'string' || !entry.trim()) return { customerId: null, reason: null };
+	const text = entry.trim();
+	const named = /^([^\s:]+)\s*:\s*(.+)$/s.exec(text);
+	if (named) return { customerId: named[1], reason: named[2].trim() };
+	return /\s/.test(text) ? { customerId: null, reason: text } : { customerId: text, reason: null };
+}
+
+function failedCustomersOf(response: TimePayResponse): FailedCustomer[] {
+	const results = isRecord(response.body.results) ? response.body.results : {};
+	return Array.isArray(results.errors) ? results.errors.map(readFailedCustomer) : [];
+}
+
 /**
  * The output item of one initiation: TimePay's answer as it came (`success`, `message`, `results`
  * with the counts and the per-customer errors), plus what was asked, so that an IF node can branch
- * on `success` or `partialSuccess` without knowing HTTP statuses.
+ * on `success` or `partialSuccess` without knowing HTTP statuses. When customers failed,
+ * `failedCustomers` lists them as `{customerId, reason}` whatever shape TimePay's errors came in.
  */
 export function initiationOutput(request: InitiateRequest, response: TimePayResponse): IDataObject {
 	const partial = isPartialSuccess(response);
+	const failed = failedCustomersOf(response);
 	return {
 		...response.body,
+		...(failed.length ? { failedCustomers: failed } : {}),
 		success: response.body.success === undefined ? !partial : response.body.success === true && !partial,
 		partialSuccess: partial,
 		statusCode: response.statusCode,
@@ -31,10 +73,13 @@ export function initiationOutput(request: InitiateRequest, response: TimePayResp
 	};
 }
 
-function customerOf(error: unknown): string | undefined {
-	if (!isRecord(error)) return typeof error === 'string' ? error : undefined;
-	for (const key of ['customerId', 'id', 'loan_id', 'loanId']) if (typeof error[key] === 'string') return error[key] as string;
-	return undefined;
+/** `TimePay's reasons: WhatsApp number is not reachable (2 customers).`, each distinct reason once. */
+function reasonsText(failed: FailedCustomer[]): string {
+	const counts = new Map<string, number>();
+	for (const { reason } of failed) if (reason !== null) counts.set(reason, (counts.get(reason) ?? 0) + 1);
+	if (!counts.size) return '';
+	const shown = [...counts].slice(0, 5).map(([reason, n]) => `${reason} (${n} customer${n === 1 ? '' : 's'})`);
+	return `TimePay's reasons: ${shown.join('; ')}${counts.size > 5 ? `; … (${counts.size - 5} more)` : ''}.`;
 }
 
 /**
@@ -43,9 +88,9 @@ function customerOf(error: unknown): string | undefined {
  */
 export function partialSuccessError(node: INode, request: InitiateRequest, response: TimePayResponse): NodeApiError {
 	const results = isRecord(response.body.results) ? response.body.results : {};
-	const errors = Array.isArray(results.errors) ? results.errors : [];
-	const failedIds = errors.map(customerOf).filter((id): id is string => id !== undefined);
-	const counts = `${String(results.initiated ?? '?')} initiated, ${String(results.failed ?? errors.length)} failed`;
+	const failed = failedCustomersOf(response);
+	const failedIds = failed.map((f) => f.customerId).filter((id): id is string => id !== null);
+	const counts = `${String(results.initiated ?? '?')} initiated, ${String(results.failed ?? failed.length)} failed`;
 	const said = typeof response.body.message === 'string' ? `: ${response.body.message}` : '';
 	const message = `TimePay answered HTTP ${response.statusCode} (partial success, ${counts}) to the initiation for campaign ${request.campaignId}${said}`;
 	const shown = failedIds.slice(0, 20).join(', ') + (failedIds.length > 20 ? `, … (${failedIds.length - 20} more)` : '');
@@ -53,6 +98,7 @@ export function partialSuccessError(node: INode, request: InitiateRequest, respo
 		'"Treat Partial Success as Error" is on. The request was sent once and not retried.',
 		'The initiated customers were messaged: running this item again as it is would message them again.',
 		failedIds.length ? `Failed customers: ${shown}. To retry only them, set Filters → Customer IDs to these IDs.` : '',
+		reasonsText(failed),
 	]
 		.filter(Boolean)
 		.join(' ');

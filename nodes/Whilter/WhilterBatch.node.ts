@@ -9,6 +9,7 @@ import type {
 } from 'n8n-workflow';
 
 import { TASK_PATH, TASK_STATUS_PATH } from './api/endpoints';
+import { DEFAULT_CALLBACK_FIELD } from './api/taskApi';
 import { maxFieldSizeOption, maxResultRowsOption } from './api/resultLimits';
 import { RESULT_ROW_FILTER_OPTIONS } from './api/rowFilter';
 import type { ResultRowFilter } from './api/rowFilter';
@@ -125,25 +126,6 @@ export class WhilterBatch implements INodeType {
 				description: 'Whether to name the file &lt;TemplateID&gt;_Priority_&lt;CampaignName&gt;.zip, Whilter\'s high-priority convention',
 			},
 			{
-				displayName: 'File Already Uploaded',
-				name: 'alreadyUploaded',
-				type: 'fixedCollection',
-				placeholder: 'Add File Already Uploaded',
-				default: {},
-				description: 'Create the task for a file an earlier run already put in S3 (its error message gives these values)',
-				options: [
-					{
-						displayName: 'File',
-						name: 'file',
-						values: [
-							{ displayName: 'File Name', name: 'fileName', type: 'string', default: '' },
-							{ displayName: 'S3 Key', name: 'filePath', type: 'string', default: '' },
-							{ displayName: 'Row Count', name: 'rowCount', type: 'number', default: 1, typeOptions: { minValue: 1 } },
-						],
-					},
-				],
-			},
-			{
 				displayName: 'Options',
 				name: 'options',
 				type: 'collection',
@@ -156,6 +138,13 @@ export class WhilterBatch implements INodeType {
 						type: 'boolean',
 						default: false,
 						description: 'Whether to output the uploaded ZIP as binary data too',
+					},
+					{
+						displayName: 'Callback Field Name',
+						name: 'callbackField',
+						type: 'string',
+						default: DEFAULT_CALLBACK_FIELD,
+						description: 'The task body field that carries the callback URL, if your Whilter account names it differently',
 					},
 					{
 						displayName: 'Callback Result Rows',
@@ -186,6 +175,14 @@ export class WhilterBatch implements INodeType {
 						description: 'Whilter POSTs here when the task completes: use the production URL of a Whilter Trigger node',
 					},
 					{
+						displayName: 'Client ID Value',
+						name: 'clientIdValue',
+						type: 'string',
+						default: '',
+						placeholder: 'acme-account',
+						description: 'What the task body sends as its client ID. Empty: the Client ID of the Whilter credential (or its client path segment with a static token).',
+					},
+					{
 						displayName: 'Duplicate Identifiers',
 						name: 'duplicateIdentifiers',
 						type: 'options',
@@ -204,7 +201,39 @@ export class WhilterBatch implements INodeType {
 						name: 'expectedOutputDuration',
 						type: 'number',
 						default: 0,
-						description: 'Sent as expected-output-duration in the task',
+						description:
+							'Sent as is in the task\'s expected-output-duration. Whilter\'s documentation gives no unit: use the one your Whilter onboarding names.',
+					},
+					{
+						displayName: 'File Already Uploaded',
+						name: 'alreadyUploaded',
+						type: 'fixedCollection',
+						placeholder: 'Add File Already Uploaded',
+						default: {},
+						description: 'Recovery: create the task for a file an earlier run already put in S3, without uploading again (that run\'s error message gives these values)',
+						options: [
+							{
+								displayName: 'File',
+								name: 'file',
+								values: [
+									{ displayName: 'File Name', name: 'fileName', type: 'string', default: '' },
+									{ displayName: 'S3 Key', name: 'filePath', type: 'string', default: '' },
+									{ displayName: 'Row Count', name: 'rowCount', type: 'number', default: 1, typeOptions: { minValue: 1 } },
+								],
+							},
+						],
+					},
+					{
+						displayName: 'File Path Form',
+						name: 'filePathForm',
+						type: 'options',
+						options: [
+							{ name: 'HTTPS URL of the Object', value: 'https', description: 'The object\'s URL at the credential\'s S3 endpoint and region: path-style when Force Path Style is on, else virtual-hosted' },
+							{ name: 'S3 Key', value: 'key', description: 'The key in the bucket, e.g. incoming/acme/T-100_Diwali.zip' },
+							{ name: 'S3 URI', value: 's3', description: 'The URI s3://bucket/key' },
+						],
+						default: 'key',
+						description: 'How the task body\'s file-path names the uploaded ZIP',
 					},
 					maxFieldSizeOption({ show: { waitForCallback: [true] } }),
 					maxResultRowsOption(
@@ -234,7 +263,20 @@ export class WhilterBatch implements INodeType {
 						type: 'number',
 						typeOptions: { numberPrecision: 0 },
 						default: 0,
-						description: 'Integer priority for the task (public API variant)',
+						description:
+							'The task\'s numeric priority field (the public API\'s variant). Whilter\'s queue convention is the file name\'s _Priority_ marker instead (High Priority): use the one your account follows.',
+					},
+					{
+						displayName: 'Priority Form',
+						name: 'priorityForm',
+						type: 'options',
+						options: [
+							{ name: 'Number', value: 'number', description: 'E.g. "priority": 3.' },
+							{ name: 'Omit', value: 'omit', description: 'Never send priority, even when set' },
+							{ name: 'Text', value: 'text', description: 'E.g. "priority": "3".' },
+						],
+						default: 'number',
+						description: 'How the Priority option is written in the task body',
 					},
 					{
 						displayName: 'Put ZIP in Field',

@@ -69,22 +69,6 @@ export class WhilterStatus implements INodeType {
 				description: 'The task returned by Whilter Batch (its task ID field) or by the task API',
 			},
 			{
-				displayName: 'Status Path',
-				name: 'statusPath',
-				type: 'string',
-				default: TASK_STATUS_PATH,
-				displayOptions: { hide: { operation: ['cancel'] } },
-				description: 'Path under /&lt;client&gt; of the status endpoint; {taskId} is replaced by the task ID',
-			},
-			{
-				displayName: 'Cancel Path',
-				name: 'cancelPath',
-				type: 'string',
-				default: TASK_CANCEL_PATH,
-				displayOptions: { show: { operation: ['cancel'] } },
-				description: 'Path of the cancel endpoint, under the API base URL (not under /&lt;client&gt;); {taskId} is replaced by the task ID',
-			},
-			{
 				displayName: 'Rows',
 				name: 'rowFilter',
 				type: 'options',
@@ -144,8 +128,26 @@ export class WhilterStatus implements INodeType {
 				type: 'collection',
 				placeholder: 'Add option',
 				default: {},
-				displayOptions: { show: { operation: ['getResults'], resultFormat: ['items'] } },
-				options: [maxFieldSizeOption()],
+				// Each option shows where it applies; the paths point the node at another Whilter deployment.
+				options: [
+					{
+						displayName: 'Cancel Path',
+						name: 'cancelPath',
+						type: 'string',
+						default: TASK_CANCEL_PATH,
+						displayOptions: { show: { '/operation': ['cancel'] } },
+						description: 'Path of the cancel endpoint, under the API base URL (not under /&lt;client&gt;); {taskId} is replaced by the task ID',
+					},
+					maxFieldSizeOption({ show: { '/operation': ['getResults'], '/resultFormat': ['items'] } }),
+					{
+						displayName: 'Status Path',
+						name: 'statusPath',
+						type: 'string',
+						default: TASK_STATUS_PATH,
+						displayOptions: { hide: { '/operation': ['cancel'] } },
+						description: 'Path under /&lt;client&gt; of the status endpoint; {taskId} is replaced by the task ID',
+					},
+				],
 			},
 		],
 	};

@@ -36,8 +36,10 @@ export class WhilterTrigger implements INodeType {
 		inputs: [],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [
-			// Confirms callbacks against the status API and reads the result rows.
-			{ name: 'whilterApi', required: true },
+			// Confirms callbacks against the status API and reads the result rows (Result Rows always
+			// confirm first): with confirmation off there is nothing to call, so no credential to ask for.
+			// A parameter hidden by the event or output is absent from the node and hides nothing.
+			{ name: 'whilterApi', required: true, displayOptions: { hide: { confirmWithApi: [false], realtimeConfirmation: ['off'] } } },
 			// The shared secret lives in n8n's encrypted credential store, as for n8n's Webhook node: a
 			// password parameter on the node would be saved in clear in the workflow JSON and its exports.
 			// The package's own credential types, since community nodes may not use n8n's httpHeaderAuth.
@@ -58,7 +60,7 @@ export class WhilterTrigger implements INodeType {
 		properties: [
 			{
 				displayName:
-					'Activate the workflow, then paste this node\'s <b>Production URL</b> (Webhook URLs above) into Whilter Batch\'s <b>Callback URL</b> option, or give it to Whilter as your callback URL',
+					'Publish the workflow, then paste this node\'s <b>Production URL</b> (Webhook URLs above) into Whilter Batch\'s <b>Callback URL</b> option, or give it to Whilter as your callback URL',
 				name: 'callbackNotice',
 				type: 'notice',
 				default: '',
@@ -71,14 +73,6 @@ export class WhilterTrigger implements INodeType {
 				type: 'notice',
 				default: '',
 				displayOptions: { show: { event: ['realtimeMedia'] } },
-			},
-			{
-				displayName:
-					'With no Authentication and no confirmation, callbacks cannot be checked: this trigger refuses to read result rows for them. Set Authentication or turn on Confirm With Whilter API.',
-				name: 'unsafeNotice',
-				type: 'notice',
-				default: '',
-				displayOptions: { show: { event: ['batchTask'], authentication: ['none'], confirmWithApi: [false], output: ['rows'] } },
 			},
 			{
 				displayName: 'Event',
@@ -118,7 +112,8 @@ export class WhilterTrigger implements INodeType {
 				name: 'confirmWithApi',
 				type: 'boolean',
 				default: true,
-				displayOptions: { show: { event: ['batchTask'] } },
+				// Result Rows are always read from the file path the status API gives, never the caller's.
+				displayOptions: { show: { event: ['batchTask'], output: ['callback'] } },
 				description:
 					'Whether to look the task up (GET /&lt;client&gt;/task/status/&lt;task ID&gt;) before starting, and start only if it exists (else 403) and its status is the one the callback names (else 409). Stops forged callbacks even without a shared secret.',
 			},
@@ -145,7 +140,7 @@ export class WhilterTrigger implements INodeType {
 				type: 'options',
 				options: [
 					{ name: 'Callback', value: 'callback', description: 'One item: the callback with the confirmed status' },
-					{ name: 'Result Rows', value: 'rows', description: 'One item per row of the task\'s output file (with its media URL and error)' },
+					{ name: 'Result Rows', value: 'rows', description: 'One item per row of the task\'s output file (with its media URL and error), read from the file path Whilter\'s status API gives' },
 				],
 				default: 'callback',
 				displayOptions: { show: { event: ['batchTask'] } },
@@ -269,7 +264,7 @@ export class WhilterTrigger implements INodeType {
 
 	// Whilter has no endpoint to register or remove a callback: the URL travels with each task
 	// (Whilter Batch's "Callback URL" option) or is set up with Whilter once. n8n itself serves the URL
-	// while the workflow is active, so there is nothing remote to check, create or delete, and these
+	// while the workflow is published, so there is nothing remote to check, create or delete, and these
 	// methods make no calls.
 	webhookMethods = {
 		default: {

@@ -49,6 +49,17 @@ export interface VendorSpec<Request extends ApiRequest> {
 	sentOnceBecause: string;
 	/** The deadline of a call that sets none itself (ms): the vendor's documented default, or the credential's setting. */
 	timeoutMs(credentials: ICredentialDataDecryptedObject): number;
+	/**
+	 * The answers that mean "renew the token": n8n then calls the credential's preAuthentication and
+	 * repeats the call once (n8n's default is 401 alone; n8n versions without the option keep that).
+	 * Such an answer means the vendor did not act, so a creating call's repeat makes nothing twice.
+	 */
+	renewTokenOn?: number[];
+	/**
+	 * Words put first in a failed call's description, from the credential as read before the call
+	 * and as it is after it (e.g. whether n8n renewed a refused token).
+	 */
+	failureHint?(status: number | undefined, before: ICredentialDataDecryptedObject, after: ICredentialDataDecryptedObject | undefined): string | undefined;
 }
 
 /** The one name of the deadline option, on every node that offers it and on the Whilter credential. */
@@ -122,11 +133,11 @@ export function redirectHint(vendor: string, from: string, location: string | un
  * What the credential holds after a failed call: n8n stores a token that preAuthentication fetched
  * during the call, and the copy read before the call never saw it.
  */
-async function secretsNow<Request extends ApiRequest>(context: ApiContext, spec: VendorSpec<Request>): Promise<Array<string | undefined>> {
+async function credentialsNow<Request extends ApiRequest>(context: ApiContext, spec: VendorSpec<Request>): Promise<ICredentialDataDecryptedObject | undefined> {
 	try {
-		return spec.secrets(await context.getCredentials(spec.credentialType));
+		return await context.getCredentials<ICredentialDataDecryptedObject>(spec.credentialType);
 	} catch {
-		return [];
+		return undefined;
 	}
 }
 
@@ -164,7 +175,13 @@ export function createVendorTransport<Request extends ApiRequest>(spec: VendorSp
 		const idempotent = isIdempotentMethod(request.method);
 		try {
 			const response = (await withRetry(
-				async () => await this.helpers.httpRequestWithAuthentication.call(this, spec.credentialType, { ...options }),
+				async () =>
+					await this.helpers.httpRequestWithAuthentication.call(
+						this,
+						spec.credentialType,
+						{ ...options },
+						spec.renewTokenOn ? { preAuthenticationRetryStatusCode: spec.renewTokenOn } : undefined,
+					),
 				{ idempotent, abortSignal: signal },
 			)) as IN8nHttpFullResponse;
 			const body = response.body;
@@ -173,6 +190,7 @@ export function createVendorTransport<Request extends ApiRequest>(spec: VendorSp
 				body: typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as IDataObject) : { data: body as IDataObject[] },
 			};
 		} catch (error) {
+			const after = await credentialsNow(this, spec);
 			const apiError = vendorApiError(this.getNode(), error, {
 				vendor: spec.vendor,
 				// The path only: a full URL with a query could hold a key.
@@ -182,7 +200,7 @@ export function createVendorTransport<Request extends ApiRequest>(spec: VendorSp
 				itemIndex: request.itemIndex,
 				// The credential as read before the call, and as it is now; vendorApiError adds what the
 				// failed request carried. A token fetched during the call is in the last two.
-				secrets: [...spec.secrets(credentials), ...(await secretsNow(this, spec))],
+				secrets: [...spec.secrets(credentials), ...(after ? spec.secrets(after) : [])],
 			});
 			const facts = failureFacts(error);
 			const status = apiError.httpCode ? Number(apiError.httpCode) : undefined;
@@ -191,6 +209,8 @@ export function createVendorTransport<Request extends ApiRequest>(spec: VendorSp
 			if (status !== undefined && status >= 300 && status < 400) {
 				apiError.description = [redirectHint(spec.vendor, options.url, facts.location), apiError.description].filter(Boolean).join(' ');
 			}
+			const hint = spec.failureHint?.(status, credentials, after);
+			if (hint) apiError.description = [hint, apiError.description].filter(Boolean).join(' ');
 			throw apiError;
 		}
 	};

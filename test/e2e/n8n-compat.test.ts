@@ -92,9 +92,9 @@ function placeCommunityPackage(userFolder: string): string {
 	return dir;
 }
 
-/** An example workflow as a user imports it: the credential ids and this n8n's address filled in, the type prefix of this loading mode. */
-function example(file: string, n8n: N8nHandle, prefix: string, ids: Record<string, string>): WorkflowJson {
-	return readExample(file, { prefix, credentialIds: ids, n8nUrl: n8n.url });
+/** An example workflow as a user imports it: the credential ids filled in, the type prefix of this loading mode. */
+function example(file: string, prefix: string, ids: Record<string, string>): WorkflowJson {
+	return readExample(file, { prefix, credentialIds: ids });
 }
 
 function tokenCallsSince(from: number): number {
@@ -211,7 +211,7 @@ function unexpectedWarnings(log: string): string[] {
  * Whilter nodes; then a separate Status run reports the task completed.
  */
 async function runExampleOne(n8n: N8nHandle, prefix: string, ids: Record<string, string>): Promise<{ taskId: string; statusWorkflowId: string }> {
-	const workflow = await n8n.importWorkflow(example('batch-campaign.json', n8n, prefix, ids));
+	const workflow = await n8n.importWorkflow(example('batch-campaign.json', prefix, ids));
 	const from = sandbox.whilter.requests.length;
 	const tokensBefore = sandbox.whilter.tokensIssued;
 	const started = Date.now();
@@ -349,7 +349,7 @@ describe(`n8n ${NODE20_N8N_VERSION} on Node 20, the package installed as a commu
 	});
 
 	test('example (3), real-time media, runs end to end (waits for the media: polling, sleep, cancel signal)', async () => {
-		const workflow = await n8n.importWorkflow(example('realtime-flow.json', n8n, PACKAGE_PREFIX, ids));
+		const workflow = await n8n.importWorkflow(example('realtime-flow.json', PACKAGE_PREFIX, ids));
 		const started = Date.now();
 		const execution = await n8n.runManually(workflow.id, { triggerName: 'Start', timeoutMs: 120_000 });
 		say(`example (3) in n8n ${install.version}: ${Date.now() - started} ms`);
@@ -429,7 +429,7 @@ describe(`n8n ${NODE20_N8N_VERSION} on Node 20, the package installed as a commu
 	// calling Whilter. (n8n-core also aborts a node's HTTP requests once the execution is cancelled, so
 	// this holds even without the node's own use of getExecutionCancelSignal, which makes it stop at once.)
 	test("stopping an execution cancels it and ends the real-time node's polling", async () => {
-		const json = example('realtime-flow.json', n8n, PACKAGE_PREFIX, ids);
+		const json = example('realtime-flow.json', PACKAGE_PREFIX, ids);
 		json.name = 'Real-time media that never gets ready';
 		const realtimeNode = json.nodes.find((node) => node.name === 'Whilter Realtime');
 		if (!realtimeNode) throw new Error('examples/realtime-flow.json has no "Whilter Realtime" node');

@@ -219,6 +219,49 @@ test('an expired token: one 401, exactly one new token, and the run succeeds', a
 	expect(seen.bearers.size).toBe(1);
 });
 
+test('a token Whilter ends early with 403 (not 401): n8n fetches exactly one new token, repeats the call, and the run succeeds', async () => {
+	whilter.expiredTokenStatus = 403;
+	try {
+		whilter.expireTokens();
+		const tokensBefore = whilter.tokensIssued;
+		const from = whilter.requests.length;
+		const execution = await n8n.runManually(workflowId);
+		expect(execution.data?.resultData.error?.message).toBeUndefined();
+		expect(execution.status).toBe('success');
+		expectStatusData(statusOutput(execution));
+		expect(whilter.tokensIssued - tokensBefore).toBe(1);
+		const status = whilter.requests.slice(from).filter((r) => r.method === 'GET' && r.path.startsWith(STATUS_PATH));
+		expect(status.map((r) => r.status)).toEqual([403, 200, 200, 200]);
+	} finally {
+		whilter.expiredTokenStatus = 401;
+	}
+});
+
+test("a token past its expires_in is never sent: the call goes without it, Whilter's 401 makes n8n fetch a new one", async () => {
+	// expires_in of 4 s: the credential stops using a token this short-lived halfway, after 2 s.
+	whilter.tokenTtlSeconds = 4;
+	try {
+		// The stored token was issued for an hour: end it, so this run stores one issued for 4 s.
+		whilter.expireTokens();
+		expect((await n8n.runManually(workflowId)).status).toBe('success');
+		// Real time has to pass for a real n8n; the assertions hold however long the wait turns out.
+		await new Promise((resolve) => setTimeout(resolve, 2500));
+		const tokensBefore = whilter.tokensIssued;
+		const from = whilter.requests.length;
+		const execution = await n8n.runManually(workflowId);
+		expect(execution.status).toBe('success');
+		expectStatusData(statusOutput(execution));
+		expect(whilter.tokensIssued - tokensBefore).toBeGreaterThanOrEqual(1);
+		const status = whilter.requests.slice(from).filter((r) => r.method === 'GET' && r.path.startsWith(STATUS_PATH));
+		// Every refused call went without a token; every call that carried one was accepted.
+		expect(status.filter((r) => r.status !== 200).every((r) => r.status === 401 && r.headers.authorization === undefined)).toBe(true);
+		expect(status.filter((r) => r.headers.authorization !== undefined).every((r) => r.status === 200)).toBe(true);
+		expect(status.filter((r) => r.status === 401).length).toBeGreaterThanOrEqual(1);
+	} finally {
+		whilter.tokenTtlSeconds = 3600;
+	}
+});
+
 test('the same through `n8n execute --id` (a second n8n process on the same database)', async () => {
 	whilter.expireTokens();
 	const tokensBefore = whilter.tokensIssued;
@@ -234,7 +277,8 @@ test('the same through `n8n execute --id` (a second n8n process on the same data
 	// The execution is stored like the others (mode cli).
 	const modes = (await n8n.executions(workflowId)).map((e) => e.mode);
 	expect(modes.filter((m) => m === 'cli')).toHaveLength(1);
-	expect(modes.filter((m) => m === 'manual')).toHaveLength(3);
+	// Three runs of the tests before the token-renewal ones, and three of those.
+	expect(modes.filter((m) => m === 'manual')).toHaveLength(6);
 });
 
 test('a wrong client secret fails the run with a clear message that does not hold the secret', async () => {

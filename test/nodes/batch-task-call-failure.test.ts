@@ -58,17 +58,17 @@ describe('Whilter Batch: a task call that fails after the upload', () => {
 		const message = String(result.error?.message);
 		expect(message).toMatch(/Whilter may have created the task before the call failed: do not create it again before checking/);
 		expect(message).toMatch(/ask Whilter whether a task exists for file "T-7_maybe-\w+\.zip"/);
-		expect(message).toMatch(/Only if none exists, set "File Already Uploaded"/);
+		expect(message).toMatch(/Only if none exists, set "Options → File Already Uploaded"/);
 		expect(message).not.toMatch(/Whilter created no task/);
 	});
 
-	it('a refusal (429): no task was created, so File Already Uploaded is the way on', async () => {
+	it('a refusal (429): no task was created, so Options → File Already Uploaded is the way on', async () => {
 		servers.whilter.faults.add({ method: 'POST', path: '/acme/task', kind: 'status', status: 429, retryAfter: 0 });
 		const before = servers.whilter.tasks.size;
 		const result = await submit('refused');
 		expect(servers.whilter.tasks.size).toBe(before);
 		expect(String(result.error?.message)).toMatch(
-			/Whilter created no task\. The file is already in S3: bucket "whilter-drop", key "incoming\/acme\/T-7_refused\.zip" \(2 rows\); to create the task without uploading again, set "File Already Uploaded"/,
+			/Whilter created no task\. The file is already in S3: bucket "whilter-drop", key "incoming\/acme\/T-7_refused\.zip" \(2 rows\); to create the task without uploading again, set "Options → File Already Uploaded"/,
 		);
 	});
 });

@@ -91,7 +91,7 @@ describe.each([302, 307])('a %s redirect to another host', (code) => {
 				identifierColumn: 'phone',
 				templateId: 'T-1',
 				campaignId: 'c-1',
-				alreadyUploaded: { file: { fileName: 'T-1_c-1.zip', filePath: 'in/T-1_c-1.zip', rowCount: 3 } },
+				options: { alreadyUploaded: { file: { fileName: 'T-1_c-1.zip', filePath: 'in/T-1_c-1.zip', rowCount: 3 } } },
 			},
 			credentials: { whilterApi: credential },
 		});

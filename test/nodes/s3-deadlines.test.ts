@@ -26,13 +26,14 @@ jest.mock('n8n-workflow', () => {
 useVirtualClock(jest.mocked(sleep));
 
 // The results reader (Whilter Status, Trigger, Batch's resume) uses the package's default deadlines,
-// 10 s to connect and 120 s without a byte: 1 s here, so the test does not sit them out.
+// 10 s to connect and 120 s without a byte: 5 s here, so the test does not sit them out, while the
+// calls that are answered (HeadObject, CreateMultipartUpload) keep ample time on a busy machine.
 jest.mock('../../nodes/Whilter/api/s3Drop', () => {
 	const actual = jest.requireActual<typeof import('../../nodes/Whilter/api/s3Drop')>('../../nodes/Whilter/api/s3Drop');
 	return {
 		...actual,
 		createS3Client: (...[drop, signal, timeouts]: Parameters<typeof actual.createS3Client>) =>
-			actual.createS3Client(drop, signal, timeouts ?? { connectMs: 1000, idleMs: 1000 }),
+			actual.createS3Client(drop, signal, timeouts ?? { connectMs: 5000, idleMs: 5000 }),
 	};
 });
 
@@ -58,7 +59,7 @@ afterAll(async () => {
 
 const customers: IDataObject[] = [{ phone: '+911' }, { phone: '+912' }];
 
-async function submit(campaignName: string, options: INodeParameters = { s3Timeout: 1 }) {
+async function submit(campaignName: string, options: INodeParameters = { s3Timeout: 5 }) {
 	return await runChain({
 		items: customers.map((json) => ({ json })),
 		nodes: [
@@ -78,7 +79,7 @@ const quoted = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 /** The message of an upload that timed out in `call`. */
 function timedOut(key: string, call: string): RegExp {
 	const where = `bucket "${BUCKET}", key "${key}"`;
-	return new RegExp(`^Uploading the batch file to S3 failed \\(${quoted(where)}\\): S3 sent nothing for 1 s \\(${call}, ${quoted(where)}\\), so the call was given up$`);
+	return new RegExp(`^Uploading the batch file to S3 failed \\(${quoted(where)}\\): S3 sent nothing for 5 s \\(${call}, ${quoted(where)}\\), so the call was given up$`);
 }
 
 describe('Whilter Batch: S3 Timeout', () => {
@@ -114,7 +115,7 @@ describe('Whilter Batch: S3 Timeout', () => {
 				{
 					name: 'Batch',
 					type: 'whilterBatch',
-					parameters: { inputSource: 'file', binaryPropertyName: 'data', identifierColumn: 'phone', templateId: 'T-100', campaignId: 'c', campaignName: 'Silent-Part', options: { s3Timeout: 1 } },
+					parameters: { inputSource: 'file', binaryPropertyName: 'data', identifierColumn: 'phone', templateId: 'T-100', campaignId: 'c', campaignName: 'Silent-Part', options: { s3Timeout: 5 } },
 					credentials: { whilterApi: credential },
 				},
 			],
@@ -157,7 +158,7 @@ describe('reading a results file from the S3 drop (Whilter Status → Get Result
 		servers.s3.silence({ method: 'GET', path: `/${BUCKET}/${key}`, times: 10 });
 		const result = await getResults(taskId);
 		expect(result.error?.message).toBe(
-			`Item 0: cannot read the results file s3://${BUCKET}/${key}: S3 sent nothing for 1 s (GetObject, bucket "${BUCKET}", key "${key}"), so the call was given up`,
+			`Item 0: cannot read the results file s3://${BUCKET}/${key}: S3 sent nothing for 5 s (GetObject, bucket "${BUCKET}", key "${key}"), so the call was given up`,
 		);
 	});
 
@@ -167,7 +168,7 @@ describe('reading a results file from the S3 drop (Whilter Status → Get Result
 		servers.s3.silence({ method: 'GET', path: `/${BUCKET}/${key}`, afterFirstBytes: true, times: 10 });
 		const result = await getResults(taskId);
 		expect(result.error?.message).toMatch(
-			new RegExp(`^Item 0: reading the results file s3://${quoted(BUCKET)}/${quoted(key)} failed after row 0: S3 sent nothing for 1 s \\(GetObject, bucket "${quoted(BUCKET)}", key "${quoted(key)}"\\), so the call was given up$`),
+			new RegExp(`^Item 0: reading the results file s3://${quoted(BUCKET)}/${quoted(key)} failed after row 0: S3 sent nothing for 5 s \\(GetObject, bucket "${quoted(BUCKET)}", key "${quoted(key)}"\\), so the call was given up$`),
 		);
 	});
 });

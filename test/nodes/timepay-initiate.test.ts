@@ -219,6 +219,10 @@ describe('TimePay Initiate: answers', () => {
 					{ customerId: LOANS[11], error: 'WhatsApp number is not reachable' },
 				],
 			},
+			failedCustomers: [
+				{ customerId: LOANS[5], reason: 'WhatsApp number is not reachable' },
+				{ customerId: LOANS[11], reason: 'WhatsApp number is not reachable' },
+			],
 			campaignId: 'camp-loans',
 			channel: 'whatsapp',
 			templateId: 'hfu7VL6sBhI6NPm',

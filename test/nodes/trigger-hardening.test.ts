@@ -1,7 +1,8 @@
 /**
  * Whilter Trigger setups in which a caller nobody checked could steer the workflow: reading a
- * results file the caller names (no authentication, no confirmation), or starting on a real-time
- * callback that is neither authenticated nor confirmable. Both are refused unless the user opts in.
+ * results file the caller names (Result Rows are always confirmed with the status API, so the file
+ * path is Whilter's), or starting on a real-time callback that is neither authenticated nor
+ * confirmable (refused unless the user opts in).
  */
 import type { IDataObject, INodeParameters } from 'n8n-workflow';
 
@@ -22,12 +23,10 @@ async function post(parameters: INodeParameters, json: IDataObject) {
 describe('Whilter Trigger refuses to read a file a caller names when nothing checks the caller', () => {
 	const forged = () => ({ 'task-id': 't-1', status: 'completed', 'file-path': `${anyHost.server.url}/internal/secret.csv` });
 
-	it('no authentication + no confirmation + Result Rows: 500, nothing fetched, nothing started', async () => {
+	it('no authentication + Result Rows saved with confirmation off: the task is looked up first, the named file never fetched', async () => {
 		const result = await post({ event: 'batchTask', authentication: 'none', confirmWithApi: false, output: 'rows' }, forged());
-		expect(result.status).toBe(500);
-		expect((result.json as IDataObject).message).toMatch(/will not read result rows from a callback nobody checked/);
 		expect(result.workflowData).toBeUndefined();
-		expect(anyHost.server.requests).toEqual([]);
+		expect(anyHost.server.requests.map((r) => r.path)).toEqual(['/acme/task/status/t-1']);
 	});
 
 	it('the same callback item without reading the file (Output: Callback) still starts', async () => {

@@ -250,7 +250,7 @@ describe('Whilter Batch through n8n-core', () => {
 		const tasks = whilter.tasks.size;
 		const resumed = await runBatch(tricky, {
 			campaignName: 'resume-me',
-			alreadyUploaded: { file: { fileName: 'T-100_resume-me.zip', filePath: key, rowCount: 4 } },
+			options: { alreadyUploaded: { file: { fileName: 'T-100_resume-me.zip', filePath: key, rowCount: 4 } } },
 		});
 		expect(resumed.error).toBeUndefined();
 		expect(resumed.output('Batch')[0].json).toMatchObject({ 'file-path': key, 'row-count': 4 });

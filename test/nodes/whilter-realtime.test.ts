@@ -197,6 +197,75 @@ describe('Whilter Realtime through n8n-core', () => {
 		expect(output.map((o) => o.json['client-request-id'])).toEqual(['order-A17', 'order-A18']);
 	});
 
+	describe('Get Status', () => {
+		/** Create Media without waiting, then Get Status on its output (the default Whilter Request ID reads it). */
+		async function createThenGetStatus(items: IDataObject[], statusParameters: IDataObject = {}, extra: Partial<NodeSpec> = {}) {
+			const mark = whilter.requests.length;
+			const result = await runChain({
+				items: items.map((json) => ({ json })),
+				nodes: [realtimeNode(), { name: 'Status', type: 'whilterRealtime', parameters: { operation: 'getStatus', ...statusParameters }, credentials: { whilterApi: credential }, ...extra }],
+				credentials: store,
+			});
+			const requests = whilter.requests.slice(mark);
+			return { result, created: result.output('Realtime'), output: result.output('Status'), statusGets: requests.filter((r) => r.method === 'GET' && r.path.startsWith('/status/')) };
+		}
+
+		it('a workflow saved before the operation existed still creates media (Create Media is the default)', async () => {
+			const { result, posts } = await run(users(1));
+			expect(result.error).toBeUndefined();
+			expect(posts).toHaveLength(1);
+		});
+
+		it('looks each request up once by its whilter-request-id and outputs the status as the wait does', async () => {
+			const { result, created, output, statusGets } = await createThenGetStatus(users(2));
+			expect(result.error).toBeUndefined();
+			const ids = created.map((item) => item.json['whilter-request-id'] as string);
+			expect(statusGets.map((g) => g.path)).toEqual(ids.map((id) => `/status/${id}`));
+			expect(statusGets.every((g) => g.headers['x-api-key'] === API_KEY)).toBe(true);
+			// The server answers PROCESSING to a request's first check.
+			expect(output.map((item) => item.json)).toEqual(
+				ids.map((id) => ({
+					'whilter-request-id': id,
+					status: 'PROCESSING',
+					message: 'Processing',
+					'video-url': null,
+					'image-url': null,
+					response: { status: 'PROCESSING', message: 'Processing', 'video-url': null, 'image-url': null },
+				})),
+			);
+			expect(output.map((item) => item.pairedItem)).toEqual([{ item: 0 }, { item: 1 }]);
+		});
+
+		it('once ready: SUCCESS with the media URLs', async () => {
+			const { created } = await createThenGetStatus(users(1));
+			const id = created[0].json['whilter-request-id'] as string;
+			const { output } = await run([{ id }], { operation: 'getStatus', whilterRequestId: '={{ $json.id }}' });
+			expect(output[0].json).toMatchObject({
+				'whilter-request-id': id,
+				status: 'SUCCESS',
+				message: 'Ready',
+				'video-url': `https://media.example.test/rt/${id}.mp4`,
+				'image-url': `https://media.example.test/rt/${id}.png`,
+			});
+		});
+
+		it('an unknown request is an error naming the call; an empty or ".." ID is refused before any request', async () => {
+			const unknown = await run([{ id: 'wr-unknown' }], { operation: 'getStatus', whilterRequestId: '={{ $json.id }}' });
+			expect(unknown.result.error?.message).toMatch(/HTTP 404 to GET \/status\/wr-unknown/);
+			const empty = await run([{}], { operation: 'getStatus', whilterRequestId: '={{ $json.id }}' });
+			expect(empty.result.error?.message).toBe('Item 0: "Whilter Request ID" is empty');
+			expect(empty.requests).toHaveLength(0);
+			const dots = await run([{ id: '..' }], { operation: 'getStatus', whilterRequestId: '={{ $json.id }}' });
+			expect(dots.result.error?.message).toMatch(/"\.\."/);
+			expect(dots.requests).toHaveLength(0);
+		});
+
+		it('a timed-out wait names Get Status as the way to look the request up later', async () => {
+			const { result } = await run(users(1), { ...FAST_WAIT, useCaseId: 'never' });
+			expect(result.error?.description).toMatch(/Get Status operation \(GET \/status\/wr-/);
+		});
+	});
+
 	describe('wait for media', () => {
 		it('polls the status until SUCCESS and outputs the URLs', async () => {
 			const { result, output, posts, statusGets } = await run(users(2), FAST_WAIT);

@@ -18,7 +18,7 @@ import { startServer } from '../servers/http';
 import type { ContractServer } from '../servers/http';
 import type { S3Server } from '../servers/s3';
 import { ROW_ERROR } from '../servers/whilter';
-import type { StatusVariant, WhilterServer } from '../servers/whilter';
+import type { WhilterServer } from '../servers/whilter';
 
 // Wait for Completion polls with n8n-workflow's sleep: on the virtual clock (test/harness/clock.ts) a
 // wait's checks follow from its schedule alone, and a timeout is reached without waiting for it.
@@ -108,30 +108,7 @@ function statusGets(taskId: string) {
  */
 const FAST_WAIT = { checkInterval: 0.05, maxCheckInterval: 0.1 };
 
-describe('Whilter Status: Get', () => {
-	it.each<[StatusVariant, Record<string, string>]>([
-		['lower', { pending: 'pending', 'in-progress': 'in-progress', completed: 'completed', failed: 'failed' }],
-		['upper', { pending: 'PENDING', 'in-progress': 'IN_PROGRESS', completed: 'COMPLETED', failed: 'FAILED' }],
-	])('normalises every state of the %s answer', async (variant, words) => {
-		whilter.statusVariant = variant;
-		const pending = await taskIn('pending');
-		const inProgress = await taskIn('in-progress');
-		const completed = await taskIn('completed');
-		const failed = await taskIn('pending');
-		// Whilter documents no failed state for batch tasks, but one is accepted: the server is told to show it.
-		(whilter.tasks.get(failed) as unknown as { state: string }).state = 'failed';
-
-		const result = await run([pending, inProgress, completed, failed], { operation: 'get' });
-		expect(result.error).toBeUndefined();
-		const out = result.output('Status');
-		expect(out.map((i) => i.json.status)).toEqual(['pending', 'in-progress', 'completed', 'failed']);
-		expect(out.map((i) => (i.json.response as IDataObject).status)).toEqual([words.pending, words['in-progress'], words.completed, words.failed]);
-		expect(out.map((i) => i.json['task-id'])).toEqual([pending, inProgress, completed, failed]);
-		expect(out.map((i) => i.pairedItem)).toEqual([0, 1, 2, 3].map((item) => ({ item })));
-		expect(out[2].json).toMatchObject({ count: 12, 'file-path': whilter.outputKeyOf(completed) });
-		if (variant === 'upper') expect(out[1].json).toMatchObject({ count: 12, processed: 6 });
-	});
-});
+// Get in every state and every status variant: test/nodes/vendor-variants.test.ts.
 
 describe('Whilter Status: Wait for Completion', () => {
 	it('keeps asking until the server has moved the task to completed', async () => {
@@ -346,12 +323,22 @@ describe('Whilter Status: Cancel', () => {
 		expect(whilter.tasks.get(id)?.state).toBe('completed');
 	});
 
-	it('the cancel path is an option', async () => {
+	it('the cancel path is under Options', async () => {
 		const id = await taskIn('pending');
-		const result = await run([id], { operation: 'cancel', cancelPath: '/image/task/cancel/{taskId}' });
+		const result = await run([id], { operation: 'cancel', options: { cancelPath: '/image/task/cancel/{taskId}' } });
 		expect(result.error).toBeUndefined();
-		const wrong = await run([id], { operation: 'cancel', cancelPath: '/video/task/cancel/{taskId}' });
+		const wrong = await run([id], { operation: 'cancel', options: { cancelPath: '/video/task/cancel/{taskId}' } });
 		expect(wrong.error?.message).toMatch(/HTTP 404 to POST \/video\/task\/cancel\//);
+	});
+
+	it('the status path is under Options, and a bad one is refused by its place before any request', async () => {
+		const id = await taskIn('pending');
+		const moved = await run([id], { operation: 'get', options: { statusPath: '/v2/task/status/{taskId}' } });
+		expect(moved.error?.message).toMatch(new RegExp(`HTTP 404 to GET /acme/v2/task/status/${id}`));
+		const before = whilter.requests.length;
+		const bad = await run([id], { operation: 'get', options: { statusPath: '/task/status' } });
+		expect(bad.error?.message).toMatch(/"Options → Status Path"/);
+		expect(whilter.requests.length).toBe(before);
 	});
 });
 

@@ -171,3 +171,69 @@ describe('Insider faults', () => {
 		expect(performance.now() - started).toBeGreaterThanOrEqual(240);
 	});
 });
+
+describe("WhatsApp's media rules: types and sizes WhatsApp refuses are a 400", () => {
+	const KB = 1024;
+	const MB = 1024 * 1024;
+	/** A WebP file of `size` bytes as a chain of RIFF chunks: VP8X (flags), then ANIM or VP8, then padding. */
+	function webp(size: number, animated: boolean): Buffer {
+		const vp8x = Buffer.concat([Buffer.from('VP8X', 'latin1'), Buffer.from([10, 0, 0, 0, animated ? 0x12 : 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0])]);
+		const next = Buffer.alloc(size - 12 - vp8x.length);
+		next.write(animated ? 'ANIM' : 'VP8 ', 0, 'latin1');
+		next.writeUInt32LE(next.length - 8, 4);
+		const bytes = Buffer.concat([Buffer.from('RIFF\0\0\0\0WEBP', 'latin1'), vp8x, next]);
+		bytes.writeUInt32LE(size - 8, 4);
+		return bytes;
+	}
+	const file = (type: string, bytes: Buffer) => form({ file: new Blob([bytes], { type }), type, messaging_product: 'whatsapp' });
+
+	it.each([
+		['image/jpeg', 5 * MB],
+		['image/png', 5 * MB],
+		['video/mp4', 16 * MB],
+		['video/3gpp', 16 * MB],
+		['audio/ogg', 16 * MB],
+		['application/pdf', 100 * MB],
+		['application/vnd.openxmlformats-officedocument.presentationml.presentation', 100 * MB],
+	])('%s: %d bytes are taken, one more is refused', async (type, limit) => {
+		const bytes = Buffer.alloc(limit + 1, 1);
+		expect((await upload(file(type, bytes.subarray(0, limit)))).status).toBe(200);
+		const refused = await upload(file(type, bytes));
+		expect(refused.status).toBe(400);
+		expect(((await refused.json()) as { message: string }).message).toMatch(new RegExp(`over the ${limit} bytes limit for ${type.replace(/[.+]/g, '\\$&')}$`));
+	}, 60_000);
+
+	it.each(['image/gif', 'video/quicktime', 'application/zip', 'application/octet-stream'])('%s is not a type WhatsApp takes', async (type) => {
+		const before = insider.media.size;
+		const refused = await upload(file(type, Buffer.from('bytes')));
+		expect(refused.status).toBe(400);
+		expect(((await refused.json()) as { message: string }).message).toBe(`(#131053) Media upload error: unsupported media type ${type}`);
+		expect(insider.media.size).toBe(before);
+	});
+
+	it('a WebP sticker: static up to 100 KB, animated up to 500 KB, judged from its chunks', async () => {
+		expect((await upload(file('image/webp', webp(100 * KB, false)))).status).toBe(200);
+		expect((await upload(file('image/webp', webp(100 * KB + 1, false)))).status).toBe(400);
+		expect((await upload(file('image/webp', webp(500 * KB, true)))).status).toBe(200);
+		const refused = await upload(file('image/webp', webp(500 * KB + 2, true)));
+		expect(refused.status).toBe(400);
+		expect(((await refused.json()) as { message: string }).message).toMatch(/animated sticker file of 512002 bytes is over the 512000 bytes limit/);
+	});
+});
+
+describe('a gateway that wants Content-Type: application/json on GET /v1/media/<id>', () => {
+	afterEach(() => {
+		insider.getContentType = 'any';
+	});
+
+	it('refuses the GET without it (415) and answers with it; the file URL is not affected', async () => {
+		const { id } = (await (await upload(goodForm())).json()) as { id: string };
+		insider.getContentType = 'json';
+		const without = await get(`/v1/media/${id}`);
+		expect(without.status).toBe(415);
+		expect(await without.json()).toEqual({ message: 'Content-Type must be application/json' });
+		const withIt = await fetch(`${insider.url}/v1/media/${id}`, { headers: { 'x-ins-auth-key': KEY, 'content-type': 'application/json' } });
+		expect(withIt.status).toBe(200);
+		expect((await get(`/media-files/${id}`)).status).toBe(200);
+	});
+});

@@ -3,6 +3,9 @@
  * `POST /v1/media/upload` (multipart: file, type, messaging_product=whatsapp) → {id}, and
  * `GET /v1/media/<id>` → {url, mime_type, sha256, file_size, id, messaging_product}. The `url` points
  * at `GET /media-files/<id>` on this server, which serves the bytes. Every call needs x-ins-auth-key.
+ * An upload of a type or size WhatsApp refuses is refused with a 400, as Insider passes WhatsApp's
+ * refusal on (WhatsApp Cloud API "Supported media types", written out here on purpose rather than
+ * taken from the node, so a mistake in the node's table is caught).
  */
 import { createHash, randomInt } from 'node:crypto';
 
@@ -21,6 +24,8 @@ export interface StoredMedia {
 
 export interface InsiderServer extends ContractServer {
 	media: Map<string, StoredMedia>;
+	/** See InsiderServerOptions.getContentType. */
+	getContentType: 'any' | 'json';
 }
 
 export interface InsiderServerOptions {
@@ -32,6 +37,12 @@ export interface InsiderServerOptions {
 	 * `File_size` as its documented example answer spells it.
 	 */
 	sizeKey?: 'file_size' | 'File_size';
+	/**
+	 * Insider's documented examples send `Content-Type: application/json` on every call, the GET too.
+	 * 'json' plays a gateway that insists on it: `GET /v1/media/<id>` without it is a 415. Default
+	 * 'any'. Can also be changed at runtime on the server.
+	 */
+	getContentType?: 'any' | 'json';
 }
 
 export interface MultipartPart {
@@ -86,6 +97,67 @@ export function parseMultipart(body: Buffer, contentType: string): MultipartPart
 	}
 }
 
+const KB = 1024;
+const MB = 1024 * 1024;
+
+/**
+ * WhatsApp's accepted media: type → kind and largest size in bytes (1 MB = 1,048,576 bytes). Its table
+ * spells 3GPP video `video/3gp`; the registered `video/3gpp` is taken too. Stickers: see stickerLimit.
+ */
+const WHATSAPP_MEDIA: Readonly<Record<string, { kind: string; maxBytes: number }>> = {
+	'image/jpeg': { kind: 'image', maxBytes: 5 * MB },
+	'image/png': { kind: 'image', maxBytes: 5 * MB },
+	'video/mp4': { kind: 'video', maxBytes: 16 * MB },
+	'video/3gpp': { kind: 'video', maxBytes: 16 * MB },
+	'video/3gp': { kind: 'video', maxBytes: 16 * MB },
+	'audio/aac': { kind: 'audio', maxBytes: 16 * MB },
+	'audio/amr': { kind: 'audio', maxBytes: 16 * MB },
+	'audio/mpeg': { kind: 'audio', maxBytes: 16 * MB },
+	'audio/mp4': { kind: 'audio', maxBytes: 16 * MB },
+	'audio/ogg': { kind: 'audio', maxBytes: 16 * MB },
+	'text/plain': { kind: 'document', maxBytes: 100 * MB },
+	'application/pdf': { kind: 'document', maxBytes: 100 * MB },
+	'application/msword': { kind: 'document', maxBytes: 100 * MB },
+	'application/vnd.openxmlformats-officedocument.wordprocessingml.document': { kind: 'document', maxBytes: 100 * MB },
+	'application/vnd.ms-excel': { kind: 'document', maxBytes: 100 * MB },
+	'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet': { kind: 'document', maxBytes: 100 * MB },
+	'application/vnd.ms-powerpoint': { kind: 'document', maxBytes: 100 * MB },
+	'application/vnd.openxmlformats-officedocument.presentationml.presentation': { kind: 'document', maxBytes: 100 * MB },
+	'image/webp': { kind: 'sticker', maxBytes: 100 * KB },
+};
+
+/**
+ * Whether a WebP file is animated, by walking its RIFF chunks (RFC 9649): a VP8X chunk with the
+ * animation flag, or an ANIM or ANMF chunk.
+ */
+export function isAnimatedWebpFile(bytes: Buffer): boolean {
+	if (bytes.length < 12 || bytes.toString('latin1', 0, 4) !== 'RIFF' || bytes.toString('latin1', 8, 12) !== 'WEBP') return false;
+	for (let at = 12; at + 8 <= bytes.length; ) {
+		const fourCc = bytes.toString('latin1', at, at + 4);
+		const size = bytes.readUInt32LE(at + 4);
+		if (fourCc === 'ANIM' || fourCc === 'ANMF') return true;
+		if (fourCc === 'VP8X' && at + 8 < bytes.length && (bytes[at + 8] & 0x02) !== 0) return true;
+		// Chunks are padded to an even size.
+		at += 8 + size + (size % 2);
+	}
+	return false;
+}
+
+/** A sticker's limit: 100 KB static, 500 KB animated. */
+function stickerLimit(bytes: Buffer): { maxBytes: number; what: string } {
+	return isAnimatedWebpFile(bytes) ? { maxBytes: 500 * KB, what: 'animated sticker' } : { maxBytes: 100 * KB, what: 'static sticker' };
+}
+
+/** WhatsApp's refusal of a type or size, in the words Insider passes on; undefined when the media is accepted. */
+export function whatsappMediaProblem(type: string, bytes: Buffer): string | undefined {
+	const mime = type.split(';')[0].trim().toLowerCase();
+	const rule = WHATSAPP_MEDIA[mime];
+	if (!rule) return `(#131053) Media upload error: unsupported media type ${mime}`;
+	const limit = rule.kind === 'sticker' ? stickerLimit(bytes) : { maxBytes: rule.maxBytes, what: rule.kind };
+	if (bytes.length > limit.maxBytes) return `(#131053) Media upload error: ${limit.what} file of ${bytes.length} bytes is over the ${limit.maxBytes} bytes limit for ${mime}`;
+	return undefined;
+}
+
 function bad(status: number, message: string): Reply {
 	return json(status, { message });
 }
@@ -110,6 +182,7 @@ function readUploadForm(parts: MultipartPart[]): { file: MultipartPart; type: st
 export async function startInsiderServer(options: InsiderServerOptions): Promise<InsiderServer> {
 	const media = new Map<string, StoredMedia>();
 	let baseUrl = '';
+	let getContentType = options.getContentType ?? 'any';
 
 	const upload = (request: RecordedRequest): Reply => {
 		const contentType = String(request.headers['content-type'] ?? '');
@@ -119,6 +192,8 @@ export async function startInsiderServer(options: InsiderServerOptions): Promise
 		if (!parts) return bad(400, 'Malformed multipart body');
 		const form = readUploadForm(parts);
 		if (typeof form === 'string') return bad(400, form);
+		const refused = whatsappMediaProblem(form.type, form.file.data);
+		if (refused) return bad(400, refused);
 		// WhatsApp media ids are long decimal strings.
 		let id: string;
 		do id = `${Date.now()}${randomInt(1e6)}`;
@@ -162,6 +237,9 @@ export async function startInsiderServer(options: InsiderServerOptions): Promise
 			const { method, path } = request;
 			if (method === 'POST' && path === '/v1/media/upload') return upload(request);
 			const info = method === 'GET' ? /^\/v1\/media\/([^/]+)$/.exec(path) : null;
+			if (info && getContentType === 'json' && !/^application\/json\b/i.test(String(request.headers['content-type'] ?? ''))) {
+				return bad(415, 'Content-Type must be application/json');
+			}
 			if (info) return describe(info[1]);
 			const file = method === 'GET' ? /^\/media-files\/([^/]+)$/.exec(path) : null;
 			if (file) return download(file[1]);
@@ -171,5 +249,14 @@ export async function startInsiderServer(options: InsiderServerOptions): Promise
 		{ port: options.port, maxBodyBytes: 110 * 1024 * 1024 },
 	);
 	baseUrl = server.url;
-	return { ...server, media };
+	return {
+		...server,
+		media,
+		get getContentType() {
+			return getContentType;
+		},
+		set getContentType(value: 'any' | 'json') {
+			getContentType = value;
+		},
+	};
 }

@@ -234,3 +234,25 @@ describe('TimePay faults', () => {
 		expect(timepay.initiations.length).toBe(before + 1);
 	});
 });
+
+describe('results.errors shapes (errorShape)', () => {
+	afterEach(() => {
+		timepay.errorShape = 'customerId';
+	});
+
+	it.each([
+		['customerId', { customerId: LOANS[5], error: 'WhatsApp number is not reachable' }],
+		['customer_id', { customer_id: LOANS[5], message: 'WhatsApp number is not reachable' }],
+		['id', { id: LOANS[5], reason: 'WhatsApp number is not reachable' }],
+		['string', `${LOANS[5]}: WhatsApp number is not reachable`],
+	] as const)('%s: a failed customer is written %j', async (shape, entry) => {
+		timepay.errorShape = shape;
+		const answer = await initiate('camp-loans', { templateId: 't' });
+		expect(answer.status).toBe(207);
+		expect((answer.body.results as { errors: unknown[] }).errors).toEqual([entry, expect.anything()]);
+	});
+
+	it('a server started without errorShape writes {customerId, error}', () => {
+		expect(timepay.errorShape).toBe('customerId');
+	});
+});

@@ -45,6 +45,8 @@ export interface TimePayServer extends ContractServer {
 	dispositions: Disposition[];
 	/** Every accepted initiate call, with who was messaged: tests count sends (and double sends) here. */
 	initiations: InitiateRecord[];
+	/** See TimePayServerOptions.errorShape. */
+	errorShape: ErrorShape;
 }
 
 export interface TimePayServerOptions {
@@ -53,6 +55,26 @@ export interface TimePayServerOptions {
 	dispositions?: Disposition[];
 	/** Fixed port (the sandbox); default random. */
 	port?: number;
+	/** How `results.errors` entries are written (TimePay documents no shape for them); default 'customerId'. Can also be changed at runtime on the server. */
+	errorShape?: ErrorShape;
+}
+
+/**
+ * The shapes of a failed customer in `results.errors`: `{customerId, error}`, `{customer_id,
+ * message}`, `{id, reason}`, or a plain string `"<id>: <reason>"`.
+ */
+export type ErrorShape = 'customerId' | 'customer_id' | 'id' | 'string';
+
+export const ERROR_SHAPES: readonly ErrorShape[] = ['customerId', 'customer_id', 'id', 'string'];
+
+/** Why a `-FAIL` customer could not be messaged. */
+export const UNREACHABLE = 'WhatsApp number is not reachable';
+
+function errorEntry(shape: ErrorShape, customerId: string, reason: string): Record<string, string> | string {
+	if (shape === 'customer_id') return { customer_id: customerId, message: reason };
+	if (shape === 'id') return { id: customerId, reason };
+	if (shape === 'string') return `${customerId}: ${reason}`;
+	return { customerId, error: reason };
 }
 
 type Channel = 'whatsapp' | 'sms' | 'calls';
@@ -163,6 +185,7 @@ export async function startTimePayServer(options: TimePayServerOptions): Promise
 	const campaigns = new Map((options.campaigns ?? demoCampaigns()).map((c) => [c.id, c]));
 	const dispositions = options.dispositions ?? demoDispositions();
 	const initiations: InitiateRecord[] = [];
+	let errorShape = options.errorShape ?? 'customerId';
 
 	const initiate = (request: RecordedRequest, campaignId: string, channel: Channel): Reply => {
 		// A JSON API behind a body parser sees no fields in any other content type: a validation error.
@@ -185,7 +208,7 @@ export async function startTimePayServer(options: TimePayServerOptions): Promise
 			initiated: initiated.length,
 			failed: failed.length,
 			batchesProcessed: Math.ceil(selected.length / BATCH_SIZE),
-			errors: failed.map((c) => ({ customerId: c.id, error: 'WhatsApp number is not reachable' })),
+			errors: failed.map((c) => errorEntry(errorShape, c.id, UNREACHABLE)),
 		};
 		const what = CHANNEL_NAMES[channel];
 		if (!initiated.length) return json(500, { success: false, message: `All ${failed.length} ${what.toLowerCase()} failed`, results });
@@ -226,5 +249,16 @@ export async function startTimePayServer(options: TimePayServerOptions): Promise
 		},
 		{ port: options.port },
 	);
-	return { ...server, campaigns, dispositions, initiations };
+	return {
+		...server,
+		campaigns,
+		dispositions,
+		initiations,
+		get errorShape() {
+			return errorShape;
+		},
+		set errorShape(shape: ErrorShape) {
+			errorShape = shape;
+		},
+	};
 }

@@ -314,6 +314,37 @@ describe('task status and cancel', () => {
 		]);
 	});
 
+	it('the synonym variant: other words in mixed case, COMPLETED_WITH_ERRORS for failed rows, and another word in the callback', async () => {
+		const receiver = await startReceiver();
+		try {
+			whilter.statusVariant = 'synonyms';
+			const word = async (id: string) => (await call('GET', `/acme/task/status/${id}`, { headers: auth() })).body.status;
+			// Every 5th output row fails: 3 rows complete clean, 5 rows with one failed row.
+			const clean = await whilter.seedTask({ rows: 3 });
+			const withErrors = await whilter.seedTask({ rows: 5 });
+			const seen: unknown[] = [await word(clean)];
+			await whilter.advance(clean);
+			seen.push(await word(clean));
+			await whilter.advance(clean);
+			await whilter.advance(withErrors);
+			await whilter.advance(withErrors);
+			seen.push(await word(clean), await word(withErrors));
+			const cancelled = await whilter.seedTask({ rows: 1 });
+			expect((await call('POST', `/image/task/cancel/${cancelled}`, { headers: auth() })).status).toBe(200);
+			seen.push(await word(cancelled));
+			expect(seen).toEqual(['Queued', 'Running', 'Succeeded', 'COMPLETED_WITH_ERRORS', 'Canceled']);
+			await whilter.sendCallback({ taskId: clean, url: receiver.url });
+			await whilter.sendCallback({ taskId: withErrors, url: receiver.url });
+			expect(receiver.received.map((r) => (r.body as { status: string }).status)).toEqual(['finished', 'COMPLETED_WITH_ERRORS']);
+			whilter.statusVariant = 'upper';
+			await whilter.sendCallback({ taskId: clean, url: receiver.url });
+			expect((receiver.received.at(-1)?.body as { status: string }).status).toBe('COMPLETED');
+		} finally {
+			whilter.statusVariant = 'lower';
+			await receiver.close();
+		}
+	});
+
 	it('a server started without a status variant answers the lower-case shape', async () => {
 		const fresh = await startWhilterServer({ client: 'acme', clientId: 'id-1', clientSecret: 'secret-1', s3: s3Options() });
 		try {

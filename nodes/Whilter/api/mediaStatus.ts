@@ -29,13 +29,14 @@ export function readMediaStatus(raw: IDataObject): MediaStatus {
 /** `GET /status/<whilter-request-id>` (the real-time API, not under /<client>): the status read, and Whilter's answer as it came. */
 export async function getMediaStatus(
 	this: WhilterContext,
-	options: { whilterRequestId: string; statusPath?: string; statusPathLabel?: string; itemIndex?: number },
+	options: { whilterRequestId: string; statusPath?: string; statusPathLabel?: string; itemIndex?: number; timeoutMs?: number },
 ): Promise<{ media: MediaStatus; response: IDataObject }> {
 	const response = await whilterApiRequest.call(this, {
 		method: 'GET',
 		path: requestIdPath(options.statusPath || REALTIME_STATUS_PATH, options.statusPathLabel ?? 'Status Path', options.whilterRequestId),
 		clientScoped: false,
 		itemIndex: options.itemIndex,
+		timeoutMs: options.timeoutMs,
 	});
 	return { media: readMediaStatus(response), response };
 }

@@ -302,6 +302,23 @@ export interface ResultRow {
 export interface ParseResultCsvOptions extends CsvReaderOptions {
 	/** Columns that must be in the header, e.g. 'error' for a failed/succeeded filter. */
 	requiredColumns?: string[];
+	/**
+	 * Names a header may write in another case ("MEDIA-URL", "Error"): such a column is keyed by the
+	 * name given here, unless the header also has it exactly. Required columns are checked after this.
+	 */
+	canonicalColumns?: string[];
+}
+
+/** The header's keys with `canonical` names put in place of the same names in another case. */
+export function canonicalKeys(keys: string[], canonical: string[]): string[] {
+	const out = [...keys];
+	for (const name of canonical) {
+		if (out.includes(name)) continue;
+		const wanted = name.toLowerCase();
+		const at = out.findIndex((key) => key.trim().toLowerCase() === wanted);
+		if (at !== -1) out[at] = name;
+	}
+	return out;
 }
 
 /**
@@ -318,7 +335,7 @@ export async function* parseResultCsv(source: Readable | AsyncIterable<Buffer | 
 	const rowsOf = function* (records: CsvRecord[]): Generator<ResultRow> {
 		for (const record of records) {
 			if (!keys) {
-				keys = headerKeys(record.fields);
+				keys = canonicalKeys(headerKeys(record.fields), options.canonicalColumns ?? []);
 				const missing = (options.requiredColumns ?? []).filter((column) => !keys!.includes(column));
 				if (missing.length) {
 					throw new ResultCsvError(`the header has no ${missing.map((c) => `"${c}"`).join(', ')} column (columns: ${keys.join(', ')})`, 0, record.line);

@@ -15,6 +15,9 @@ import { getFollowingRedirects, HttpStatusFailure } from '../../shared/streamedG
 import { withRetry } from '../../shared/retry';
 import { cancelSignalOf } from '../../shared/transport';
 import { FieldTooLargeError, parseResultCsv, ResultCsvError } from './resultCsv';
+import { dropKeyOfUrl } from './objectUrl';
+import { decodeResultFile, ResultArchiveError } from './resultEncoding';
+import type { ResultEncoding } from './resultEncoding';
 import { DEFAULT_MAX_RESULT_ROWS, moreRowsThan } from './resultLimits';
 import { createS3Client, s3DropFromCredentials } from './s3Drop';
 import { getWhilterCredentials, whilterSecrets, whilterTimeoutMs } from './transport';
@@ -35,6 +38,13 @@ interface OpenedFile {
 	fileName: string;
 	/** How errors name the file: `s3://bucket/key`, or a URL without its query (a signed URL's query is a secret). */
 	label: string;
+}
+
+/** An output file opened and its first bytes read: `body` is the CSV, decompressed when it was a ZIP or gzip. */
+interface DecodedFile extends OpenedFile {
+	encoding: ResultEncoding;
+	/** The stream as it arrived, closed with `body`. */
+	raw: Readable;
 }
 
 function isHttpUrl(filePath: string): boolean {
@@ -159,7 +169,21 @@ async function openFromUrl(context: ResultsContext, address: string, itemIndex: 
 	}
 }
 
-async function openResultFile(context: ResultsContext, filePath: string, itemIndex: number): Promise<OpenedFile> {
+/**
+ * An https URL of an object in the credential's own drop bucket (either addressing style) is read with
+ * the drop's keys: the bucket is private, and the URL carries no signature.
+ */
+async function dropKeyOf(context: ResultsContext, address: string): Promise<string | undefined> {
+	const credentials = await getWhilterCredentials(context);
+	if (!String(credentials.s3Bucket ?? '').trim()) return undefined;
+	try {
+		return dropKeyOfUrl(s3DropFromCredentials(credentials), address);
+	} catch {
+		return undefined;
+	}
+}
+
+async function openStoredFile(context: ResultsContext, filePath: string, itemIndex: number): Promise<OpenedFile> {
 	const path = String(filePath ?? '').trim();
 	if (!path) {
 		throw new NodeOperationError(context.getNode(), `Item ${itemIndex}: the task gives no results file path`, {
@@ -167,7 +191,37 @@ async function openResultFile(context: ResultsContext, filePath: string, itemInd
 			description: 'Whilter gives the output file\'s "file-path" once the task is completed',
 		});
 	}
-	return isHttpUrl(path) ? await openFromUrl(context, path, itemIndex) : await openFromS3(context, path, itemIndex);
+	if (!isHttpUrl(path)) return await openFromS3(context, path, itemIndex);
+	const key = await dropKeyOf(context, path);
+	return key === undefined ? await openFromUrl(context, path, itemIndex) : await openFromS3(context, key, itemIndex);
+}
+
+async function openResultFile(context: ResultsContext, filePath: string, itemIndex: number): Promise<DecodedFile> {
+	const file = await openStoredFile(context, filePath, itemIndex);
+	try {
+		const decoded = await decodeResultFile(file.body, file.fileName);
+		return { ...file, raw: file.body, body: decoded.body, fileName: decoded.fileName, encoding: decoded.encoding };
+	} catch (error) {
+		file.body.destroy();
+		throw resultFileError(context, error, file.label, itemIndex);
+	}
+}
+
+/** A ZIP or gzip that cannot be read, or a read that broke off, named with the file. */
+function resultFileError(context: ResultsContext, error: unknown, label: string, itemIndex: number, after = ''): NodeOperationError {
+	if (error instanceof ResultArchiveError) {
+		return new NodeOperationError(context.getNode(), `Item ${itemIndex}: the results file ${label} cannot be read: ${error.message}`, {
+			itemIndex,
+			description: 'The results file is read as a CSV, a ZIP holding exactly one CSV, or a gzipped CSV',
+		});
+	}
+	const reason = error instanceof Error ? error.message : String(error);
+	if ((error as { code?: unknown } | undefined)?.code === 'Z_DATA_ERROR' || /incorrect header check|invalid (block|stored|distance)|unexpected end of file/i.test(reason)) {
+		return new NodeOperationError(context.getNode(), `Item ${itemIndex}: the results file ${label} cannot be read: its compressed data is damaged (${reason})`, {
+			itemIndex,
+		});
+	}
+	return new NodeOperationError(context.getNode(), `Item ${itemIndex}: reading the results file ${label} failed${after}: ${reason}`, { itemIndex });
 }
 
 export interface ResultRowsOptions {
@@ -193,7 +247,8 @@ export async function* streamTaskResultRows(this: ResultsContext, options: Resul
 	let lastRow = 0;
 	try {
 		const requiredColumns = filter === 'all' ? [] : [ERROR_COLUMN];
-		for await (const row of parseResultCsv(file.body, { requiredColumns, maxFieldBytes: options.maxFieldBytes })) {
+		const canonicalColumns = [MEDIA_URL_COLUMN, ERROR_COLUMN];
+		for await (const row of parseResultCsv(file.body, { requiredColumns, canonicalColumns, maxFieldBytes: options.maxFieldBytes })) {
 			lastRow = row.row;
 			if (keepsRow(filter, row.values[ERROR_COLUMN])) yield row.values;
 		}
@@ -211,14 +266,10 @@ export async function* streamTaskResultRows(this: ResultsContext, options: Resul
 				itemIndex,
 			});
 		}
-		const reason = error instanceof Error ? error.message : String(error);
-		throw new NodeOperationError(
-			this.getNode(),
-			`Item ${itemIndex}: reading the results file ${file.label} failed after row ${lastRow}: ${reason}`,
-			{ itemIndex },
-		);
+		throw resultFileError(this, error, file.label, itemIndex, ` after row ${lastRow}`);
 	} finally {
 		file.body.destroy();
+		file.raw.destroy();
 	}
 }
 
@@ -248,7 +299,10 @@ export async function readTaskResultRows(
 	return { rows };
 }
 
-/** The output file as n8n binary data (streamed into n8n's binary storage via this.helpers.prepareBinaryData(stream, fileName, 'text/csv')). */
+/**
+ * The output CSV as n8n binary data, streamed into n8n's binary storage: decompressed when Whilter
+ * stored it zipped or gzipped (named as the CSV inside), so the file is a CSV whatever the storage.
+ */
 export async function readTaskResultFile(
 	this: IExecuteFunctions | IWebhookFunctions,
 	options: { filePath: string; itemIndex?: number },
@@ -272,9 +326,8 @@ export async function readTaskResultFile(
 		if (failure) throw failure;
 		return binary;
 	} catch (error) {
-		const reason = error instanceof Error ? error.message : String(error);
-		throw new NodeOperationError(this.getNode(), `Item ${itemIndex}: reading the results file ${file.label} failed after ${bytes} bytes: ${reason}`, {
-			itemIndex,
-		});
+		throw resultFileError(this, error, file.label, itemIndex, ` after ${bytes} bytes`);
+	} finally {
+		file.raw.destroy();
 	}
 }

@@ -8,17 +8,30 @@ import type { WhilterContext, WhilterCredentials } from './transport';
 
 /** The batch task API: create (`POST /<client>/task`), status and cancel. */
 
+/** The field the callback URL goes in unless the node's Callback Field Name says otherwise. */
+export const DEFAULT_CALLBACK_FIELD = 'callback-url';
+
+/** How `priority` is sent: a JSON number (the public API's variant), its digits as text, or not at all. */
+export type PriorityForm = 'number' | 'text' | 'omit';
+
+export const PRIORITY_FORMS: readonly PriorityForm[] = ['number', 'text', 'omit'];
+
 /** The task body Whilter documents for `POST /<client>/task`, plus the public variant's priority and callback URL. */
 export interface BatchTaskRequest {
 	clientId: string;
 	campaignId: string;
 	templateId: string;
 	fileName: string;
+	/** The ZIP's location in the form the account takes (key, s3:// or https URL). */
 	filePath: string;
 	rowCount: number;
 	expectedOutputDuration: number;
 	priority?: number;
+	/** Default 'number'. */
+	priorityForm?: PriorityForm;
 	callbackUrl?: string;
+	/** Default DEFAULT_CALLBACK_FIELD. */
+	callbackField?: string;
 	/** The node's "Task Path" option; the default endpoint when absent. */
 	taskPath?: string;
 	itemIndex?: number;
@@ -34,8 +47,9 @@ export function batchTaskBody(request: BatchTaskRequest): IDataObject {
 		'row-count': request.rowCount,
 		'expected-output-duration': request.expectedOutputDuration,
 	};
-	if (request.priority !== undefined) body.priority = request.priority;
-	if (request.callbackUrl) body['callback-url'] = request.callbackUrl;
+	const priorityForm = request.priorityForm ?? 'number';
+	if (request.priority !== undefined && priorityForm !== 'omit') body.priority = priorityForm === 'text' ? String(request.priority) : request.priority;
+	if (request.callbackUrl) body[request.callbackField?.trim() || DEFAULT_CALLBACK_FIELD] = request.callbackUrl;
 	return body;
 }
 

@@ -9,7 +9,10 @@ import { errorItem } from '../../shared/perItem';
 import { TASK_PATH, taskPathOption } from '../api/endpoints';
 import { ExistingObjectError, objectKey, s3CallOf, s3DropFromCredentials, s3TimeoutsFor, uploadToDrop } from '../api/s3Drop';
 import type { S3Drop, S3Timeouts, UploadResult } from '../api/s3Drop';
-import { createBatchTask, whilterClientId } from '../api/taskApi';
+import { FILE_PATH_FORMS, taskFilePath } from '../api/objectUrl';
+import type { FilePathForm } from '../api/objectUrl';
+import { batchTaskBody, createBatchTask, DEFAULT_CALLBACK_FIELD, PRIORITY_FORMS, whilterClientId } from '../api/taskApi';
+import type { PriorityForm } from '../api/taskApi';
 import { getWhilterCredentials } from '../api/transport';
 import { openCsvFile } from './csvFileInput';
 import { createItemsCsvStream } from './csvWriter';
@@ -21,7 +24,12 @@ import { zipSingleEntry } from './zip';
 export interface BatchOptions {
 	expectedOutputDuration?: number;
 	priority?: number;
+	priorityForm?: PriorityForm;
 	callbackUrl?: string;
+	callbackField?: string;
+	/** Empty: the credential's client ID. */
+	clientIdValue?: string;
+	filePathForm?: FilePathForm;
 	taskPath?: string;
 	skipInvalidRows?: boolean;
 	duplicateIdentifiers?: 'error' | 'keepFirst';
@@ -33,6 +41,8 @@ export interface BatchOptions {
 	uniqueFileName?: boolean;
 	/** Seconds an S3 call may go without a byte (S3_TIMEOUTS when unset). */
 	s3Timeout?: number;
+	/** Options → File Already Uploaded: recovery after a failed task call. */
+	alreadyUploaded?: { file?: AlreadyUploaded };
 }
 
 export interface AlreadyUploaded {
@@ -209,10 +219,26 @@ interface PlacedFile {
 	binary?: IBinaryData;
 }
 
+/** The task body's forms (Options), checked before anything is uploaded. */
+function readBodyForms(options: BatchOptions): { callbackField: string; filePathForm: FilePathForm; priorityForm: PriorityForm } {
+	const callbackField = options.callbackField?.trim() || DEFAULT_CALLBACK_FIELD;
+	// The body's own fields: a callback URL written over one of them would send a broken task.
+	const taken = Object.keys(batchTaskBody({ clientId: '', campaignId: '', templateId: '', fileName: '', filePath: '', rowCount: 0, expectedOutputDuration: 0, priority: 0 }));
+	if (taken.includes(callbackField)) {
+		throw new InputError(`"Callback Field Name" is "${callbackField}", a field the task body already has`, { parameter: 'options.callbackField' });
+	}
+	const filePathForm = options.filePathForm ?? 'key';
+	if (!FILE_PATH_FORMS.includes(filePathForm)) throw new InputError(`"File Path Form" is "${String(filePathForm)}"`, { parameter: 'options.filePathForm' });
+	const priorityForm = options.priorityForm ?? 'number';
+	if (!PRIORITY_FORMS.includes(priorityForm)) throw new InputError(`"Priority Form" is "${String(priorityForm)}"`, { parameter: 'options.priorityForm' });
+	return { callbackField, filePathForm, priorityForm };
+}
+
 /** The campaign and the file name, checked before anything is uploaded. */
 function readCampaign(context: IExecuteFunctions, options: BatchOptions) {
 	// A bad task path found after the upload would leave a file behind for nothing.
 	taskPathOption(options.taskPath?.trim() || TASK_PATH, 'Task Path');
+	readBodyForms(options);
 	const campaignId = String(context.getNodeParameter('campaignId', 0)).trim();
 	if (!campaignId) throw new InputError('"Campaign ID" is empty', { parameter: 'campaignId' });
 	const name = buildBatchFileName({
@@ -224,13 +250,13 @@ function readCampaign(context: IExecuteFunctions, options: BatchOptions) {
 	return { campaignId, name };
 }
 
-/** "File Already Uploaded": an earlier run put the file in the drop and its task call failed. */
+/** Options → File Already Uploaded: an earlier run put the file in the drop and its task call failed. */
 function fileFromEarlierRun(file: AlreadyUploaded): PlacedFile {
 	const fileName = file.fileName.trim();
 	const key = file.filePath.trim();
 	const rowCount = Number(file.rowCount);
 	if (!fileName || !key || !Number.isInteger(rowCount) || rowCount < 1) {
-		throw new InputError('"File Already Uploaded" needs the file name, its S3 key and a row count of at least 1', { parameter: 'alreadyUploaded' });
+		throw new InputError('"Options → File Already Uploaded" needs the file name, its S3 key and a row count of at least 1', { parameter: 'options.alreadyUploaded' });
 	}
 	return { fileName, key, rowCount, details: {} };
 }
@@ -274,13 +300,13 @@ async function uploadNewFile(
  * The task call failed after the file was uploaded. A refusal (4xx) created nothing, so the way on is
  * to create the task for the file already in the drop. After a dropped connection, a timeout or a
  * 5xx the task may exist: creating it again would process the same customers twice, so the message
- * says to check first and offers File Already Uploaded only for when no task exists.
+ * says to check first and offers Options → File Already Uploaded only for when no task exists.
  */
 function taskCallError(apiError: NodeApiError | NodeOperationError, drop: S3Drop, file: PlacedFile): NodeApiError | NodeOperationError {
 	const status = 'httpCode' in apiError && apiError.httpCode ? Number(apiError.httpCode) : undefined;
 	const refused = status !== undefined && status >= 400 && status < 500 && status !== 408;
 	const where = `bucket "${drop.bucket}", key "${file.key}" (${file.rowCount} rows)`;
-	const resume = `set "File Already Uploaded" to file name "${file.fileName}", S3 key "${file.key}", row count ${file.rowCount}`;
+	const resume = `set "Options → File Already Uploaded" to file name "${file.fileName}", S3 key "${file.key}", row count ${file.rowCount}`;
 	apiError.message = refused
 		? `${apiError.message}. Whilter created no task. The file is already in S3: ${where}; to create the task without uploading again, ${resume}`
 		: `${apiError.message}. Whilter may have created the task before the call failed: do not create it again before checking. The file is in S3: ${where}, uploaded ${new Date().toISOString()}; ask Whilter whether a task exists for file "${file.fileName}" (or look it up with Whilter Status if you learn its task ID). Only if none exists, ${resume}`;
@@ -295,31 +321,33 @@ export async function runBatch(
 ): Promise<INodeExecutionData[]> {
 	const pairedItem = this.getInputData().map((_, item) => ({ item }));
 	const options = this.getNodeParameter('options', 0, {}) as BatchOptions;
-	const resume = this.getNodeParameter('alreadyUploaded', 0, {}) as { file?: AlreadyUploaded };
 	const credentials = await getWhilterCredentials(this);
 	const upload: IDataObject = {};
 	try {
 		const { campaignId, name } = readCampaign(this, options);
 		const drop = s3DropFromCredentials(credentials);
 		let file: PlacedFile;
-		if (resume.file) {
-			file = fileFromEarlierRun(resume.file);
+		if (options.alreadyUploaded?.file) {
+			file = fileFromEarlierRun(options.alreadyUploaded.file);
 			Object.assign(upload, { bucket: drop.bucket, 'file-path': file.key, uploaded: 'earlier run' });
 		} else {
 			file = await uploadNewFile(this, drop, name, options, upload);
 		}
 		let task: IDataObject;
 		try {
+			const forms = readBodyForms(options);
 			task = await createBatchTask.call(this, {
-				clientId: whilterClientId(credentials),
+				clientId: options.clientIdValue?.trim() || whilterClientId(credentials),
 				campaignId,
 				templateId: name.templateId,
 				fileName: file.fileName,
-				filePath: file.key,
+				filePath: taskFilePath(drop, file.key, forms.filePathForm),
 				rowCount: file.rowCount,
 				expectedOutputDuration: Number(options.expectedOutputDuration ?? 0),
 				priority: options.priority,
+				priorityForm: forms.priorityForm,
 				callbackUrl: overrides.callbackUrl ?? (options.callbackUrl?.trim() || undefined),
+				callbackField: forms.callbackField,
 				taskPath: options.taskPath,
 				itemIndex: 0,
 			});

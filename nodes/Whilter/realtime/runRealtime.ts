@@ -8,12 +8,17 @@ import { readPollSchedule, secondsText } from '../../shared/poll';
 import type { PollSchedule } from '../../shared/poll';
 import { readTimeoutSeconds } from '../../shared/transport';
 import { REALTIME_REQUEST_PATH, REALTIME_STATUS_PATH, REQUEST_ID_PLACEHOLDER, requestIdPath } from '../api/endpoints';
+import { getMediaStatus } from '../api/mediaStatus';
 import { whilterApiRequest } from '../api/transport';
 import { findDuplicateIds, resolveClientRequestId } from './clientRequestId';
-import { buildRealtimeBody, listsFromFields, listsFromJson } from './requestBody';
+import { buildRealtimeBody, idField, listsFromFields, listsFromJson } from './requestBody';
 import type { RealtimeBody } from './requestBody';
 import { waitForMedia } from './waitForMedia';
 import type { MediaOutcome } from './waitForMedia';
+
+/** Create Media is first: a workflow saved before the operation existed keeps doing what it did. */
+export const REALTIME_OPERATIONS = ['create', 'getStatus'] as const;
+export type RealtimeOperation = (typeof REALTIME_OPERATIONS)[number];
 
 export const DEFAULT_CONCURRENCY = 5;
 export const POLL_DEFAULTS = { checkInterval: 2, maxCheckInterval: 15, waitTimeout: 300 };
@@ -89,7 +94,7 @@ function mediaError(context: IExecuteFunctions, itemIndex: number, plan: Realtim
 			`Item ${itemIndex}: the media for whilter-request-id ${id} was not ready after ${secondsText(plan.wait!.timeoutMs)} (last status: ${last})`,
 			{
 				itemIndex,
-				description: `The request is still with Whilter (client-request-id ${clientRequestId}): look it up later with ${statusCall}, or raise "Timeout (Seconds)"`,
+				description: `The request is still with Whilter (client-request-id ${clientRequestId}): look it up later with this node's Get Status operation (${statusCall}), or raise "Timeout (Seconds)"`,
 			},
 		);
 	}
@@ -140,6 +145,37 @@ export async function sendRealtimeItem(context: IExecuteFunctions, plan: Realtim
 	if (outcome.state !== 'success') throw mediaError(context, itemIndex, plan, id, outcome);
 	const { media } = outcome;
 	return { json: { ...output, status: media.status, message: media.message, 'video-url': media.videoUrl, 'image-url': media.imageUrl, response } };
+}
+
+/** Get Status: one item's lookup of a request made earlier (by this node, or by Whilter's callback flow). */
+export interface RealtimeStatusPlan {
+	whilterRequestId: string;
+	statusPath: string;
+	timeoutMs?: number;
+}
+
+export function planRealtimeStatusItem(context: IExecuteFunctions, itemIndex: number): RealtimeStatusPlan {
+	const options = context.getNodeParameter('options', itemIndex, {}) as IDataObject;
+	const whilterRequestId = idField(context.getNodeParameter('whilterRequestId', itemIndex, ''), 'Whilter Request ID');
+	const statusPath = configuredPath(options.realtimeStatusPath ?? REALTIME_STATUS_PATH, STATUS_PATH_LABEL, REQUEST_ID_PLACEHOLDER);
+	// The id is checked now (not "..", not empty), so a bad item never costs a request.
+	requestIdPath(statusPath, STATUS_PATH_LABEL, whilterRequestId);
+	return { whilterRequestId, statusPath, timeoutMs: readTimeoutSeconds(options.requestTimeout, undefined, itemIndex) };
+}
+
+/** `GET /status/<whilter-request-id>` once, output as the wait of Create Media outputs it. */
+export async function getRealtimeStatusItem(context: IExecuteFunctions, plan: RealtimeStatusPlan, itemIndex: number): Promise<ItemOutput> {
+	const { media, response } = await getMediaStatus.call(context, { ...plan, statusPathLabel: STATUS_PATH_LABEL, itemIndex });
+	return {
+		json: {
+			'whilter-request-id': plan.whilterRequestId,
+			status: media.status,
+			message: media.message,
+			'video-url': media.videoUrl,
+			'image-url': media.imageUrl,
+			response,
+		},
+	};
 }
 
 export function concurrencyOf(context: IExecuteFunctions): number {

@@ -38,7 +38,9 @@ function statusJson(status: TaskStatus, extra: IDataObject = {}): IDataObject {
 export function planStatusItem(context: IExecuteFunctions, operation: StatusOperation, itemIndex: number): StatusPlan {
 	const taskId = String(context.getNodeParameter('taskId', itemIndex, '') ?? '').trim();
 	const [name, label, fallback] =
-		operation === 'cancel' ? ['cancelPath', 'Cancel Path', TASK_CANCEL_PATH] : ['statusPath', 'Status Path', TASK_STATUS_PATH];
+		operation === 'cancel'
+			? ['options.cancelPath', 'Options → Cancel Path', TASK_CANCEL_PATH]
+			: ['options.statusPath', 'Options → Status Path', TASK_STATUS_PATH];
 	const path = String(context.getNodeParameter(name, itemIndex, fallback));
 	// The path and the task ID are checked now, so a bad item never costs a request.
 	taskIdPath(path, label, taskId);

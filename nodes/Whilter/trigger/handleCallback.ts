@@ -55,6 +55,14 @@ function statusBeforeConfirming(claim: BatchCallback, confirming: boolean): stri
 	return undefined;
 }
 
+/**
+ * Whether a batch callback is looked up with the status API first. Result Rows always are: the rows
+ * are read with the Whilter credential from the file path the API gives, never from one a caller names.
+ */
+function confirmsBatch(context: IWebhookFunctions): boolean {
+	return context.getNodeParameter('output', 'callback') === 'rows' || context.getNodeParameter('confirmWithApi', true) === true;
+}
+
 async function expectedAuth(context: IWebhookFunctions, kind: TriggerAuthentication): Promise<ExpectedAuth | Refusal> {
 	if (kind === 'none') return { kind: 'none' };
 	try {
@@ -104,7 +112,7 @@ async function onBatchCallback(context: IWebhookFunctions, body: unknown, option
 	if (claim.status !== undefined && claim.status !== 'unknown' && !statuses.includes(claim.status)) return ignored(claim.status, claim.statusWord);
 
 	const once = options.startOnce !== false;
-	const known = statusBeforeConfirming(claim, context.getNodeParameter('confirmWithApi', true) as boolean);
+	const known = statusBeforeConfirming(claim, confirmsBatch(context));
 	// Known before asking Whilter: a repeat is answered without an API call.
 	if (once && known !== undefined) {
 		const key = taskCallbackKey(claim.taskId, known);
@@ -123,7 +131,7 @@ async function confirmBatch(
 	keyAfterConfirming: boolean,
 ): Promise<IWebhookResponseData> {
 	let confirmed: TaskStatus | undefined;
-	if (context.getNodeParameter('confirmWithApi', true) as boolean) {
+	if (confirmsBatch(context)) {
 		const outcome = await confirmBatchCallback.call(context, claim, options.statusPath);
 		if ('refusal' in outcome) return refuseCallback(context, outcome.refusal);
 		confirmed = outcome.value;
@@ -246,21 +254,6 @@ async function confirmRealtime(context: IWebhookFunctions, claim: RealtimeCallba
 }
 
 /**
- * A setup in which anyone who knows the URL could make n8n fetch a file of their choosing: no
- * authentication, no confirmation with the API, and result rows read from the `file-path` the caller
- * names (an internal address, or any object the S3 keys can read). Refused before anything else.
- */
-function unsafeSetup(context: IWebhookFunctions, authentication: TriggerAuthentication): Refusal | undefined {
-	if (authentication !== 'none' || context.getNodeParameter('event', 'batchTask') !== 'batchTask') return undefined;
-	if (context.getNodeParameter('confirmWithApi', true) === true || context.getNodeParameter('output', 'callback') !== 'rows') return undefined;
-	return {
-		status: 500,
-		message:
-			'The Whilter Trigger will not read result rows from a callback nobody checked: set Authentication, or turn on "Confirm With Whilter API"',
-	};
-}
-
-/**
  * One POST to the trigger's URL, in the order that keeps forged calls cheap and harmless: the
  * shared secret, the body's size, the payload's shape, the status filter, whether the same callback
  * already started the workflow (Options → Start Once per ID and Status), then the Whilter API.
@@ -269,8 +262,6 @@ function unsafeSetup(context: IWebhookFunctions, authentication: TriggerAuthenti
  */
 export async function handleCallback(context: IWebhookFunctions): Promise<IWebhookResponseData> {
 	const authentication = context.getNodeParameter('authentication', 'none') as TriggerAuthentication;
-	const unsafe = unsafeSetup(context, authentication);
-	if (unsafe) return refuseCallback(context, unsafe);
 	const auth = await expectedAuth(context, authentication);
 	if ('status' in auth) return refuseCallback(context, auth);
 	const outcome = checkAuthentication(auth, context.getHeaderData());

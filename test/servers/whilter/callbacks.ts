@@ -3,11 +3,12 @@
  * demand (sendCallback, sendRealtimeCallback). Each is recorded in `callbacks` with the receiver's answer.
  */
 import type { WhilterContext } from './state';
-import type { CallbackRecord, Task } from './types';
+import { callbackWord } from './statusWords';
+import type { CallbackRecord, StatusVariant, Task } from './types';
 
-/** Whilter's task callback payload. */
-export function taskCallbackBody(task: Task): Record<string, unknown> {
-	return { 'task-id': task.id, status: 'completed', 'file-path': task.outputKey, count: task.rows, message: 'Task completed' };
+/** Whilter's task callback payload, its status word in the variant's words. */
+export function taskCallbackBody(task: Task, variant: StatusVariant): Record<string, unknown> {
+	return { 'task-id': task.id, status: callbackWord(variant, task), 'file-path': task.outputLocation ?? task.outputKey, count: task.rows, message: 'Task completed' };
 }
 
 /** One callback POST, recorded in `callbacks`; a network error is recorded, not thrown. */
@@ -36,7 +37,7 @@ export async function sendTaskCallback(
 	{ taskId, url, headers, body }: { taskId: string; url: string; headers?: Record<string, string>; body?: Record<string, unknown> },
 ): Promise<CallbackRecord> {
 	const task = ctx.tasks.get(taskId);
-	const payload = body ?? (task ? taskCallbackBody(task) : undefined);
+	const payload = body ?? (task ? taskCallbackBody(task, ctx.statusVariant) : undefined);
 	if (!payload) throw new Error(`Unknown task ${taskId}`);
 	return await postCallback(ctx, taskId, url, payload, headers);
 }

@@ -2,6 +2,8 @@
  * The files around a Whilter task: the input ZIP (exactly one CSV), the output CSV written beside it
  * (the input rows plus `media-url` and `error`), and the made media a row's URL points at.
  */
+import { gzipSync } from 'node:zlib';
+
 import Papa from 'papaparse';
 import { ZipFile } from 'yazl';
 
@@ -16,17 +18,34 @@ const SAMPLE_PNG = Buffer.from('89504e470d0a1a0a0000000d494844520000000100000001
 
 export const ROW_ERROR = 'Template render failed: missing personalisation value';
 
-/** The output CSV's key: beside the input, in `output/`. Predictable, so tests can read it before asking the status API. */
-export function outputKeyFor(inputKey: string, taskId: string): string {
+export type ResultsFormat = 'csv' | 'zip' | 'gzip';
+
+const RESULTS_EXTENSION: Record<ResultsFormat, string> = { csv: '.csv', zip: '.zip', gzip: '.csv.gz' };
+
+/** The output file's key: beside the input, in `output/`. Predictable, so tests can read it before asking the status API. */
+export function outputKeyFor(inputKey: string, taskId: string, format: ResultsFormat = 'csv'): string {
 	const slash = inputKey.lastIndexOf('/');
-	return `${slash === -1 ? '' : inputKey.slice(0, slash + 1)}output/${taskId}.csv`;
+	return `${slash === -1 ? '' : inputKey.slice(0, slash + 1)}output/${taskId}${RESULTS_EXTENSION[format]}`;
+}
+
+/** The output CSV as stored in the results format: a ZIP holds it as `<taskId>.csv`. */
+export async function storedOutput(csv: string, taskId: string, format: ResultsFormat): Promise<{ body: Buffer; contentType: string }> {
+	if (format === 'zip') return { body: await zipOf(`${taskId}.csv`, csv), contentType: 'application/zip' };
+	if (format === 'gzip') return { body: gzipSync(Buffer.from(csv, 'utf8')), contentType: 'application/gzip' };
+	return { body: Buffer.from(csv, 'utf8'), contentType: 'text/csv; charset=utf-8' };
 }
 
 /**
  * Whilter's output file: the input CSV unchanged, plus `media-url` and `error`. Parsed as arrays, not
  * objects, so duplicate or odd headers come back exactly as sent.
  */
-export function buildOutputCsv(inputCsv: string, taskId: string, failRowEvery: number, mediaBase = DEFAULT_MEDIA_BASE): { csv: string; rows: number; failed: number } {
+export function buildOutputCsv(
+	inputCsv: string,
+	taskId: string,
+	failRowEvery: number,
+	mediaBase = DEFAULT_MEDIA_BASE,
+	columnsCase: 'lower' | 'upper' = 'lower',
+): { csv: string; rows: number; failed: number } {
 	const parsed = Papa.parse<string[]>(inputCsv, CSV_READING);
 	const [header = [], ...rows] = parsed.data;
 	let failed = 0;
@@ -36,7 +55,8 @@ export function buildOutputCsv(inputCsv: string, taskId: string, failRowEvery: n
 		if (fails) failed++;
 		return [...padded, fails ? '' : `${mediaBase}/${taskId}/${index}.mp4`, fails ? ROW_ERROR : ''];
 	});
-	const csv = Papa.unparse({ fields: [...header, 'media-url', 'error'], data: out }, { newline: '\r\n' });
+	const added = columnsCase === 'upper' ? ['MEDIA-URL', 'ERROR'] : ['media-url', 'error'];
+	const csv = Papa.unparse({ fields: [...header, ...added], data: out }, { newline: '\r\n' });
 	return { csv: `${csv}\r\n`, rows: rows.length, failed };
 }
 

@@ -31,6 +31,18 @@ export function whilterHandle(ctx: WhilterContext, server: ContractServer, stop:
 		get tokensIssued() {
 			return ctx.tokens.issued;
 		},
+		get tokenTtlSeconds() {
+			return ctx.tokens.ttlSeconds;
+		},
+		set tokenTtlSeconds(seconds: number) {
+			ctx.tokens.ttlSeconds = seconds;
+		},
+		get expiredTokenStatus() {
+			return ctx.expiredTokenStatus;
+		},
+		set expiredTokenStatus(status: 401 | 403) {
+			ctx.expiredTokenStatus = status;
+		},
 		get statusVariant() {
 			return ctx.statusVariant;
 		},

@@ -2,20 +2,20 @@
  * Which handler answers a request. Only the token endpoint and the made media (public files on a
  * CDN) go without a token; every other route costs one use of the bearer token.
  */
-import { bearer } from '../http';
 import type { RecordedRequest, Reply } from '../http';
 import { isMediaPath, mediaFile } from './files';
 import { realtimeRequest, realtimeStatus } from './realtime';
 import { bad } from './reply';
 import type { WhilterContext } from './state';
 import { cancelTask, createTask, taskStatus } from './tasks';
-import { issueTokenReply } from './token';
+import { issueTokenReply, refuseToken } from './token';
 
 export async function route(ctx: WhilterContext, request: RecordedRequest): Promise<Reply> {
 	const { method, path } = request;
 	if (method === 'POST' && path === '/getToken/token') return issueTokenReply(ctx, request);
 	if (method === 'GET' && ctx.options.mediaBaseUrl === 'self' && isMediaPath(path)) return mediaFile(path);
-	if (!ctx.tokens.use(bearer(request))) return bad(401, 'Token expired or invalid');
+	const refused = refuseToken(ctx, request);
+	if (refused) return refused;
 
 	if (method === 'POST' && (path === '/video/request' || path === '/video/demo')) return await realtimeRequest(ctx, request);
 	const realtimeMatch = method === 'GET' ? /^\/status\/([^/]+)$/.exec(path) : null;

@@ -10,13 +10,20 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { DEFAULT_MEDIA_BASE } from './files';
 import type { CallbackRecord, RealtimeDelay, RealtimeRequest, StatusVariant, Task, TaskState, WhilterServerOptions } from './types';
 
-/** Issued bearer tokens with their expiry and remaining uses. */
+/** What the token check found: a token that works, none or one never issued, or one past its life or its uses. */
+export type TokenCheck = 'valid' | 'invalid' | 'expired';
+
+/** Issued bearer tokens with their expiry (on Date.now, so on the virtual clock in node tests) and remaining uses. */
 export class TokenStore {
 	issued = 0;
+	/** Lifetime of the tokens issued from now on (the `expires_in` the token endpoint answers). */
+	ttlSeconds: number;
 	private readonly tokens = new Map<string, { uses: number; maxUses: number; expiresAt: number }>();
 	private maxUsesForNew = Number.POSITIVE_INFINITY;
 
-	constructor(readonly ttlSeconds: number) {}
+	constructor(ttlSeconds: number) {
+		this.ttlSeconds = ttlSeconds;
+	}
 
 	issue(): string {
 		const token = `wt-${randomUUID()}`;
@@ -27,14 +34,21 @@ export class TokenStore {
 
 	/** Counts one authenticated use; false when the token is unknown, expired or used up. */
 	use(token: string | undefined): boolean {
-		const state = token === undefined ? undefined : this.tokens.get(token);
-		if (!state || state.uses >= state.maxUses || Date.now() > state.expiresAt) return false;
-		state.uses++;
-		return true;
+		return this.check(token) === 'valid';
 	}
 
+	/** Counts one authenticated use of a valid token, and says why another one does not pass. */
+	check(token: string | undefined): TokenCheck {
+		const state = token === undefined ? undefined : this.tokens.get(token);
+		if (!state) return 'invalid';
+		if (state.uses >= state.maxUses || Date.now() >= state.expiresAt) return 'expired';
+		state.uses++;
+		return 'valid';
+	}
+
+	/** Every token issued so far is expired (still known, so it gets the expired-token answer). */
 	expireAll(): void {
-		this.tokens.clear();
+		for (const state of this.tokens.values()) state.expiresAt = Number.NEGATIVE_INFINITY;
 	}
 
 	expireAfterUses(uses: number): void {
@@ -57,6 +71,8 @@ export interface WhilterContext {
 	/** A completion in flight, so a timer tick and advance() never complete the same task twice. */
 	readonly completing: Map<string, Promise<void>>;
 	statusVariant: StatusVariant;
+	/** See WhilterServerOptions.expiredTokenStatus. */
+	expiredTokenStatus: 401 | 403;
 	checkRowCount: boolean;
 	realtimeDelayMs: RealtimeDelay | undefined;
 	realtimeInFlight: number;
@@ -85,6 +101,7 @@ export function createContext(options: WhilterServerOptions): WhilterContext {
 		realtimeReadyAfterPolls: options.realtimeReadyAfterPolls ?? 2,
 		completing: new Map(),
 		statusVariant: options.statusVariant ?? 'lower',
+		expiredTokenStatus: options.expiredTokenStatus ?? 401,
 		checkRowCount: options.checkRowCount ?? true,
 		realtimeDelayMs: options.realtimeDelayMs,
 		realtimeInFlight: 0,

@@ -10,7 +10,14 @@ export interface WhilterServerOptions {
 	apiKey?: string;
 	/** The client's S3 drop: the server reads the uploaded ZIPs and writes the output CSVs here. */
 	s3: { endpoint: string; bucket: string; region: string; accessKeyId: string; secretAccessKey: string };
+	/** Lifetime of an issued token, the `expires_in` of the token answer (default 3600); can also be changed at runtime on the server. */
 	tokenTtlSeconds?: number;
+	/**
+	 * What a call with an expired or used-up token gets: 401 (default) or 403, which Whilter's
+	 * integration guide also names as the answer to a token to renew. A missing or never-issued token
+	 * always gets 401. Can also be changed at runtime on the server.
+	 */
+	expiredTokenStatus?: 401 | 403;
 	/** Every n-th output row fails (empty media-url, an error text); default 5, 0 never. */
 	failRowEvery?: number;
 	/** Status polls a real-time request answers PROCESSING before SUCCESS (default 2). */
@@ -32,6 +39,27 @@ export interface WhilterServerOptions {
 	 * benchmark, turns it off. Can also be changed at runtime on the server.
 	 */
 	checkRowCount?: boolean;
+	/**
+	 * The task body's field for the callback URL (default 'callback-url'). The server refuses the
+	 * others: each contract variant below takes one form and answers 400 saying which, so a client
+	 * that guessed wrong fails at once.
+	 */
+	callbackField?: string;
+	/**
+	 * How the body's `file-path` names the uploaded ZIP: 'key' (default) the S3 key, 's3'
+	 * `s3://<bucket>/<key>`, 'https' the object's path-style URL at the S3 endpoint.
+	 */
+	filePathForm?: ContractPathForm;
+	/** The only `client-id` the server accepts; default any non-empty string. */
+	expectedClientId?: string;
+	/** `priority` as a JSON integer ('number', default), as its digits in a string ('text'), or refused ('omit'). */
+	priorityForm?: 'number' | 'text' | 'omit';
+	/** The output file as stored: a CSV (default), a ZIP with one CSV entry, or a gzipped CSV. */
+	resultsFormat?: 'csv' | 'zip' | 'gzip';
+	/** How the status answer and the callback name the output file in `file-path`: as filePathForm does (default 'key'). */
+	resultsLocation?: ContractPathForm;
+	/** The output's added columns as `media-url`/`error` ('lower', default) or `MEDIA-URL`/`ERROR` ('upper'). */
+	resultColumnsCase?: 'lower' | 'upper';
 	/** Fixed port (the sandbox); default random. */
 	port?: number;
 }
@@ -39,9 +67,14 @@ export interface WhilterServerOptions {
 /**
  * Whilter answers the task status in two shapes, and the nodes must read both. 'lower': lower-case
  * statuses and `count`; 'upper': the public variant, PENDING/IN_PROGRESS/COMPLETED with `total-count`
- * and `processed`.
+ * and `processed`; 'synonyms': the lower shape with other words for the same states in mixed case
+ * (Queued, Running, Succeeded or COMPLETED_WITH_ERRORS, Canceled; `finished` in the callback), see
+ * statusWords.ts. The callback's word follows the variant too.
  */
-export type StatusVariant = 'lower' | 'upper';
+export type StatusVariant = 'lower' | 'upper' | 'synonyms';
+
+/** How a file in the drop is named: its key, `s3://<bucket>/<key>`, or its path-style URL at the S3 endpoint. */
+export type ContractPathForm = 'key' | 's3' | 'https';
 
 export type TaskState = 'pending' | 'in-progress' | 'completed' | 'cancelled';
 
@@ -55,6 +88,8 @@ export interface Task {
 	updatedAt: number;
 	/** Set once completed: where the output CSV is (outputKeyFor(inputKey, id)). */
 	outputKey?: string;
+	/** outputKey in the resultsLocation form when that is not 'key': the `file-path` of the status answer and the callback. */
+	outputLocation?: string;
 	/** Data rows in the output, and how many of them failed. */
 	rows?: number;
 	failedRows?: number;
@@ -103,10 +138,14 @@ export interface WhilterServer extends ContractServer {
 	resetRealtimeStats(): void;
 	callbacks: CallbackRecord[];
 	tokensIssued: number;
+	/** See WhilterServerOptions.tokenTtlSeconds: applies to the tokens issued from now on. */
+	tokenTtlSeconds: number;
+	/** See WhilterServerOptions.expiredTokenStatus. */
+	expiredTokenStatus: 401 | 403;
 	statusVariant: StatusVariant;
 	/** See WhilterServerOptions.checkRowCount. */
 	checkRowCount: boolean;
-	/** Every token issued so far stops working (the next call gets 401). */
+	/** Every token issued so far stops working (the next call with one gets expiredTokenStatus). */
 	expireTokens(): void;
 	/** Every token (issued and to come) stops working after `uses` more authenticated calls. */
 	expireTokenAfterUses(uses: number): void;

@@ -320,6 +320,16 @@ export class WhilterApi implements ICredentialType {
 		rules: [
 			{ type: 'responseCode', properties: { value: 401, message: 'Whilter rejected the client credentials or token' } },
 			{ type: 'responseCode', properties: { value: 403, message: 'Whilter refused access for this client' } },
+			// No documented Whilter call answers 2xx for every good static token, and n8n shows any
+			// other answer as a failed test: the message says what the 404 does and does not prove.
+			{
+				type: 'responseCode',
+				properties: {
+					value: 404,
+					message:
+						'Access Token: the token was accepted (Whilter checked it and answered 404 for the placeholder task "n8n-credential-test"; no Whilter call answers 2xx for every good token, so n8n shows this as a failed test). Client Credentials: the Token URL was not found.',
+				},
+			},
 		],
 	};
 }

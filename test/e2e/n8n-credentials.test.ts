@@ -331,6 +331,39 @@ test("the editor's credential test: OK for the right secret, a clear error for a
 	expect(JSON.stringify(answers)).not.toContain(CLIENT_SECRET);
 });
 
+test('Access Token mode: a static token runs the status workflow with no token request, and the credential test tells a good token from a rejected one', async () => {
+	const accessTokenData = (token: string): IDataObject => {
+		const { clientId: _id, clientSecret: _secret, tokenUrl: _url, ...rest } = credentialData(CLIENT_SECRET);
+		return { ...rest, authentication: 'accessToken', accessToken: token };
+	};
+	const token = whilter.issueToken();
+	const stat = await n8n.createCredential('Whilter (access token)', 'whilterApi', accessTokenData(token));
+	const id = (await n8n.importWorkflow(statusWorkflow('Whilter status, access token', stat, taskIds))).id;
+	const tokensBefore = whilter.tokensIssued;
+	const from = whilter.requests.length;
+	const execution = await n8n.runManually(id);
+	expect(execution.data?.resultData.error?.message).toBeUndefined();
+	expect(execution.status).toBe('success');
+	expectStatusData(statusOutput(execution));
+	expect(whilter.tokensIssued).toBe(tokensBefore);
+	const seen = seenSince(from);
+	expect(seen).toMatchObject({ tokens: 0, ok: 3, unauthorised: 0 });
+	expect([...seen.bearers]).toEqual([`Bearer ${token}`]);
+
+	const test = async (accessToken: string) =>
+		(
+			await n8n.rest<{ data: { status: string; message: string } }>('POST', '/credentials/test', {
+				credentials: { id: stat.id, name: stat.name, type: 'whilterApi', data: accessTokenData(accessToken) },
+			})
+		).data;
+	// A good static token: Whilter checks it, then answers 404 for the placeholder task, which n8n can
+	// only show as a failed test; its message says the token was accepted.
+	expect(await test(token)).toEqual({ status: 'Error', message: expect.stringContaining('Access Token: the token was accepted') });
+	const rejected = await test('wt-never-issued');
+	expect(rejected).toEqual({ status: 'Error', message: expect.stringMatching(/rejected|401/i) });
+	expect(JSON.stringify(rejected)).not.toContain('wt-never-issued');
+});
+
 test("neither secret appears in n8n's log", () => {
 	const log = n8n.log();
 	expect(log).toContain('Editor is now accessible');

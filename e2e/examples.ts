@@ -113,7 +113,7 @@ export interface ExamplesRun {
 		rows: IDataObject[];
 		/** The downloaded media the Insider node uploaded, and what Insider answered. */
 		insider: IDataObject;
-		/** TimePay Initiate's output item (success, partialSuccess, results with the counts). */
+		/** TimePay Initiate's output item (success, partial-success, status-code, TimePay's answer with the counts under response). */
 		timepay: IDataObject;
 	};
 	/** (2) the callback flow, started by the sandbox's completion callback of (1)'s task. */

@@ -26,8 +26,9 @@ function customer(row: IDataObject): string {
 function summary(run: ExamplesRun, executionsUrl?: string): string[] {
 	const { task, rows, insider, timepay } = run.batch;
 	const failed = rows.filter((row) => text(row.error));
-	const counts = (timepay.results ?? {}) as IDataObject;
-	const errors = Array.isArray(counts.errors) ? (counts.errors as IDataObject[]) : [];
+	const answer = (timepay.response ?? {}) as IDataObject;
+	const counts = (answer.results ?? {}) as IDataObject;
+	const failedCustomers = Array.isArray(timepay['failed-customers']) ? (timepay['failed-customers'] as IDataObject[]) : [];
 	return [
 		'',
 		'(1) Whilter batch campaign, run by a real n8n against the local sandbox',
@@ -40,9 +41,9 @@ function summary(run: ExamplesRun, executionsUrl?: string): string[] {
 		'  failed rows',
 		...(failed.length ? failed.slice(0, 3).map((row) => `    ${customer(row)} ${text(row.error)}`) : ['    none']),
 		...(failed.length > 3 ? [`    … and ${failed.length - 3} more`] : []),
-		`  WhatsApp media    ${text(insider.id)} → ${text(insider.url)} (${text(insider.mime_type)}, ${text(insider.file_size)} bytes)`,
-		`  TimePay           campaign ${text(timepay.campaignId)}: HTTP ${text(timepay.statusCode)}, initiated ${text(counts.initiated)}, failed ${text(counts.failed)}` +
-			(errors.length ? ` (${errors.map((e) => text(e.customerId ?? e.id)).join(', ')})` : ''),
+		`  WhatsApp media    ${text(insider.id)} → ${text(insider.url)} (${text(insider['mime-type'])}, ${text(insider['file-size'])} bytes)`,
+		`  TimePay           campaign ${text(timepay['campaign-id'])}: HTTP ${text(timepay['status-code'])}, initiated ${text(counts.initiated)}, failed ${text(counts.failed)}` +
+			(failedCustomers.length ? ` (${failedCustomers.map((f) => text(f['customer-id'])).join(', ')})` : ''),
 		'',
 		'(2) Whilter callback, started by the sandbox\'s completion callback on its production webhook',
 		`  execution         ${text(run.callback.execution.id)} (${run.callback.execution.status}), ${run.callback.rows.length} result rows, ` +

@@ -119,7 +119,7 @@ export async function downloadMedia(
 				const headers = (response.headers ?? {}) as IDataObject;
 				const served = normaliseMimeType(headerValue(headers, 'content-type'));
 				const mimeType =
-					served && served !== 'application/octet-stream' ? served : normaliseMimeType(String(facts?.mime_type ?? '')) || served || 'application/octet-stream';
+					served && served !== 'application/octet-stream' ? served : normaliseMimeType(String(facts?.['mime-type'] ?? '')) || served || 'application/octet-stream';
 				const fileName =
 					options.fileName?.trim() ||
 					fileNameFromDisposition(headerValue(headers, 'content-disposition')) ||
@@ -165,11 +165,13 @@ export async function downloadMedia(
 		json: {
 			id: facts?.id ?? null,
 			url: address,
-			file_name: stored.fileName,
-			mime_type: stored.mimeType,
-			file_size: stored.bytes,
+			'file-name': stored.fileName,
+			'mime-type': stored.mimeType,
+			'file-size': stored.bytes,
 			sha256: stored.sha256.toString('hex'),
-			...(verified === true ? { sha256_verified: true } : {}),
+			...(verified === true ? { 'sha256-verified': true } : {}),
+			// Insider's answer to the URL lookup; a download by URL asks Insider nothing.
+			...(facts ? { response: facts.response } : {}),
 		},
 		binary: stored.binary,
 	};

@@ -5,7 +5,8 @@ import { insiderApiRequest } from './transport';
 
 /**
  * `GET /v1/media/<id>` (retried on 429/5xx like every GET): the media's URL, MIME type, SHA-256
- * and size, in the names Insider documents. Insider's documented request carries
+ * and size in the package's kebab-case names, whatever spelling Insider used, and Insider's answer
+ * unchanged under `response`. Insider's documented request carries
  * `Content-Type: application/json` even without a body, and a gateway may refuse the GET without it.
  */
 export async function getMediaFacts(this: IExecuteFunctions, rawId: string, itemIndex: number, timeoutMs?: number): Promise<IDataObject> {
@@ -20,10 +21,11 @@ export async function getMediaFacts(this: IExecuteFunctions, rawId: string, item
 	return {
 		id: media.id ?? mediaId,
 		url: media.url ?? null,
-		mime_type: media.mime_type ?? null,
-		sha256: media.sha256 ?? null,
+		'mime-type': media.mime_type ?? null,
 		// Insider's documented example spells it File_size.
-		file_size: media.file_size ?? media.File_size ?? null,
-		messaging_product: media.messaging_product ?? 'whatsapp',
+		'file-size': media.file_size ?? media.File_size ?? null,
+		sha256: media.sha256 ?? null,
+		'messaging-product': media.messaging_product ?? 'whatsapp',
+		response: media,
 	};
 }

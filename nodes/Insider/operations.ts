@@ -14,6 +14,29 @@ export const INSIDER_OPERATIONS = ['upload', 'uploadAndGetUrl', 'getUrl', 'downl
 export type InsiderOperation = (typeof INSIDER_OPERATIONS)[number];
 
 /**
+ * Upload and Get URL's item: the upload's facts, with what Insider reports about the stored media
+ * where it reports something (its URL, hash, and its own word on type and size). Two calls give two
+ * answers, and both stay unchanged under `response` as `{ upload, media }`: merged into one object,
+ * the second would overwrite the first wherever both use a key (`id`), and a user could not tell
+ * which call said what.
+ */
+function uploadedWithUrl(uploaded: IDataObject, facts: IDataObject): IDataObject {
+	const reported = (key: string) => facts[key] ?? uploaded[key] ?? null;
+	return {
+		id: uploaded.id,
+		url: facts.url ?? null,
+		'file-name': uploaded['file-name'],
+		'mime-type': reported('mime-type'),
+		'file-size': reported('file-size'),
+		sha256: facts.sha256 ?? null,
+		'media-type': uploaded['media-type'],
+		...(uploaded.animated !== undefined ? { animated: uploaded.animated } : {}),
+		'messaging-product': reported('messaging-product'),
+		response: { upload: uploaded.response ?? null, media: facts.response ?? null },
+	};
+}
+
+/**
  * Upload / Upload and Get URL. Every item is checked against WhatsApp's limits first (the per-item
  * toolkit's check), so one bad file stops the node before any item is sent.
  */
@@ -38,7 +61,7 @@ function uploads(context: IExecuteFunctions, thenGetUrl: boolean): PerItemOption
 					{ itemIndex, description: `Use Get URL with media ID ${String(uploaded.id)} rather than uploading again.` },
 				);
 			}
-			return { json: { ...uploaded, ...facts, file_name: uploaded.file_name, media_type: uploaded.media_type } };
+			return { json: uploadedWithUrl(uploaded, facts) };
 		},
 	};
 }

@@ -151,11 +151,12 @@ export async function uploadMedia(this: IExecuteFunctions, prepared: PreparedUpl
 	}
 	return {
 		id,
-		file_name: fileName,
-		mime_type: media.mimeType,
-		file_size: size,
-		media_type: media.mediaType,
+		'file-name': fileName,
+		'mime-type': media.mimeType,
+		'file-size': size,
+		'media-type': media.mediaType,
 		...(media.animated !== undefined ? { animated: media.animated } : {}),
-		messaging_product: 'whatsapp',
+		'messaging-product': 'whatsapp',
+		response: answer,
 	};
 }

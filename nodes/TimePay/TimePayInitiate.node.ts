@@ -236,7 +236,7 @@ export class TimePayInitiate implements INodeType {
 						type: 'boolean',
 						default: false,
 						description:
-							'Whether a partial success (HTTP 207: some customers initiated, some failed) fails the item. Off: the item comes out with success false, the counts and the errors.',
+							'Whether a partial success (HTTP 207: some customers initiated, some failed) fails the item. Off: the item comes out with success false, partial-success true, failed-customers and TimePay\'s answer (counts and errors) under response.',
 					},
 				],
 			},

@@ -36,6 +36,9 @@ export async function runInitiations(context: IExecuteFunctions): Promise<INodeE
 		},
 		firstItemOnly: !perItem,
 	});
-	for (const item of out) item.json.initiationsSent = sent;
-	return out;
+	// Placed before `response`, so the package's fields read first and TimePay's answer last.
+	return out.map((item) => {
+		const { response, ...fields } = item.json;
+		return { ...item, json: { ...fields, 'initiations-sent': sent, ...(response === undefined ? {} : { response }) } };
+	});
 }

@@ -53,23 +53,26 @@ function failedCustomersOf(response: TimePayResponse): FailedCustomer[] {
 }
 
 /**
- * The output item of one initiation: TimePay's answer as it came (`success`, `message`, `results`
- * with the counts and the per-customer errors), plus what was asked, so that an IF node can branch
- * on `success` or `partialSuccess` without knowing HTTP statuses. When customers failed,
- * `failedCustomers` lists them as `{customerId, reason}` whatever shape TimePay's errors came in.
+ * The output item of one initiation, in the package's output style: the package's own fields in
+ * kebab-case, so that an IF node can branch on `success` or `partial-success` without knowing HTTP
+ * statuses, and TimePay's answer unchanged under `response` (`results` with the counts and the
+ * per-customer errors). When customers failed, `failed-customers` lists them as
+ * `{'customer-id', reason}` whatever shape TimePay's errors came in. `initiations-sent` is added by
+ * the caller, which alone knows how many initiations the execution sent.
  */
 export function initiationOutput(request: InitiateRequest, response: TimePayResponse): IDataObject {
 	const partial = isPartialSuccess(response);
 	const failed = failedCustomersOf(response);
 	return {
-		...response.body,
-		...(failed.length ? { failedCustomers: failed } : {}),
 		success: response.body.success === undefined ? !partial : response.body.success === true && !partial,
-		partialSuccess: partial,
-		statusCode: response.statusCode,
-		campaignId: request.campaignId,
+		'partial-success': partial,
+		...(response.body.message !== undefined ? { message: response.body.message } : {}),
+		'status-code': response.statusCode,
+		'campaign-id': request.campaignId,
 		channel: request.channel,
-		templateId: request.body.templateId,
+		'template-id': request.body.templateId,
+		...(failed.length ? { 'failed-customers': failed.map(({ customerId, reason }) => ({ 'customer-id': customerId, reason })) } : {}),
+		response: response.body,
 	};
 }
 

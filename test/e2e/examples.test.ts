@@ -68,7 +68,7 @@ describe('example (1): batch campaign', () => {
 		const stored = sandbox.insider.media.get(String(insider.id));
 		expect(stored?.bytes.equals(SAMPLE_MP4)).toBe(true);
 		expect(stored?.mimeType).toBe('video/mp4');
-		expect(insider).toMatchObject({ id: stored?.id, mime_type: 'video/mp4', file_size: SAMPLE_MP4.length, sha256: stored?.sha256 });
+		expect(insider).toMatchObject({ id: stored?.id, 'mime-type': 'video/mp4', 'file-size': SAMPLE_MP4.length, sha256: stored?.sha256 });
 		expect(String(insider.url)).toContain(String(insider.id));
 		expect(sandbox.insider.media.size).toBe(1);
 	});
@@ -81,10 +81,11 @@ describe('example (1): batch campaign', () => {
 		expect(initiation.failed).toEqual(['LOANID-2043155-FAIL', 'LOANID-2043161-FAIL']);
 		expect(timepay).toMatchObject({
 			success: false,
-			partialSuccess: true,
-			statusCode: 207,
-			campaignId: 'camp-loans',
-			results: expect.objectContaining({ initiated: initiation.initiated.length, failed: 2 }) as IDataObject,
+			'partial-success': true,
+			'status-code': 207,
+			'campaign-id': 'camp-loans',
+			'failed-customers': initiation.failed.map((id) => expect.objectContaining({ 'customer-id': id }) as IDataObject),
+			response: expect.objectContaining({ results: expect.objectContaining({ initiated: initiation.initiated.length, failed: 2 }) as IDataObject }) as IDataObject,
 		});
 		// Filters → Payment Status: bounced, pending, partial (8 of the campaign's 12 customers).
 		expect(initiation.initiated.length + initiation.failed.length).toBe(8);

@@ -234,7 +234,7 @@ async function runExampleOne(n8n: N8nHandle, prefix: string, ids: Record<string,
 	expect(rows.filter((row) => row.error)).toHaveLength(5);
 	const [insider] = nodeOutput(execution, 'Insider WhatsApp Media');
 	expect(sandbox.insider.media.get(String(insider?.id))?.mimeType).toBe('video/mp4');
-	expect(nodeOutput(execution, 'TimePay Initiate')).toEqual([expect.objectContaining({ campaignId: 'camp-loans', statusCode: 207, partialSuccess: true })]);
+	expect(nodeOutput(execution, 'TimePay Initiate')).toEqual([expect.objectContaining({ 'campaign-id': 'camp-loans', 'status-code': 207, 'partial-success': true })]);
 
 	// n8n's own CredentialsHelper: preAuthentication once, the token stored and used by both nodes.
 	expect(sandbox.whilter.tokensIssued - tokensBefore).toBe(1);
@@ -413,14 +413,14 @@ describe(`n8n ${NODE20_N8N_VERSION} on Node 20, the package installed as a commu
 
 		const [uploaded] = nodeOutput(execution, 'Insider Upload');
 		const id = String(uploaded?.id);
-		expect(uploaded).toMatchObject({ mime_type: 'application/pdf', file_size: pdf.length, file_name: 'offer.pdf', url: expect.stringContaining(id) });
+		expect(uploaded).toMatchObject({ 'mime-type': 'application/pdf', 'file-size': pdf.length, 'file-name': 'offer.pdf', url: expect.stringContaining(id), response: { upload: { id } } });
 		expect(sandbox.insider.media.get(id)?.bytes.equals(pdf)).toBe(true);
 		const downloaded = execution.data?.resultData.runData['Insider Download']?.[0]?.data?.main?.[0]?.[0];
 		expect(downloaded?.binary?.data).toMatchObject({ mimeType: 'application/pdf', fileSize: expect.any(String) });
 		expect(sandbox.insider.requests.filter((r) => r.method === 'GET' && r.status === 200).map((r) => r.path)).toContain(`/media-files/${id}`);
 
 		expect(nodeOutput(execution, 'TimePay')).toEqual([
-			expect.objectContaining({ success: true, statusCode: 200, campaignId: 'camp-welcome', channel: 'whatsapp', templateId: 'hfu7VL6sBhI6NPm' }),
+			expect.objectContaining({ success: true, 'status-code': 200, 'campaign-id': 'camp-welcome', channel: 'whatsapp', 'template-id': 'hfu7VL6sBhI6NPm' }),
 		]);
 		expect(sandbox.timepay.requests.filter((r) => r.method === 'POST').map((r) => r.path)).toContain('/api/v1/initiate/camp-welcome/whatsapp');
 	});

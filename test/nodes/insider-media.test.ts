@@ -133,13 +133,15 @@ describe('Upload', () => {
 		const result = await run([input(file('photo.jpg', bytes), 'photo.jpg', 'image/jpeg')], [media('upload')]);
 		expect(result.error).toBeUndefined();
 		const [out] = result.output('Media');
+		// The package's own fields in kebab-case; Insider's answer, unchanged, under `response`.
 		expect(out.json).toEqual({
 			id: expect.stringMatching(/^\d+$/),
-			file_name: 'photo.jpg',
-			mime_type: 'image/jpeg',
-			file_size: bytes.length,
-			media_type: 'image',
-			messaging_product: 'whatsapp',
+			'file-name': 'photo.jpg',
+			'mime-type': 'image/jpeg',
+			'file-size': bytes.length,
+			'media-type': 'image',
+			'messaging-product': 'whatsapp',
+			response: { id: out.json.id },
 		});
 		expect(out.pairedItem).toEqual({ item: 0 });
 		expect(insider.requests).toHaveLength(1);
@@ -166,7 +168,7 @@ describe('Upload', () => {
 			{ json: {}, binary: { doc: { data: bytes.toString('base64'), mimeType: 'text/plain', fileName: 'hello.txt' } } },
 		]);
 		expect(result.error).toBeUndefined();
-		expect(result.output('Media')[0].json).toMatchObject({ file_name: 'hello.txt', mime_type: 'text/plain', file_size: bytes.length, media_type: 'document' });
+		expect(result.output('Media')[0].json).toMatchObject({ 'file-name': 'hello.txt', 'mime-type': 'text/plain', 'file-size': bytes.length, 'media-type': 'document' });
 		expect(receivedForm(posts()[0])).toMatchObject({ fileName: 'hello.txt', type: 'text/plain', fileSha256: sha(bytes) });
 	});
 
@@ -176,7 +178,7 @@ describe('Upload', () => {
 			media('upload', { options: { mimeType: 'audio/ogg', fileName: 'voice-note.ogg' } }),
 		]);
 		expect(result.error).toBeUndefined();
-		expect(result.output('Media')[0].json).toMatchObject({ mime_type: 'audio/ogg', media_type: 'audio', file_name: 'voice-note.ogg' });
+		expect(result.output('Media')[0].json).toMatchObject({ 'mime-type': 'audio/ogg', 'media-type': 'audio', 'file-name': 'voice-note.ogg' });
 		expect(receivedForm(posts()[0])).toMatchObject({ fileName: 'voice-note.ogg', fileType: 'audio/ogg', type: 'audio/ogg', fileSha256: sha(bytes) });
 	});
 
@@ -184,7 +186,7 @@ describe('Upload', () => {
 		const bytes = webpBytes(200 * KB, true);
 		const result = await run([input(file('wave.webp', bytes), 'wave.webp', 'image/webp')], [media('upload')]);
 		expect(result.error).toBeUndefined();
-		expect(result.output('Media')[0].json).toMatchObject({ media_type: 'sticker', animated: true, file_size: 200 * KB });
+		expect(result.output('Media')[0].json).toMatchObject({ 'media-type': 'sticker', animated: true, 'file-size': 200 * KB });
 		expect(receivedForm(posts()[0])).toMatchObject({ type: 'image/webp', fileSha256: sha(bytes) });
 	});
 
@@ -269,9 +271,9 @@ describe('Upload', () => {
 		expect(result.error).toBeUndefined();
 		const out = result.output('Media');
 		expect(out.map((i) => i.pairedItem)).toEqual([{ item: 0 }, { item: 1 }, { item: 2 }, { item: 3 }]);
-		expect(out[0].json).toMatchObject({ sha256: sha(good1), file_name: 'a.jpg' });
+		expect(out[0].json).toMatchObject({ sha256: sha(good1), 'file-name': 'a.jpg' });
 		expect(out[1].json.error).toMatch(/^Item 1: "b\.gif" \(image\/gif, 6 bytes\) is not a type WhatsApp accepts/);
-		expect(out[2].json).toMatchObject({ sha256: sha(good2), mime_type: 'application/pdf' });
+		expect(out[2].json).toMatchObject({ sha256: sha(good2), 'mime-type': 'application/pdf' });
 		expect(out[3].json.error).toMatch(/^Item 3: "d\.jpg" .* over WhatsApp's image limit of 5 MB/);
 		expect(posts().map((p) => receivedForm(p).fileName)).toEqual(['a.jpg', 'c.pdf']);
 		expect(JSON.stringify(out)).not.toContain(KEY);
@@ -311,12 +313,17 @@ describe('Upload and Get URL', () => {
 		expect(out.json).toEqual({
 			id,
 			url: `${insider.url}/media-files/${id}`,
-			mime_type: 'application/pdf',
+			'file-name': 'offer.pdf',
+			'mime-type': 'application/pdf',
+			'file-size': bytes.length,
 			sha256: sha(bytes),
-			file_size: bytes.length,
-			file_name: 'offer.pdf',
-			media_type: 'document',
-			messaging_product: 'whatsapp',
+			'media-type': 'document',
+			'messaging-product': 'whatsapp',
+			// Two calls, two answers, each unchanged under the step that got it.
+			response: {
+				upload: { id },
+				media: { url: `${insider.url}/media-files/${id}`, mime_type: 'application/pdf', sha256: sha(bytes), file_size: bytes.length, id, messaging_product: 'whatsapp' },
+			},
 		});
 		expect(insider.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['POST /v1/media/upload', `GET /v1/media/${id}`]);
 	});
@@ -343,14 +350,15 @@ describe('Download', () => {
 		);
 		expect(result.error).toBeUndefined();
 		const id = String(result.output('Media')[0].json.id);
-		expect(result.output('URL')[0].json).toMatchObject({ id, sha256: sha(bytes), file_size: bytes.length });
+		expect(result.output('URL')[0].json).toMatchObject({ id, sha256: sha(bytes), 'file-size': bytes.length });
 		const [out] = result.output('Fetch');
+		// By URL Insider is not asked anything, so there is no `response`.
 		expect(out.json).toEqual({
 			id: null,
 			url: `${insider.url}/media-files/${id}`,
-			file_name: `${id}.jpg`,
-			mime_type: 'image/jpeg',
-			file_size: bytes.length,
+			'file-name': `${id}.jpg`,
+			'mime-type': 'image/jpeg',
+			'file-size': bytes.length,
 			sha256: sha(bytes),
 		});
 		expect(out.binary?.photo).toMatchObject({ mimeType: 'image/jpeg' });
@@ -373,11 +381,12 @@ describe('Download', () => {
 		expect(out.json).toEqual({
 			id,
 			url: `${insider.url}/media-files/${id}`,
-			file_name: `${id}.mp4`,
-			mime_type: 'video/mp4',
-			file_size: bytes.length,
+			'file-name': `${id}.mp4`,
+			'mime-type': 'video/mp4',
+			'file-size': bytes.length,
 			sha256: sha(bytes),
-			sha256_verified: true,
+			'sha256-verified': true,
+			response: { url: `${insider.url}/media-files/${id}`, mime_type: 'video/mp4', sha256: sha(bytes), file_size: bytes.length, id, messaging_product: 'whatsapp' },
 		});
 		expect(Object.keys(out.binary ?? {}).sort()).toEqual(['data', 'original']);
 		expect(sha(await storedBytes(out.binary?.data))).toBe(sha(bytes));
@@ -409,7 +418,7 @@ describe('Download', () => {
 	it('never sends the key to another host; a redirect back to Insider gets it again, hop by hop', async () => {
 		const direct = await run([null], [media('download', { media: `${other.url}/file.bin?sig=abc` })]);
 		expect(direct.error).toBeUndefined();
-		expect(direct.output('Media')[0].json).toMatchObject({ mime_type: 'application/pdf', file_name: 'file.bin', file_size: 17 });
+		expect(direct.output('Media')[0].json).toMatchObject({ 'mime-type': 'application/pdf', 'file-name': 'file.bin', 'file-size': 17 });
 		expect(other.requests[0].headers['x-ins-auth-key']).toBeUndefined();
 
 		const bytes = randomBytes(2 * KB);

@@ -106,7 +106,7 @@ it('uploads a 90 MB pdf with RSS growth well under the file size, and Insider re
 
 	expect(result.error).toBeUndefined();
 	const [out] = result.output('Media');
-	expect(out.json).toMatchObject({ file_name: 'catalogue.pdf', mime_type: 'application/pdf', file_size: size, sha256: expected, media_type: 'document' });
+	expect(out.json).toMatchObject({ 'file-name': 'catalogue.pdf', 'mime-type': 'application/pdf', 'file-size': size, sha256: expected, 'media-type': 'document' });
 	const growth = peak - baseline;
 	process.stderr.write(
 		`[insider upload] ${size / MB} MB pdf in ${Math.round(elapsed)} ms, RSS ${Math.round(baseline / MB)} → peak ${Math.round(peak / MB)} MB: grew ${Math.round(growth / MB)} MB (${Math.round((growth / size) * 100)}% of the file)\n`,

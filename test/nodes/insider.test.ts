@@ -41,7 +41,7 @@ describe('Insider WhatsApp Media through n8n-core', () => {
 		const result = await runChain({ items: [{ json: { mediaId } }], nodes: [getUrl()], credentials: store });
 		expect(result.error).toBeUndefined();
 		const [out] = result.output('Media');
-		expect(out.json).toMatchObject({ id: mediaId, mime_type: 'application/pdf', file_size: 13, messaging_product: 'whatsapp' });
+		expect(out.json).toMatchObject({ id: mediaId, 'mime-type': 'application/pdf', 'file-size': 13, 'messaging-product': 'whatsapp' });
 		expect(String(out.json.url)).toContain(`/media-files/${mediaId}`);
 		expect(String(out.json.sha256)).toMatch(/^[0-9a-f]{64}$/);
 		expect(out.pairedItem).toEqual({ item: 0 });

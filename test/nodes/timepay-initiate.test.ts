@@ -103,17 +103,24 @@ describe('TimePay Initiate: the request', () => {
 		expect(posts[0].headers['content-type']).toMatch(/^application\/json/);
 		expect(posts[0].body).toEqual({ templateId: 'hfu7VL6sBhI6NPm' });
 		expect(out).toHaveLength(1);
-		expect(out[0].json).toEqual({
+		const answer = {
 			success: true,
-			partialSuccess: false,
-			statusCode: 200,
-			initiationsSent: 1,
 			message: 'WhatsApp messages initiated for 1 customers',
 			results: { totalMatched: 1, customersSelected: 1, initiated: 1, failed: 0, batchesProcessed: 1, errors: [] },
-			campaignId: 'camp-welcome',
+		};
+		// The package's own fields in kebab-case; TimePay's answer, unchanged, under `response`.
+		expect(out[0].json).toEqual({
+			success: true,
+			'partial-success': false,
+			message: answer.message,
+			'status-code': 200,
+			'campaign-id': 'camp-welcome',
 			channel: 'whatsapp',
-			templateId: 'hfu7VL6sBhI6NPm',
+			'template-id': 'hfu7VL6sBhI6NPm',
+			'initiations-sent': 1,
+			response: answer,
 		});
+		expect(Object.keys(out[0].json)).toEqual(['success', 'partial-success', 'message', 'status-code', 'campaign-id', 'channel', 'template-id', 'initiations-sent', 'response']);
 		expect(out[0].pairedItem).toEqual({ item: 0 });
 		expectNoToken(result);
 	});
@@ -160,7 +167,7 @@ describe('TimePay Initiate: the request', () => {
 		});
 		// Chennai = even index; en/hi = index % 3 in {0, 1}; minus 0 and 6 → 4 (hi); index 2 is ta, 8 is ta.
 		expect(initiations[0].initiated).toEqual([LOANS[4]]);
-		expect(out[0].json).toMatchObject({ success: true, results: { totalMatched: 1, initiated: 1 } });
+		expect(out[0].json).toMatchObject({ success: true, response: { results: { totalMatched: 1, initiated: 1 } } });
 	});
 
 	it('payment status alone', async () => {
@@ -202,30 +209,35 @@ describe('TimePay Initiate: answers', () => {
 		expect(result.error).toBeUndefined();
 		expect(posts).toHaveLength(1);
 		expect(out).toHaveLength(1);
+		const message = 'WhatsApp messages initiated for 10 customers, 2 failed';
 		expect(out[0].json).toEqual({
 			success: false,
-			partialSuccess: true,
-			statusCode: 207,
-			initiationsSent: 1,
-			message: 'WhatsApp messages initiated for 10 customers, 2 failed',
-			results: {
-				totalMatched: 12,
-				customersSelected: 12,
-				initiated: 10,
-				failed: 2,
-				batchesProcessed: 1,
-				errors: [
-					{ customerId: LOANS[5], error: 'WhatsApp number is not reachable' },
-					{ customerId: LOANS[11], error: 'WhatsApp number is not reachable' },
-				],
-			},
-			failedCustomers: [
-				{ customerId: LOANS[5], reason: 'WhatsApp number is not reachable' },
-				{ customerId: LOANS[11], reason: 'WhatsApp number is not reachable' },
-			],
-			campaignId: 'camp-loans',
+			'partial-success': true,
+			message,
+			'status-code': 207,
+			'campaign-id': 'camp-loans',
 			channel: 'whatsapp',
-			templateId: 'hfu7VL6sBhI6NPm',
+			'template-id': 'hfu7VL6sBhI6NPm',
+			'failed-customers': [
+				{ 'customer-id': LOANS[5], reason: 'WhatsApp number is not reachable' },
+				{ 'customer-id': LOANS[11], reason: 'WhatsApp number is not reachable' },
+			],
+			'initiations-sent': 1,
+			response: {
+				success: false,
+				message,
+				results: {
+					totalMatched: 12,
+					customersSelected: 12,
+					initiated: 10,
+					failed: 2,
+					batchesProcessed: 1,
+					errors: [
+						{ customerId: LOANS[5], error: 'WhatsApp number is not reachable' },
+						{ customerId: LOANS[11], error: 'WhatsApp number is not reachable' },
+					],
+				},
+			},
 		});
 		expect(out[0].pairedItem).toEqual({ item: 0 });
 	});
@@ -381,11 +393,11 @@ describe('TimePay Initiate: continue on fail', () => {
 		]);
 		expect(posts[2].body).toEqual({ templateId: 'hfu7VL6sBhI6NPm', filters: { custom: { branch: 'Pune' } } });
 		expect(out.map((o) => o.pairedItem)).toEqual([0, 1, 2, 3, 4].map((item) => ({ item })));
-		expect(out[0].json).toMatchObject({ success: true, campaignId: 'camp-welcome' });
+		expect(out[0].json).toMatchObject({ success: true, 'campaign-id': 'camp-welcome' });
 		expect(String(out[1].json.error)).toMatch(/HTTP 404 .*Campaign camp-nope not found/);
 		expect(String(out[2].json.error)).toMatch(/Item 2: Filters → "Custom \(JSON\)" is not valid JSON/);
 		// Pune = odd indexes; 5 and 11 are -FAIL: a partial success stays an item.
-		expect(out[3].json).toMatchObject({ success: false, partialSuccess: true, statusCode: 207, results: { initiated: 4, failed: 2 } });
+		expect(out[3].json).toMatchObject({ success: false, 'partial-success': true, 'status-code': 207, response: { results: { initiated: 4, failed: 2 } } });
 		expect(String(out[4].json.error)).toMatch(/HTTP 500/);
 		expect(JSON.stringify(out)).not.toContain(TOKEN);
 	});

@@ -81,7 +81,7 @@ describe('TimePay Initiate never widens the audience', () => {
 		expect(result.error).toBeUndefined();
 		expect(initiations).toHaveLength(1);
 		expect((initiations[0].body as IDataObject).filters).toBeUndefined();
-		expect(out[0].json).toMatchObject({ initiationsSent: 1, statusCode: 207 });
+		expect(out[0].json).toMatchObject({ 'initiations-sent': 1, 'status-code': 207 });
 	});
 
 	it('a payment status outside the offered list is sent as given', async () => {
@@ -101,7 +101,7 @@ describe('TimePay Initiate initiates once per execution by default', () => {
 		expect(initiations).toHaveLength(1);
 		expect(out).toHaveLength(1);
 		expect(out[0].pairedItem).toEqual({ item: 0 });
-		expect(out[0].json.initiationsSent).toBe(1);
+		expect(out[0].json['initiations-sent']).toBe(1);
 	});
 
 	it('"Once per Input Item": one initiation per item, each output says how many were sent', async () => {
@@ -113,7 +113,7 @@ describe('TimePay Initiate initiates once per execution by default', () => {
 			{ ids: ['LOANID-2043151'] },
 			{ ids: ['LOANID-2043152'] },
 		]);
-		expect(out.map((o) => o.json.initiationsSent)).toEqual([3, 3, 3]);
+		expect(out.map((o) => o.json['initiations-sent'])).toEqual([3, 3, 3]);
 		expect(out.map((o) => o.pairedItem)).toEqual([0, 1, 2].map((item) => ({ item })));
 	});
 });

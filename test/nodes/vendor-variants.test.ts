@@ -189,14 +189,16 @@ describe('Insider', () => {
 	}
 
 	describe.each(['file_size', 'File_size'] as const)('answering its size as %s', (sizeKey) => {
-		it('Upload and Get URL, then Get URL, output file_size', async () => {
+		it('Upload and Get URL, then Get URL, output file-size, with Insider\'s answer unchanged under response', async () => {
 			const { insider, credential } = await insiderIn({ sizeKey });
 			const { result, uploaded, got } = await uploadThenGetUrl(credential);
 			expect(result.error).toBeUndefined();
 			const id = String(uploaded[0].json.id);
 			expect(insider.media.has(id)).toBe(true);
-			expect(uploaded[0].json).toMatchObject({ id, file_size: pdf.length, mime_type: 'application/pdf' });
-			expect(got[0].json).toMatchObject({ id, file_size: pdf.length, mime_type: 'application/pdf', url: `${insider.url}/media-files/${id}` });
+			expect(uploaded[0].json).toMatchObject({ id, 'file-size': pdf.length, 'mime-type': 'application/pdf' });
+			expect(got[0].json).toMatchObject({ id, 'file-size': pdf.length, 'mime-type': 'application/pdf', url: `${insider.url}/media-files/${id}` });
+			expect(got[0].json.response).toMatchObject({ [sizeKey]: pdf.length });
+			expect(uploaded[0].json.response).toMatchObject({ upload: { id }, media: { [sizeKey]: pdf.length } });
 		});
 	});
 
@@ -205,7 +207,7 @@ describe('Insider', () => {
 			const { insider, credential } = await insiderIn({ getContentType: 'json' });
 			const { result, got } = await uploadThenGetUrl(credential);
 			expect(result.error).toBeUndefined();
-			expect(got[0].json).toMatchObject({ file_size: pdf.length, mime_type: 'application/pdf' });
+			expect(got[0].json).toMatchObject({ 'file-size': pdf.length, 'mime-type': 'application/pdf' });
 			const gets = insider.requests.filter((r) => r.method === 'GET' && r.path.startsWith('/v1/media/'));
 			expect(gets).toHaveLength(2);
 			for (const get of gets) expect(get.headers['content-type']).toMatch(/^application\/json/);
@@ -248,12 +250,12 @@ describe('TimePay per-customer errors', () => {
 			timepay.errorShape = shape;
 		});
 
-		it('a 207 lists the failed customers and why in failedCustomers', async () => {
+		it('a 207 lists the failed customers and why in failed-customers', async () => {
 			const result = await initiate();
 			expect(result.error).toBeUndefined();
 			const [out] = result.output('TimePay');
-			expect(out.json).toMatchObject({ success: false, partialSuccess: true, statusCode: 207, results: { failed: 2 } });
-			expect(out.json.failedCustomers).toEqual(FAILED.map((customerId) => ({ customerId, reason: UNREACHABLE })));
+			expect(out.json).toMatchObject({ success: false, 'partial-success': true, 'status-code': 207, response: { results: { failed: 2 } } });
+			expect(out.json['failed-customers']).toEqual(FAILED.map((customerId) => ({ 'customer-id': customerId, reason: UNREACHABLE })));
 		});
 
 		it('with "Treat Partial Success as Error" the error names the failed customers and the reason', async () => {

@@ -262,6 +262,73 @@ test("a token past its expires_in is never sent: the call goes without it, Whilt
 	}
 });
 
+/** Manual Trigger → Code (20 users) → Whilter Realtime at concurrency 5, not waiting for the media. */
+function realtimeWorkflow(name: string, credential: StoredCredential): WorkflowJson {
+	const nodes: INode[] = [
+		{ id: randomUUID(), name: 'Manual Trigger', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
+		{
+			id: randomUUID(),
+			name: 'Twenty Users',
+			type: 'n8n-nodes-base.code',
+			typeVersion: 2,
+			position: [220, 0],
+			parameters: { jsCode: 'return Array.from({ length: 20 }, (_, i) => ({ json: { user: `u-${i}` } }));' },
+		},
+		{
+			id: randomUUID(),
+			name: 'Whilter Realtime',
+			type: 'CUSTOM.whilterRealtime',
+			typeVersion: 1,
+			position: [440, 0],
+			parameters: { useCaseId: 'uc-1', userId: '={{ $json.user }}', customerId: 'acme-cust', waitForMedia: false, options: { concurrency: 5 } },
+			credentials: { whilterApi: { id: credential.id, name: credential.name } },
+		},
+	];
+	return {
+		name,
+		nodes,
+		connections: {
+			'Manual Trigger': { main: [[{ node: 'Twenty Users', type: 'main', index: 0 }]] },
+			'Twenty Users': { main: [[{ node: 'Whilter Realtime', type: 'main', index: 0 }]] },
+		},
+		settings: { executionOrder: 'v1' },
+	};
+}
+
+test.each([401, 403] as const)(
+	'Whilter Realtime, 20 items at concurrency 5, tokens ending mid-campaign (expired → %i): every refused request repeated once with a new token, 20 requests made',
+	async (expiredStatus) => {
+		const id = (await n8n.importWorkflow(realtimeWorkflow(`Realtime, tokens ending (${expiredStatus})`, good))).id;
+		whilter.expiredTokenStatus = expiredStatus;
+		whilter.expireTokens();
+		// Each new token serves 7 calls, then the server answers it with the expired-token status.
+		whilter.expireTokenAfterUses(7);
+		try {
+			const tokensBefore = whilter.tokensIssued;
+			const from = whilter.requests.length;
+			const execution = await n8n.runManually(id);
+			expect(execution.data?.resultData.error?.message).toBeUndefined();
+			expect(execution.status).toBe('success');
+			const out = (execution.data?.resultData.runData['Whilter Realtime']?.[0]?.data?.main?.[0] ?? []).map((item) => item.json);
+			expect(out).toHaveLength(20);
+			expect(out.every((item) => typeof item['whilter-request-id'] === 'string')).toBe(true);
+			const posts = whilter.requests.slice(from).filter((r) => r.method === 'POST' && r.path === '/video/request');
+			const refused = posts.filter((r) => r.status !== 200);
+			expect(posts.filter((r) => r.status === 200)).toHaveLength(20);
+			expect(refused.every((r) => r.status === expiredStatus)).toBe(true);
+			expect(refused.length).toBeGreaterThanOrEqual(1);
+			const tokens = whilter.tokensIssued - tokensBefore;
+			// One new token per refused request at most (n8n does not share a refresh between concurrent calls).
+			expect(tokens).toBeGreaterThanOrEqual(1);
+			expect(tokens).toBeLessThanOrEqual(refused.length + 1);
+			process.stderr.write(`[n8n-e2e] realtime x20 at concurrency 5, tokens of 7 uses, expired -> ${expiredStatus}: ${tokens} token requests, ${refused.length} refused requests repeated\n`);
+		} finally {
+			whilter.expireTokenAfterUses(Number.POSITIVE_INFINITY);
+			whilter.expiredTokenStatus = 401;
+		}
+	},
+);
+
 test('the same through `n8n execute --id` (a second n8n process on the same database)', async () => {
 	whilter.expireTokens();
 	const tokensBefore = whilter.tokensIssued;

@@ -348,6 +348,25 @@ describe(`n8n ${NODE20_N8N_VERSION} on Node 20, the package installed as a commu
 		expect(tokenCallsSince(from)).toBe(1);
 	});
 
+	test('a token Whilter ends early with 403: n8n 2.8 renews after a 401 only, and the error says so and what to do', async () => {
+		if (!exampleOne) throw new Error('example (1) did not run');
+		sandbox.whilter.expiredTokenStatus = 403;
+		try {
+			sandbox.whilter.expireTokens();
+			const from = sandbox.whilter.requests.length;
+			const execution = await n8n.runManually(exampleOne.statusWorkflowId);
+			expect(execution.status).toBe('error');
+			const error = execution.data?.resultData.error as { message?: string; description?: string } | undefined;
+			expect(`${error?.message ?? ''} ${error?.description ?? ''}`).toContain('this version of n8n fetches a new token after a 401 only, not after a 403');
+			// Sent once, not repeated with the same refused token.
+			expect(sandbox.whilter.requests.slice(from).filter((r) => r.path !== '/getToken/token').map((r) => r.status)).toEqual([403]);
+		} finally {
+			sandbox.whilter.expiredTokenStatus = 401;
+			// The next test starts from a token the server accepts.
+			sandbox.whilter.expireTokens();
+		}
+	});
+
 	test('example (3), real-time media, runs end to end (waits for the media: polling, sleep, cancel signal)', async () => {
 		const workflow = await n8n.importWorkflow(example('realtime-flow.json', PACKAGE_PREFIX, ids));
 		const started = Date.now();

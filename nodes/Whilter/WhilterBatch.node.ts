@@ -162,7 +162,7 @@ export class WhilterBatch implements INodeType {
 						typeOptions: { minValue: 0.01, numberPrecision: 2 },
 						default: 1440,
 						displayOptions: { show: { waitForCallback: [true] } },
-						description: 'How long the execution waits for the callback. After that it continues with this node\'s input items unchanged (n8n\'s rule for waiting nodes); the task ID stays in the execution\'s custom data.',
+						description: 'How long the execution waits for the callback. After that it continues with one item marked timed-out (task ID, file, no result rows), never with the customer rows; the task ID also stays in the execution\'s custom data.',
 					},
 					{
 						displayName: 'Callback URL',

@@ -44,7 +44,7 @@ afterAll(async () => {
 	await sandbox?.close();
 });
 
-function workflow(name: string): WorkflowJson {
+function workflow(name: string, options: IDataObject = {}): WorkflowJson {
 	const customers = Array.from({ length: CUSTOMERS }, (_, i) => ({ phone: `+9198000000${String(i).padStart(2, '0')}`, name: `Customer ${i}` }));
 	const nodes: INode[] = [
 		{ id: 'd0000000-0000-4000-8000-000000000001', name: 'Start', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
@@ -67,7 +67,7 @@ function workflow(name: string): WorkflowJson {
 				identifierColumn: 'phone',
 				templateId: 'T-WAIT',
 				campaignId: name.replace(/[^A-Za-z0-9-]/g, '-'),
-				options: { waitForCallback: true, callbackTimeout: 10 },
+				options: { waitForCallback: true, callbackTimeout: 10, ...options },
 			},
 			credentials: { whilterApi: { id: credentialId, name: 'Whilter (sandbox)' } },
 		},
@@ -86,8 +86,8 @@ function workflow(name: string): WorkflowJson {
 }
 
 /** Starts the workflow as the editor's "Execute workflow" does; returns the execution id at once. */
-async function start(name: string): Promise<string> {
-	const saved = await n8n.importWorkflow(workflow(name));
+async function start(name: string, options: IDataObject = {}): Promise<string> {
+	const saved = await n8n.importWorkflow(workflow(name, options));
 	const started = await n8n.rest<{ data: { executionId?: string } }>('POST', `/workflows/${saved.id}/run`, { triggerToStartFrom: { name: 'Start' } });
 	const executionId = started.data.executionId;
 	if (!executionId) throw new Error(`n8n did not start an execution: ${JSON.stringify(started)}`);
@@ -185,5 +185,19 @@ describe('Whilter Batch: submit and wait for the completion callback (real n8n)'
 		expect(rows).toHaveLength(CUSTOMERS);
 		expect(rows.every((r) => String(r['media-url']).includes(`/media/${task.id}/`) || r.error === ROW_ERROR)).toBe(true);
 		expect(sandbox.whilter.callbacks.filter((c) => c.taskId === task.id).map((c) => c.status)).toEqual([200]);
+	});
+	it('no confirmed callback before the Callback Timeout: the next node gets one timed-out item naming the task, not the customer rows as if they were results', async () => {
+		// A Status Path that does not exist: Whilter's callback cannot be confirmed (503), so nothing resumes it.
+		const executionId = await start('wait-timeout', { callbackTimeout: 0.05, statusPath: '/task/nowhere/{taskId}' });
+		await until(executionId, ['waiting'], 60_000);
+		const { task } = taskOf('wait-timeout');
+		// n8n's wait tracker looks for due executions once a minute.
+		const done = await until(executionId, ['success'], 150_000);
+		const after = nodeOutput(done, 'After');
+		process.stderr.write(`[submit-and-wait] after the Callback Timeout, the next node got: ${JSON.stringify(after).slice(0, 400)}\n`);
+		// n8n passes a timed-out waiting node's input on: the node left one item there that says so.
+		expect(after).toEqual([expect.objectContaining({ 'task-id': task.id, 'timed-out': true, 'waiting-for-callback': false, 'row-count': CUSTOMERS })]);
+		expect(String(after[0].message)).toContain('no result rows');
+		expect(after[0]).not.toHaveProperty('phone');
 	});
 });

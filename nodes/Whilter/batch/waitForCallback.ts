@@ -1,5 +1,5 @@
 import { NodeOperationError } from 'n8n-workflow';
-import type { IExecuteFunctions, INodeExecutionData, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
 
 import { InputError } from '../../shared/errors';
 import { parseBatchCallback, refuseCallback } from '../api/callbackPayload';
@@ -65,8 +65,30 @@ export async function waitForCallback(context: IExecuteFunctions, key: string, o
 	if (typeof taskId !== 'string' || taskId === '') return output;
 	context.customData.set(key, taskId);
 	output[0].json = { ...output[0].json, 'waiting-for-callback': true, 'wait-till': waitTill.toISOString() };
+	standInForInputOnTimeout(context, output[0].json, waitTill);
 	await context.putExecutionToWait(waitTill);
 	return output;
+}
+
+/**
+ * When the wait ends by time, n8n resumes the execution with the waiting node switched off, and a
+ * switched-off node passes its input items on: the customer rows would reach the next nodes as if
+ * they were the task's results (a WhatsApp step would then message customers who have no media).
+ * The input kept with the waiting execution is this node's own list, so it is replaced here by one
+ * item that says what happened; a confirmed callback replaces it with the result rows instead.
+ */
+function standInForInputOnTimeout(context: IExecuteFunctions, summary: IDataObject, waitTill: Date): void {
+	const input = context.getInputData();
+	const timedOut: INodeExecutionData = {
+		json: {
+			...summary,
+			'waiting-for-callback': false,
+			'timed-out': true,
+			message: `No confirmed completion callback for task ${String(summary['task-id'])} before ${waitTill.toISOString()} (the Callback Timeout): no result rows. Look the task up with Whilter Status (Get, then Get Results).`,
+		},
+		pairedItem: { item: 0 },
+	};
+	input.splice(0, input.length, timedOut);
 }
 
 /**

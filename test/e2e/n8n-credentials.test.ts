@@ -92,25 +92,23 @@ async function createTask(campaign: string, rows: number): Promise<string> {
 	return (JSON.parse(created.text) as { 'task-id': string })['task-id'];
 }
 
-/** Manual Trigger → Code (one item per task id) → Whilter Status (get). */
-function statusWorkflow(name: string, credential: StoredCredential, ids: string[]): WorkflowJson {
+/** Manual Trigger → Code (the items) → one of the package's nodes with the given credential. */
+function chainWorkflow(
+	name: string,
+	code: { name: string; jsCode: string },
+	node: { name: string; type: string; parameters: INode['parameters'] },
+	credential: StoredCredential,
+): WorkflowJson {
 	const nodes: INode[] = [
 		{ id: randomUUID(), name: 'Manual Trigger', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
+		{ id: randomUUID(), name: code.name, type: 'n8n-nodes-base.code', typeVersion: 2, position: [220, 0], parameters: { jsCode: code.jsCode } },
 		{
 			id: randomUUID(),
-			name: 'Three Tasks',
-			type: 'n8n-nodes-base.code',
-			typeVersion: 2,
-			position: [220, 0],
-			parameters: { jsCode: `return ${JSON.stringify(ids)}.map((taskId) => ({ json: { taskId } }));` },
-		},
-		{
-			id: randomUUID(),
-			name: 'Whilter Status',
-			type: 'CUSTOM.whilterStatus',
+			name: node.name,
+			type: `CUSTOM.${node.type}`,
 			typeVersion: 1,
 			position: [440, 0],
-			parameters: { operation: 'get', taskId: '={{ $json.taskId }}' },
+			parameters: node.parameters,
 			credentials: { whilterApi: { id: credential.id, name: credential.name } },
 		},
 	];
@@ -118,11 +116,21 @@ function statusWorkflow(name: string, credential: StoredCredential, ids: string[
 		name,
 		nodes,
 		connections: {
-			'Manual Trigger': { main: [[{ node: 'Three Tasks', type: 'main', index: 0 }]] },
-			'Three Tasks': { main: [[{ node: 'Whilter Status', type: 'main', index: 0 }]] },
+			'Manual Trigger': { main: [[{ node: code.name, type: 'main', index: 0 }]] },
+			[code.name]: { main: [[{ node: node.name, type: 'main', index: 0 }]] },
 		},
 		settings: { executionOrder: 'v1' },
 	};
+}
+
+/** Manual Trigger → Code (one item per task id) → Whilter Status (get). */
+function statusWorkflow(name: string, credential: StoredCredential, ids: string[]): WorkflowJson {
+	return chainWorkflow(
+		name,
+		{ name: 'Three Tasks', jsCode: `return ${JSON.stringify(ids)}.map((taskId) => ({ json: { taskId } }));` },
+		{ name: 'Whilter Status', type: 'whilterStatus', parameters: { operation: 'get', taskId: '={{ $json.taskId }}' } },
+		credential,
+	);
 }
 
 function statusOutput(execution: Execution | { data?: Execution['data'] }): IDataObject[] {
@@ -264,35 +272,16 @@ test("a token past its expires_in is never sent: the call goes without it, Whilt
 
 /** Manual Trigger → Code (20 users) → Whilter Realtime at concurrency 5, not waiting for the media. */
 function realtimeWorkflow(name: string, credential: StoredCredential): WorkflowJson {
-	const nodes: INode[] = [
-		{ id: randomUUID(), name: 'Manual Trigger', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
-		{
-			id: randomUUID(),
-			name: 'Twenty Users',
-			type: 'n8n-nodes-base.code',
-			typeVersion: 2,
-			position: [220, 0],
-			parameters: { jsCode: 'return Array.from({ length: 20 }, (_, i) => ({ json: { user: `u-${i}` } }));' },
-		},
-		{
-			id: randomUUID(),
-			name: 'Whilter Realtime',
-			type: 'CUSTOM.whilterRealtime',
-			typeVersion: 1,
-			position: [440, 0],
-			parameters: { useCaseId: 'uc-1', userId: '={{ $json.user }}', customerId: 'acme-cust', waitForMedia: false, options: { concurrency: 5 } },
-			credentials: { whilterApi: { id: credential.id, name: credential.name } },
-		},
-	];
-	return {
+	return chainWorkflow(
 		name,
-		nodes,
-		connections: {
-			'Manual Trigger': { main: [[{ node: 'Twenty Users', type: 'main', index: 0 }]] },
-			'Twenty Users': { main: [[{ node: 'Whilter Realtime', type: 'main', index: 0 }]] },
+		{ name: 'Twenty Users', jsCode: 'return Array.from({ length: 20 }, (_, i) => ({ json: { user: `u-${i}` } }));' },
+		{
+			name: 'Whilter Realtime',
+			type: 'whilterRealtime',
+			parameters: { useCaseId: 'uc-1', userId: '={{ $json.user }}', customerId: 'acme-cust', waitForMedia: false, options: { concurrency: 5 } },
 		},
-		settings: { executionOrder: 'v1' },
-	};
+		credential,
+	);
 }
 
 test.each([401, 403] as const)(

@@ -287,11 +287,20 @@ describe('Whilter Batch resume: completed', () => {
 		expect(succeeded.every((r) => r.error === '')).toBe(true);
 	});
 
-	it('reads the public status variant (COMPLETED, total-count) too', async () => {
-		const taskId = await taskAt(2, 3);
-		whilter.statusVariant = 'upper';
-		expect(expectResumed(await resume(taskId, { 'task-id': taskId, status: 'COMPLETED' }))).toHaveLength(3);
-		const running = await taskAt(1);
-		expectRefused(await resume(running, { 'task-id': running }), 409, `Task ${running} is "in-progress" according to the status API, not completed`);
+	// The status words Whilter may use (see test/nodes/vendor-variants.test.ts), with the word its callback carries.
+	it.each([
+		['lower', 'completed'],
+		['upper', 'COMPLETED'],
+		['synonyms', 'finished'],
+	] as const)('status words %s: resumes on its completion callback ("%s"), refuses a task the API says is running', async (variant, callbackWord) => {
+		whilter.statusVariant = variant;
+		try {
+			const taskId = await taskAt(2, 3);
+			expect(expectResumed(await resume(taskId, { 'task-id': taskId, status: callbackWord }))).toHaveLength(3);
+			const running = await taskAt(1);
+			expectRefused(await resume(running, { 'task-id': running }), 409, `Task ${running} is "in-progress" according to the status API, not completed`);
+		} finally {
+			whilter.statusVariant = 'lower';
+		}
 	});
 });

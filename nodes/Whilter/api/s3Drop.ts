@@ -7,6 +7,7 @@ import type { HeadObjectCommandOutput } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 
 import { InputError } from '../../shared/errors';
+import { secondsText } from '../../shared/poll';
 import { failureFacts, sdkRetryStrategy } from '../../shared/retry';
 import type { WhilterCredentials } from './transport';
 
@@ -89,10 +90,6 @@ export function s3TimeoutsFor(seconds: number | undefined): S3Timeouts {
 	if (seconds === undefined) return { ...S3_TIMEOUTS };
 	const idleMs = Math.round(seconds * 1000);
 	return { connectMs: Math.min(S3_TIMEOUTS.connectMs, idleMs), idleMs };
-}
-
-function secondsText(ms: number): string {
-	return `${Number((ms / 1000).toFixed(3))} s`;
 }
 
 /** The S3 operation that failed (PutObject, UploadPart, GetObject…), set on every error an S3 call throws. */

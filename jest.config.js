@@ -1,7 +1,8 @@
 /**
  * Tests run the TypeScript sources through SWC (no type check here: `npm run lint` runs tsc on tests).
- * Four named projects, so one kind can be run alone: `npx jest --selectProjects unit` (or servers,
- * nodes, e2e); plain `npx jest` runs them all.
+ * Five named projects, so one kind can be run alone: `npx jest --selectProjects unit` (or servers,
+ * nodes, e2e, deploy); plain `npx jest` runs them all. `deploy` is what `npm run deploy-check` runs:
+ * n8n in queue mode, the Community Nodes install from a registry, S3's signature checks.
  */
 const shared = {
 	rootDir: __dirname,
@@ -18,6 +19,7 @@ module.exports = {
 		{ ...shared, displayName: 'servers', roots: ['<rootDir>/test/servers'] },
 		{ ...shared, displayName: 'nodes', roots: ['<rootDir>/test/nodes'] },
 		{ ...shared, displayName: 'e2e', roots: ['<rootDir>/test/e2e'] },
+		{ ...shared, displayName: 'deploy', roots: ['<rootDir>/test/deploy'] },
 	],
 	// Global options (Jest reads them only here, not per project). Jest 30's runner (jest-circus) takes
 	// the test timeout from the global config only, so it stays here too; the e2e files that need

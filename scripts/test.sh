@@ -17,6 +17,7 @@ echo "== Chromium for the editor check"
 bash scripts/ensure-chromium.sh
 echo "== tests"
 mkdir -p .tmp
+npx tsx scripts/deploy-summary.ts --fresh
 status=0
 npx jest --ci --json --outputFile=.tmp/jest-results.json "$@" || status=$?
 echo "== done in $SECONDS s"
@@ -25,4 +26,7 @@ node -e '
 const r = JSON.parse(require("fs").readFileSync(".tmp/jest-results.json", "utf8"));
 console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed`);
 ' || echo "tests: the runner left no results (exit $status)"
+# The deployment checks' line (test/deploy/), last, as `npm run deploy-check` prints it; a filtered
+# run (arguments given) may not have run them, so their line cannot fail it.
+if [ $# -eq 0 ]; then npx tsx scripts/deploy-summary.ts || status=$?; else npx tsx scripts/deploy-summary.ts || true; fi
 exit "$status"

@@ -122,17 +122,26 @@ export interface ExamplesRun {
 	realtime: { execution: Execution; items: IDataObject[] };
 }
 
+export interface RunExamplesOptions {
+	/**
+	 * Where n8n serves production webhooks (its WEBHOOK_URL, no trailing slash): in queue mode a
+	 * webhook processor, not main. Default: the n8n the examples run in.
+	 */
+	webhookBaseUrl?: string;
+}
+
 /** Runs examples (2), (1) and (3) as described at the top; `progress` hears about each long step. */
 export async function runExamples(
 	n8n: N8nHandle,
 	credentialIds: Record<string, string>,
 	progress: (line: string) => void = () => {},
+	runOptions: RunExamplesOptions = {},
 ): Promise<ExamplesRun> {
 	const options: ExampleOptions = { prefix: CUSTOM_PREFIX, credentialIds };
 
 	const callbackJson = readExample('callback-flow.json', options);
 	const callbackWorkflow = await n8n.importWorkflow(callbackJson);
-	const callbackUrl = triggerUrl(n8n.url, callbackJson);
+	const callbackUrl = triggerUrl(runOptions.webhookBaseUrl ?? n8n.url, callbackJson);
 	progress(`publishing "${callbackJson.name}" (production webhook ${callbackUrl})…`);
 	await activateWebhookWorkflow(n8n, callbackWorkflow.id, callbackUrl);
 

@@ -30,7 +30,7 @@ export function packageJson(): { name: string; version: string; n8n: N8nSection 
 }
 
 /** What the build reads: when any of these is newer than a built file, dist/ is stale. */
-const SOURCES = ['nodes', 'credentials', 'icons', 'package.json', 'tsconfig.json', 'gulpfile.js', 'index.js'];
+const SOURCES = ['nodes', 'credentials', 'icons', 'package.json', 'tsconfig.json', 'gulpfile.js', 'index.js', 'scripts/build.sh'];
 
 function newestMtime(path: string): number {
 	if (!existsSync(path)) return 0;

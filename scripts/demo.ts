@@ -5,16 +5,23 @@
  * them (e2e/examples.ts): (2) the callback flow, active, started by the sandbox's real callback when
  * (1) the batch campaign's task completes; (3) the real-time flow. Prints what came back.
  * `npm run demo -- --keep` leaves n8n (http://127.0.0.1:5678) and the sandbox running.
+ * `npm run demo -- --queue` runs the same in n8n's queue mode (e2e/queue.ts): main, two workers and
+ * a webhook processor with their own PostgreSQL and Redis; it also says which process ran each
+ * execution. With `--keep`, the cluster stays up (main on 5678) until Ctrl-C.
  */
 import type { IDataObject } from 'n8n-workflow';
 
 import { createSandboxCredentials, runExamples } from '../e2e/examples';
 import type { ExamplesRun } from '../e2e/examples';
 import { ensureN8n, startN8n } from '../e2e/n8n';
+import type { N8nHandle } from '../e2e/n8n';
 import { DIST_DIR, ensurePackageBuilt } from '../e2e/package';
+import { memoryLine, startQueueCluster } from '../e2e/queue';
+import type { QueueCluster } from '../e2e/queue';
 import { startSandbox } from '../test/servers/sandbox';
 
 const keep = process.argv.includes('--keep');
+const queue = process.argv.includes('--queue');
 const say = (line: string) => process.stdout.write(`[demo] ${line}\n`);
 
 const text = (value: unknown): string => (value === undefined || value === null ? '' : String(value));
@@ -56,6 +63,41 @@ function summary(run: ExamplesRun, executionsUrl?: string): string[] {
 	];
 }
 
+/** Queue mode: which process enqueued and which worker ran each execution (from the processes' logs). */
+async function whoRanLines(cluster: QueueCluster, run: ExamplesRun): Promise<string[]> {
+	const executions: Array<[string, string]> = [
+		['(1) batch campaign', run.batch.execution.id],
+		['(2) callback flow', run.callback.execution.id],
+		['(3) real-time flow', run.realtime.execution.id],
+	];
+	const lines = ['Queue mode: who ran what'];
+	for (const [label, id] of executions) {
+		const who = await cluster.waitForWhoRan(id);
+		const ran = who.startedOn.map((name) => name.replace(/^worker-(\d+)$/, `worker $1/${cluster.workers.length}`));
+		lines.push(`  ${label.padEnd(20)} execution ${id}: enqueued by ${who.enqueuedBy.join(', ') || '?'}, ran on ${ran.join(', ') || '(not found in the logs)'}`);
+	}
+	const { startupMs } = cluster;
+	lines.push(
+		`  start-up          ${(startupMs.total / 1000).toFixed(1)} s (PostgreSQL + Redis ${(startupMs.postgresAndRedis / 1000).toFixed(1)} s, n8n processes ${(startupMs.n8n / 1000).toFixed(1)} s)`,
+		`  memory            ${memoryLine(cluster.memory())}`,
+		'',
+	);
+	return lines;
+}
+
+/** A single n8n, or with --queue the cluster whose main the examples are run through. */
+async function startN8nOrCluster(): Promise<{ n8n: N8nHandle; cluster?: QueueCluster; webhookBaseUrl: string }> {
+	if (!queue) {
+		say('starting n8n with the package (about 15 s)…');
+		const n8n = await startN8n({ extensionsDir: DIST_DIR, ...(keep ? { port: 5678 } : {}) });
+		return { n8n, webhookBaseUrl: n8n.url };
+	}
+	say('starting n8n in queue mode: PostgreSQL 17, Redis, main, 2 workers, a webhook processor (about 30 s; PostgreSQL and Redis install themselves the first time)…');
+	const cluster = await startQueueCluster({ extensionsDir: DIST_DIR, workers: 2, webhookProcessors: 1, ...(keep ? { mainPort: 5678 } : {}) });
+	say(`main ${cluster.main.url}, workers ${cluster.workers.map((w) => `${w.name} (health ${w.url})`).join(', ')}, webhook processor ${cluster.webhookUrl}`);
+	return { n8n: cluster.main, cluster, webhookBaseUrl: cluster.webhookUrl };
+}
+
 async function main(): Promise<void> {
 	say('building the package…');
 	await ensurePackageBuilt();
@@ -63,8 +105,7 @@ async function main(): Promise<void> {
 	await ensureN8n();
 	say('starting the sandbox (S3 server, Whilter, Insider and TimePay contract servers)…');
 	const sandbox = await startSandbox({ autoAdvanceMs: 1500 });
-	say('starting n8n with the package (about 15 s)…');
-	const n8n = await startN8n({ extensionsDir: DIST_DIR, ...(keep ? { port: 5678 } : {}) });
+	const { n8n, cluster, webhookBaseUrl } = await startN8nOrCluster();
 	const stopAll = async () => {
 		await n8n.stop();
 		await sandbox.close();
@@ -72,13 +113,14 @@ async function main(): Promise<void> {
 	try {
 		say('creating the credentials (Whilter, Insider, TimePay), pointing at the sandbox…');
 		const ids = await createSandboxCredentials(n8n, sandbox);
-		const run = await runExamples(n8n, ids, say);
+		const run = await runExamples(n8n, ids, say, { webhookBaseUrl });
 		process.stdout.write(`${summary(run, keep ? `${n8n.url}/workflow/${run.workflowIds.batch}/executions` : undefined).join('\n')}\n`);
+		if (cluster) process.stdout.write(`${(await whoRanLines(cluster, run)).join('\n')}\n`);
 		if (keep) {
 			say(`n8n stays up at ${n8n.url} with the examples imported. Sign in with`);
 			say(`  e-mail    ${n8n.owner.email}`);
 			say(`  password  ${n8n.owner.password}`);
-			say('Ctrl-C stops n8n and the sandbox.');
+			say(cluster ? 'Ctrl-C stops every n8n process, PostgreSQL, Redis and the sandbox.' : 'Ctrl-C stops n8n and the sandbox.');
 			const stop = () => void stopAll().then(() => process.exit(0));
 			process.on('SIGINT', stop);
 			process.on('SIGTERM', stop);

@@ -157,6 +157,8 @@ export interface LaunchSpec {
 	tempDir: string;
 	logFile: string;
 	env: NodeJS.ProcessEnv;
+	/** n8n's command and flags: `['start']` unless told (queue mode: `['worker', '--concurrency=5']`, `['webhook']`). */
+	args?: string[];
 }
 
 function tail(text: string, lines = 60): string {
@@ -178,13 +180,13 @@ function stopper(pgid: number, tempDir: string, exited: () => ExitState | undefi
 	};
 }
 
-/** Spawns `n8n start` in a process group of its own (so stop() takes the task runner with it), output to the log file. */
+/** Spawns `n8n start` (or `spec.args`) in a process group of its own (so stop() takes the task runner with it), output to the log file. */
 export function launchN8n(spec: LaunchSpec): N8nProcess {
 	const logFd = openSync(spec.logFile, 'a');
 	const startedAt = Date.now();
 	let child: ChildProcess;
 	try {
-		child = spawn(spec.node, [spec.bin, 'start'], {
+		child = spawn(spec.node, [spec.bin, ...(spec.args ?? ['start'])], {
 			cwd: spec.tempDir,
 			env: spec.env,
 			detached: true,
@@ -227,19 +229,31 @@ export async function orStop<T>(n8n: N8nProcess, logFile: string, what: string, 
 	}
 }
 
+/** When a process counts as ready: the path polled and what its answer must show. */
+export interface ReadinessProbe {
+	path: string;
+	isReady(status: number, text: string): boolean;
+}
+
+/** `n8n start`: the full settings (`settingsMode`); the health check answers earlier, before the editor's endpoints work. */
+export const SETTINGS_PROBE: ReadinessProbe = {
+	path: '/rest/settings',
+	isReady: (status, text) => status === 200 && text.includes('"settingsMode"'),
+};
+
 /**
- * Waits until `GET /rest/settings` answers with the full settings (`settingsMode`): the health check
- * answers earlier, before the editor's endpoints work. Throws when n8n exits or the time is up.
+ * Waits until `probe` (by default `GET /rest/settings` with `settingsMode`) says ready. Throws when
+ * n8n exits or the time is up.
  */
-export async function waitUntilReady(n8n: N8nProcess, url: string, readyTimeoutMs = 120_000): Promise<void> {
+export async function waitUntilReady(n8n: N8nProcess, url: string, readyTimeoutMs = 120_000, probe: ReadinessProbe = SETTINGS_PROBE): Promise<void> {
 	const deadline = n8n.startedAt + readyTimeoutMs;
 	for (;;) {
 		const exited = n8n.exited();
 		if (exited) throw new Error(`n8n exited during startup (code ${exited.code}, signal ${exited.signal})`);
 		if (Date.now() > deadline) throw new Error(`n8n not ready within ${readyTimeoutMs} ms`);
 		try {
-			const res = await httpCall('GET', `${url}/rest/settings`, { timeoutMs: 5_000 });
-			if (res.status === 200 && res.text.includes('"settingsMode"')) return;
+			const res = await httpCall('GET', `${url}${probe.path}`, { timeoutMs: 5_000 });
+			if (probe.isReady(res.status, res.text)) return;
 		} catch {
 			// not listening yet
 		}

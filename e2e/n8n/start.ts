@@ -75,7 +75,7 @@ interface Folders {
 }
 
 /** Links a package folder into the user folder's nodes/node_modules under its name, as a community install puts it. */
-function linkCommunityPackage(userFolder: string, packageDir: string): void {
+export function linkCommunityPackage(userFolder: string, packageDir: string): void {
 	const name = (JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8')) as { name: string }).name;
 	const modules = join(userFolder, '.n8n', 'nodes', 'node_modules');
 	mkdirSync(modules, { recursive: true });

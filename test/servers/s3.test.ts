@@ -6,17 +6,24 @@
 import { existsSync } from 'node:fs';
 import http from 'node:http';
 
+import { createHash, createHmac } from 'node:crypto';
+import { Readable } from 'node:stream';
+
 import {
 	AbortMultipartUploadCommand,
 	CompleteMultipartUploadCommand,
 	CreateMultipartUploadCommand,
+	HeadObjectCommand,
+	ListPartsCommand,
 	PutObjectCommand,
+	S3Client,
 	UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import type { S3Client } from '@aws-sdk/client-s3';
 
-import { startS3Server } from './s3';
+import { S3_TEST_KEYS, startS3Server } from './s3';
 import type { S3Server } from './s3';
+import { amzDateOf, signingKey, signRequest } from './sigv4';
+import type { SigV4Keys } from './sigv4';
 
 let s3: S3Server;
 let client: S3Client;
@@ -34,16 +41,23 @@ afterEach(() => {
 	s3.beforeHandling = undefined;
 });
 
-/** A plain HTTP request to the proxy (s3rver does not check signatures), resolving to the status or the socket error. */
+/**
+ * A plain HTTP request to the proxy, signed with the server's key at its clock unless `unsigned`,
+ * resolving to the status or the socket error.
+ */
 async function raw(
 	method: string,
 	path: string,
 	body?: Buffer,
-	headers: http.OutgoingHttpHeaders = {},
+	headers: Record<string, string> = {},
 	endpoint = s3.endpoint,
+	options: { unsigned?: boolean; keys?: SigV4Keys; nowMs?: number; payload?: string } = {},
 ): Promise<{ status?: number; headers?: http.IncomingHttpHeaders; text?: string; error?: NodeJS.ErrnoException }> {
+	const signed = options.unsigned
+		? headers
+		: signRequest({ method, url: path, host: new URL(endpoint).host, headers, body, payload: options.payload, keys: options.keys ?? S3_TEST_KEYS, nowMs: options.nowMs ?? Date.now() });
 	return await new Promise((resolve) => {
-		const req = http.request(`${endpoint}${path}`, { method, agent: false, headers }, (res) => {
+		const req = http.request(`${endpoint}${path}`, { method, agent: false, headers: signed }, (res) => {
 			let text = '';
 			res.on('data', (c: Buffer) => (text += c.toString()));
 			res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, text }));
@@ -82,10 +96,11 @@ async function failureOf(call: Promise<unknown>): Promise<{ name?: string; statu
 }
 
 describe('S3 server', () => {
-	it('is a proxy on 127.0.0.1 in front of s3rver, with the fixed test keys', () => {
+	it('is a proxy on 127.0.0.1 in front of s3rver, with the one test key and region', () => {
 		expect(s3.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
 		expect(s3.upstreamEndpoint).not.toBe(s3.endpoint);
-		expect(s3).toMatchObject({ region: 'us-east-1', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' });
+		expect(s3).toMatchObject(S3_TEST_KEYS);
+		expect(S3_TEST_KEYS.region).not.toBe('us-east-1');
 	});
 
 	it('stores what the SDK puts; the helpers read and list it', async () => {
@@ -315,5 +330,199 @@ describe('S3 server: AbortMultipartUpload and silence', () => {
 		expect(received).toBeLessThan(5000);
 		expect(s3.requests.at(-1)).toMatchObject({ path: '/drop/stall/file.csv', silenced: true, status: 200 });
 		expect((await raw('GET', '/drop/stall/file.csv')).text).toHaveLength(5000);
+	});
+});
+
+describe('S3 server: Signature V4, checked as S3 checks it', () => {
+	const others: S3Client[] = [];
+	afterAll(() => others.forEach((c) => c.destroy()));
+	/** An SDK client on the proxy with some of the keys changed. */
+	const clientWith = (change: Partial<SigV4Keys>, extra: Partial<ConstructorParameters<typeof S3Client>[0] & object> = {}) => {
+		const keys = { ...S3_TEST_KEYS, ...change };
+		const made = new S3Client({
+			endpoint: s3.endpoint,
+			region: keys.region,
+			forcePathStyle: true,
+			credentials: { accessKeyId: keys.accessKeyId, secretAccessKey: keys.secretAccessKey },
+			requestChecksumCalculation: 'WHEN_REQUIRED',
+			responseChecksumValidation: 'WHEN_REQUIRED',
+			...extra,
+		});
+		others.push(made);
+		return made;
+	};
+	const put = (c: S3Client, key: string) => failureOf(c.send(new PutObjectCommand({ Bucket: 'drop', Key: key, Body: 'x' })));
+
+	it('a wrong secret is 403 SignatureDoesNotMatch, an unknown key 403 InvalidAccessKeyId; nothing is stored', async () => {
+		expect(await put(clientWith({ secretAccessKey: 'not-the-secret' }), 'sig/a.txt')).toEqual({ name: 'SignatureDoesNotMatch', status: 403 });
+		expect(await put(clientWith({ accessKeyId: 'AKIANOTKNOWN' }), 'sig/a.txt')).toEqual({ name: 'InvalidAccessKeyId', status: 403 });
+		expect(await s3.listKeys('drop', 'sig/')).toEqual([]);
+		const answer = await raw('PUT', '/drop/sig/a.txt', Buffer.from('x'), {}, s3.endpoint, { keys: { ...S3_TEST_KEYS, secretAccessKey: 'wrong' } });
+		expect(answer.status).toBe(403);
+		expect(answer.text).toContain('<Code>SignatureDoesNotMatch</Code>');
+		expect(answer.text).toContain('<CanonicalRequest>PUT\n/drop/sig/a.txt\n');
+		expect(s3.requests.at(-1)).toMatchObject({ status: 403, refused: 'SignatureDoesNotMatch' });
+	});
+
+	it("another region in the credential scope is 400 AuthorizationHeaderMalformed naming the server's region, as S3 answers", async () => {
+		expect(await put(clientWith({ region: 'us-east-1' }), 'sig/b.txt')).toEqual({ name: 'AuthorizationHeaderMalformed', status: 400 });
+		const answer = await raw('PUT', '/drop/sig/b.txt', Buffer.from('x'), {}, s3.endpoint, { keys: { ...S3_TEST_KEYS, region: 'eu-west-1' } });
+		expect(answer.status).toBe(400);
+		expect(answer.text).toContain(`the region 'eu-west-1' is wrong; expecting '${S3_TEST_KEYS.region}'`);
+		expect(answer.text).toContain(`<Region>${S3_TEST_KEYS.region}</Region>`);
+	});
+
+	it("more than 15 minutes from the server's clock is 403 RequestTimeTooSkewed; every answer's Date is the server's clock", async () => {
+		const now = Date.now();
+		const server = s3.clock;
+		try {
+			s3.clock = () => now + 20 * 60_000;
+			const answer = await raw('PUT', '/drop/sig/c.txt', Buffer.from('x'), {}, s3.endpoint, { nowMs: now });
+			expect(answer.status).toBe(403);
+			expect(answer.text).toContain('<Code>RequestTimeTooSkewed</Code>');
+			expect(answer.text).toContain('<MaxAllowedSkewMilliseconds>900000</MaxAllowedSkewMilliseconds>');
+			expect(answer.headers?.date).toBe(new Date(now + 20 * 60_000).toUTCString());
+			// 14 minutes is within S3's 15.
+			expect((await raw('PUT', '/drop/sig/c.txt', Buffer.from('x'), {}, s3.endpoint, { nowMs: now + 6 * 60_000 })).status).toBe(200);
+			expect((await raw('GET', '/drop/sig/c.txt', undefined, {}, s3.endpoint, { nowMs: now + 20 * 60_000 })).headers?.date).toBe(new Date(now + 20 * 60_000).toUTCString());
+		} finally {
+			s3.clock = server;
+		}
+	});
+
+	it("the AWS SDK corrects its clock from that Date header: refused once (RequestTimeTooSkewed), then stored", async () => {
+		const server = s3.clock;
+		try {
+			s3.clock = () => Date.now() + 60 * 60_000;
+			const sdk = clientWith({});
+			const before = s3.requests.length;
+			await sdk.send(new PutObjectCommand({ Bucket: 'drop', Key: 'sig/skew.txt', Body: 'x' }));
+			expect(s3.requests.slice(before).map((r) => [r.status, r.refused])).toEqual([
+				[403, 'RequestTimeTooSkewed'],
+				[200, undefined],
+			]);
+		} finally {
+			s3.clock = server;
+		}
+	});
+
+	it('no signature is 403 AccessDenied; another scheme (SigV2) 400 InvalidRequest; an x-amz header not signed 403 AccessDenied', async () => {
+		const none = await raw('GET', '/drop/in/a.txt', undefined, {}, s3.endpoint, { unsigned: true });
+		expect(none.status).toBe(403);
+		expect(none.text).toContain('<Code>AccessDenied</Code>');
+		const v2 = await raw('GET', '/drop/in/a.txt', undefined, { authorization: `AWS ${S3_TEST_KEYS.accessKeyId}:c2lnbmF0dXJl`, date: new Date().toUTCString() }, s3.endpoint, { unsigned: true });
+		expect(v2.status).toBe(400);
+		expect(v2.text).toContain('Please use AWS4-HMAC-SHA256');
+		const signed = signRequest({ method: 'PUT', url: '/drop/sig/d.txt', host: new URL(s3.endpoint).host, body: Buffer.from('x'), keys: S3_TEST_KEYS, nowMs: Date.now() });
+		const extra = await raw('PUT', '/drop/sig/d.txt', Buffer.from('x'), { ...signed, 'x-amz-meta-added': 'later' }, s3.endpoint, { unsigned: true });
+		expect(extra.status).toBe(403);
+		expect(extra.text).toContain('<HeadersNotSigned>x-amz-meta-added</HeadersNotSigned>');
+		expect(await s3.listKeys('drop', 'sig/d')).toEqual([]);
+	});
+
+	it('x-amz-content-sha256: a body that does not match its hash is 400 XAmzContentSHA256Mismatch and not stored; UNSIGNED-PAYLOAD is stored', async () => {
+		const otherHash = createHash('sha256').update('something else').digest('hex');
+		const mismatch = await raw('PUT', '/drop/sig/e.txt', Buffer.from('the body'), {}, s3.endpoint, { payload: otherHash });
+		expect(mismatch.status).toBe(400);
+		expect(mismatch.text).toContain('<Code>XAmzContentSHA256Mismatch</Code>');
+		expect(await s3.listKeys('drop', 'sig/e')).toEqual([]);
+		expect((await raw('PUT', '/drop/sig/e.txt', Buffer.from('the body'), {}, s3.endpoint, { payload: 'UNSIGNED-PAYLOAD' })).status).toBe(200);
+		expect((await s3.getObjectBuffer('drop', 'sig/e.txt')).toString()).toBe('the body');
+	});
+
+	it.each(['with space.txt', 'plus+equals=and&amp.txt', 'unicode-é-日本.txt', "odd !'()*~@$,;:.txt", '100%.txt'])(
+		'a key S3 would canonicalise with care (%s): signed by the SDK, accepted, stored under exactly that key, read back',
+		async (name) => {
+			const key = `keys/${name}`;
+			await client.send(new PutObjectCommand({ Bucket: 'drop', Key: key, Body: name }));
+			expect((await client.send(new HeadObjectCommand({ Bucket: 'drop', Key: key }))).ContentLength).toBe(Buffer.byteLength(name));
+			expect((await s3.getObjectBuffer('drop', key)).toString()).toBe(name);
+			expect(await s3.listKeys('drop', key)).toEqual([key]);
+		},
+	);
+
+	it('STREAMING-UNSIGNED-PAYLOAD-TRAILER (the SDK streaming with a CRC32 trailer): checked and stored as sent; a wrong trailer checksum is 400 BadDigest', async () => {
+		const streaming = clientWith({}, { requestChecksumCalculation: 'WHEN_SUPPORTED' });
+		const before = s3.requests.length;
+		const body = Buffer.alloc(200_000, 'z');
+		await streaming.send(new PutObjectCommand({ Bucket: 'drop', Key: 'sig/trailer.bin', Body: Readable.from([body.subarray(0, 70_000), body.subarray(70_000)]), ContentLength: body.length }));
+		expect(s3.requests.slice(before)[0].headers['x-amz-content-sha256']).toBe('STREAMING-UNSIGNED-PAYLOAD-TRAILER');
+		expect((await s3.getObjectBuffer('drop', 'sig/trailer.bin')).equals(body)).toBe(true);
+
+		const chunked = Buffer.from('5\r\nhello\r\n0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n');
+		const headers = { 'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': '5', 'x-amz-trailer': 'x-amz-checksum-crc32' };
+		const bad = await raw('PUT', '/drop/sig/trailer-bad.txt', chunked, headers, s3.endpoint, { payload: 'STREAMING-UNSIGNED-PAYLOAD-TRAILER' });
+		expect(bad.status).toBe(400);
+		expect(bad.text).toContain('<Code>BadDigest</Code>');
+		expect(await s3.listKeys('drop', 'sig/trailer-bad')).toEqual([]);
+	});
+
+	it('STREAMING-AWS4-HMAC-SHA256-PAYLOAD: chunks signed in a chain from the request signature are stored decoded; a chunk with a bad signature is refused', async () => {
+		const nowMs = Date.now();
+		const data = [Buffer.alloc(70_000, 'q'), Buffer.from('end')];
+		const decodedLength = data.reduce((n, d) => n + d.length, 0);
+		const send = async (key: string, tamper: boolean) => {
+			const frame = (chunks: Buffer[], seed: string) => {
+				const date = amzDateOf(nowMs);
+				const scope = `${date.slice(0, 8)}/${S3_TEST_KEYS.region}/s3/aws4_request`;
+				const signer = signingKey(S3_TEST_KEYS.secretAccessKey, date.slice(0, 8), S3_TEST_KEYS.region);
+				const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+				let previous = seed;
+				return Buffer.concat(
+					[...chunks, Buffer.alloc(0)].map((chunk, i) => {
+						const signature = createHmac('sha256', signer).update(['AWS4-HMAC-SHA256-PAYLOAD', date, scope, previous, sha(Buffer.alloc(0)), sha(chunk)].join('\n')).digest('hex');
+						previous = signature;
+						const sent = tamper && i === 1 ? Buffer.from('END') : chunk;
+						return Buffer.concat([Buffer.from(`${sent.length.toString(16)};chunk-signature=${signature}\r\n`), sent, Buffer.from('\r\n')]);
+					}),
+				);
+			};
+			const lengthOfFrame = frame(data, '0'.repeat(64)).length;
+			const headers = signRequest({
+				method: 'PUT',
+				url: `/drop/${key}`,
+				host: new URL(s3.endpoint).host,
+				headers: { 'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': String(decodedLength), 'content-length': String(lengthOfFrame) },
+				payload: 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD',
+				keys: S3_TEST_KEYS,
+				nowMs,
+			});
+			const seed = /Signature=([0-9a-f]{64})/.exec(headers.authorization)![1];
+			return await raw('PUT', `/drop/${key}`, frame(data, seed), headers, s3.endpoint, { unsigned: true });
+		};
+		expect((await send('sig/chunks.bin', false)).status).toBe(200);
+		expect((await s3.getObjectBuffer('drop', 'sig/chunks.bin')).equals(Buffer.concat(data))).toBe(true);
+		const tampered = await send('sig/chunks-bad.bin', true);
+		expect(tampered.status).toBe(403);
+		expect(tampered.text).toContain('<Code>SignatureDoesNotMatch</Code>');
+		expect(await s3.listKeys('drop', 'sig/chunks-bad')).toEqual([]);
+	});
+});
+
+describe('S3 server: deny (an IAM policy without the action)', () => {
+	it('a matching request with a valid signature is 403 AccessDenied and not done; the next one is', async () => {
+		s3.deny({ method: 'PUT', path: '/drop/deny/a.txt' });
+		expect(await failureOf(client.send(new PutObjectCommand({ Bucket: 'drop', Key: 'deny/a.txt', Body: 'x' })))).toEqual({ name: 'AccessDenied', status: 403 });
+		expect(s3.requests.at(-1)).toMatchObject({ status: 403, refused: 'AccessDenied' });
+		expect(await s3.listKeys('drop', 'deny/')).toEqual([]);
+		await client.send(new PutObjectCommand({ Bucket: 'drop', Key: 'deny/a.txt', Body: 'x' }));
+		expect(await s3.listKeys('drop', 'deny/')).toEqual(['deny/a.txt']);
+	});
+});
+
+describe('S3 server: ListParts', () => {
+	it("lists an open upload's parts (numbers, sizes, the ETags UploadPart returned); an unknown upload is 404 NoSuchUpload", async () => {
+		const { UploadId, parts } = await uploadParts('listparts/a.zip');
+		const listed = await client.send(new ListPartsCommand({ Bucket: 'drop', Key: 'listparts/a.zip', UploadId }));
+		expect(listed.Parts?.map((p) => [p.PartNumber, p.Size, p.ETag])).toEqual([
+			[1, 5 * 1024 * 1024, parts[0].ETag],
+			[2, Buffer.byteLength('tail of the file'), parts[1].ETag],
+		]);
+		expect(listed).toMatchObject({ Bucket: 'drop', Key: 'listparts/a.zip', UploadId, IsTruncated: false });
+		const page = await client.send(new ListPartsCommand({ Bucket: 'drop', Key: 'listparts/a.zip', UploadId, MaxParts: 1 }));
+		expect(page).toMatchObject({ IsTruncated: true, NextPartNumberMarker: '1' });
+		expect(page.Parts).toHaveLength(1);
+		await client.send(new AbortMultipartUploadCommand({ Bucket: 'drop', Key: 'listparts/a.zip', UploadId }));
+		expect(await failureOf(client.send(new ListPartsCommand({ Bucket: 'drop', Key: 'listparts/a.zip', UploadId })))).toEqual({ name: 'NoSuchUpload', status: 404 });
 	});
 });

@@ -92,6 +92,81 @@ export function s3TimeoutsFor(seconds: number | undefined): S3Timeouts {
 	return { connectMs: Math.min(S3_TIMEOUTS.connectMs, idleMs), idleMs };
 }
 
+/** The store as a user would recognise it: the credential's endpoint, or AWS's for the region. */
+export function storeOf(drop: S3Drop): string {
+	return drop.endpoint ?? `https://s3.${drop.region}.amazonaws.com`;
+}
+
+/**
+ * The IAM actions each S3 call of the drop needs. Multipart calls are authorised by s3:PutObject;
+ * HeadObject by s3:GetObject. ListParts (s3:ListMultipartUploadParts) is never called.
+ */
+const IAM_ACTION: Record<string, string> = {
+	HeadObject: 's3:GetObject',
+	GetObject: 's3:GetObject',
+	PutObject: 's3:PutObject',
+	CreateMultipartUpload: 's3:PutObject',
+	UploadPart: 's3:PutObject',
+	CompleteMultipartUpload: 's3:PutObject',
+	AbortMultipartUpload: 's3:AbortMultipartUpload',
+};
+
+/** Every action the drop's keys need: the batch upload (HeadObject, PutObject, multipart, abort) and reading results files. */
+export const DROP_IAM_ACTIONS = ['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload'] as const;
+
+/**
+ * S3's refusal in words that say what to check in the Whilter credential, or undefined when the
+ * failure is not one of the refusals a setting explains. `reason` names S3's code; `check` is
+ * the setting (or the machine's clock, or the keys' IAM permissions) to look at.
+ */
+export function explainS3Failure(error: unknown, drop: S3Drop): { reason: string; check: string } | undefined {
+	const e = (error ?? {}) as { name?: unknown; Code?: unknown; message?: unknown; Region?: unknown; ServerTime?: unknown; RequestTime?: unknown };
+	const code = typeof e.Code === 'string' ? e.Code : typeof e.name === 'string' ? e.name : '';
+	const message = typeof e.message === 'string' ? e.message : '';
+	const call = s3CallOf(error);
+	switch (code) {
+		case 'SignatureDoesNotMatch':
+			return {
+				reason: 'S3 refused the request: the signature does not match (SignatureDoesNotMatch)',
+				check: `Check the S3 Secret Access Key of the Whilter credential: it does not belong to access key ID "${drop.accessKeyId}"`,
+			};
+		case 'InvalidAccessKeyId':
+			return {
+				reason: `S3 does not know the access key ID "${drop.accessKeyId}" (InvalidAccessKeyId)`,
+				check: 'Check the S3 Access Key ID of the Whilter credential (a deleted or deactivated key, or a key of another account or store)',
+			};
+		case 'AuthorizationHeaderMalformed': {
+			const expected = typeof e.Region === 'string' ? e.Region : /expecting '([^']+)'/.exec(message)?.[1];
+			if (!expected && !/region/i.test(message)) return undefined;
+			return {
+				reason: `S3 refused the region "${drop.region}"${expected ? `: the store expects "${expected}"` : ''} (AuthorizationHeaderMalformed)`,
+				check: `Check the S3 Region of the Whilter credential${expected ? `: set it to "${expected}"` : ''}`,
+			};
+		}
+		case 'RequestTimeTooSkewed': {
+			const times = typeof e.RequestTime === 'string' && typeof e.ServerTime === 'string' ? ` (the request said ${e.RequestTime}, the store ${e.ServerTime})` : '';
+			return {
+				reason: `S3 refused the request time: the clock of the n8n machine is more than 15 minutes off the store's${times} (RequestTimeTooSkewed)`,
+				check: 'Check the clock of the n8n machine (NTP, time zone of the system clock): S3 accepts requests within 15 minutes of its own time',
+			};
+		}
+		case 'AccessDenied': {
+			const action = call ? IAM_ACTION[call] : undefined;
+			return {
+				reason: `S3 denied ${call ?? 'the call'} to access key ID "${drop.accessKeyId}" (AccessDenied)`,
+				check: `Check the IAM permissions of the access key${action ? `: ${call} needs ${action}` : ''}. The S3 drop needs ${DROP_IAM_ACTIONS.join(', ')} on arn:aws:s3:::${drop.bucket}/${drop.prefix ? `${drop.prefix}/` : ''}* (s3:GetObject also covers HeadObject; the multipart calls are covered by s3:PutObject)`,
+			};
+		}
+		case 'NoSuchBucket':
+			return {
+				reason: `the store has no bucket "${drop.bucket}" (NoSuchBucket)`,
+				check: 'Check the S3 Bucket of the Whilter credential (and that the S3 Endpoint and Region are the store Whilter gave you)',
+			};
+		default:
+			return undefined;
+	}
+}
+
 /** The S3 operation that failed (PutObject, UploadPart, GetObject…), set on every error an S3 call throws. */
 export function s3CallOf(error: unknown): string | undefined {
 	const call = (error as { s3Call?: unknown } | undefined)?.s3Call;
@@ -190,7 +265,11 @@ export class ExistingObjectError extends Error {
 /** Marks an object as this upload's: a 412 to a write retried after a lost answer is then told from another run's file. */
 const UPLOAD_MARK_METADATA = 'n8n-upload-mark';
 
-/** The object at the key, or undefined when there is none, or when the keys may not read it (403: the conditional write still guards). */
+/**
+ * The object at the key, or undefined when there is none, or when HEAD was refused (403, 400): an
+ * answer to HEAD has no body, so it cannot say why (wrong secret, region, clock, permissions). The
+ * write that follows gets S3's reason in full, and its condition still guards the key.
+ */
 async function headObject(client: S3Client, bucket: string, key: string, abortSignal?: AbortSignal): Promise<HeadObjectCommandOutput | undefined> {
 	let failure: unknown;
 	try {
@@ -199,7 +278,7 @@ async function headObject(client: S3Client, bucket: string, key: string, abortSi
 		failure = error;
 	}
 	const status = failureFacts(failure).status;
-	if (status === 404 || status === 403) return undefined;
+	if (status === 404 || status === 403 || status === 400) return undefined;
 	throw failure;
 }
 

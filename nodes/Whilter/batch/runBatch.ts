@@ -7,7 +7,7 @@ import { asNodeError, InputError } from '../../shared/errors';
 import { failureFacts } from '../../shared/retry';
 import { errorItem } from '../../shared/perItem';
 import { TASK_PATH, taskPathOption } from '../api/endpoints';
-import { ExistingObjectError, objectKey, s3CallOf, s3DropFromCredentials, s3TimeoutsFor, uploadToDrop } from '../api/s3Drop';
+import { ExistingObjectError, explainS3Failure, objectKey, s3CallOf, s3DropFromCredentials, s3TimeoutsFor, storeOf, uploadToDrop } from '../api/s3Drop';
 import type { S3Drop, S3Timeouts, UploadResult } from '../api/s3Drop';
 import { FILE_PATH_FORMS, taskFilePath } from '../api/objectUrl';
 import type { FilePathForm } from '../api/objectUrl';
@@ -181,6 +181,14 @@ function s3UploadError(context: IExecuteFunctions, error: unknown, drop: S3Drop,
 	const facts = failureFacts(error);
 	const name = (error as { name?: string } | undefined)?.name;
 	const call = s3CallOf(error);
+	const refusal = explainS3Failure(error, drop);
+	if (refusal) {
+		const where = `store ${storeOf(drop)}, bucket "${drop.bucket}", key "${key}"`;
+		return new NodeOperationError(context.getNode(), `Uploading the batch file to S3 failed (${where}): ${refusal.reason}${call ? ` to ${call}` : ''}`, {
+			itemIndex: 0,
+			description: `${refusal.check}. Nothing was registered with Whilter, and an unfinished multipart upload is aborted.`,
+		});
+	}
 	const message = error instanceof Error ? error.message : String(error);
 	const said = facts.status
 		? `S3 answered HTTP ${facts.status}${name && name !== 'Error' ? ` (${name})` : ''}${call ? ` to ${call}` : ''}`

@@ -1,8 +1,8 @@
 /**
  * `npx tsx e2e/ensure-n8n.ts [version...|--all]`: installs the pinned n8n for the end-to-end tests into
  * e2e/n8n-<major.minor>/ unless it is already there. No argument: the default (DEFAULT_N8N_VERSION);
- * `--all`: every n8n the tests run (E2E_N8N_VERSIONS: 2.41.1 on Node 24, 2.8.4 on the machine's
- * Node 20), which scripts/test.sh installs before Jest. One after the other (two npm installs at once
+ * `--all`: every n8n the tests run (E2E_N8N_VERSIONS: 2.41.1 on Node 24, 2.8.4 and 1.123.81 on the
+ * machine's Node 20), which scripts/test.sh installs before Jest. One after the other (two npm installs at once
  * are no faster on two cores). Prints, per version, one line (version, Node, folder), then the CLI path
  * (scripts/n8n.sh takes the last line).
  */

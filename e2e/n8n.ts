@@ -12,7 +12,9 @@ export {
 	DEFAULT_N8N_VERSION,
 	E2E_N8N_VERSIONS,
 	isN8n28OrOlder,
+	N8N1_VERSION,
 	NODE20_N8N_VERSION,
+	NODE20_N8N_VERSIONS,
 	node20Runtime,
 	node24Bin,
 	node24Runtime,
@@ -26,7 +28,7 @@ export { httpCall, N8nHttpError } from './n8n/rest';
 export type { HttpResponse, RawResponse } from './n8n/rest';
 export { freePort } from './n8n/process';
 export type { Execution, ExecutionStatus, StoredCredential, StoredWorkflow, WorkflowJson } from './n8n/publicApi';
-export { parseCliOutput } from './n8n/runs';
+export { dataMatchesStatus, parseCliOutput } from './n8n/runs';
 export type { CliRun } from './n8n/runs';
 export { startN8n } from './n8n/start';
 export type { N8nHandle, StartOptions } from './n8n/start';

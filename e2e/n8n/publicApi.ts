@@ -53,14 +53,33 @@ export interface PublicApiCalls {
 	execution(executionId: string): Promise<Execution>;
 }
 
+interface CredentialSchema {
+	properties?: Record<string, unknown>;
+	allOf?: Array<{ if?: { properties?: Record<string, { enum?: unknown[] }> }; then?: { allOf?: Array<{ required?: string[] }> } }>;
+}
+
 /**
- * n8n 2.8's public API checks the data against a schema that includes the domain fields n8n adds to
- * every credential, and (a quirk of its if/then schema) then requires `allowedDomains` unless
- * `allowedHttpRequestDomains` is given: give the editor's default, 'all'.
+ * Up to 2.8 (1.x included) n8n's public API checks the data against the type's schema
+ * (`GET /credentials/schema/<type>`), with two quirks of its if/then rules:
+ * - where the schema has the domain fields n8n adds to credentials that make HTTP requests, it
+ *   requires `allowedDomains` unless `allowedHttpRequestDomains` is given: give the editor's
+ *   default, 'all' (only there: a type without them refuses the field);
+ * - 1.x builds the rule for fields shown under different values of one option wrongly: with the
+ *   whilterApi credential's Client Credentials it also requires Access Token (shown only for Access
+ *   Token). Every field the matching branch requires and the data lacks is given empty, which the
+ *   credential ignores in that mode (the editor's REST call has no such check).
  */
-function credentialDataFor(n8nVersion: string, data: Record<string, unknown>): Record<string, unknown> {
-	if (isN8n28OrOlder(n8nVersion) && !('allowedHttpRequestDomains' in data)) return { ...data, allowedHttpRequestDomains: 'all' };
-	return data;
+async function credentialDataFor(api: JsonCall, n8nVersion: string, type: string, data: Record<string, unknown>): Promise<Record<string, unknown>> {
+	if (!isN8n28OrOlder(n8nVersion)) return data;
+	const schema = await api<CredentialSchema>('GET', `/credentials/schema/${type}`);
+	const filled = { ...data };
+	if (schema.properties && 'allowedHttpRequestDomains' in schema.properties && !('allowedHttpRequestDomains' in filled)) filled.allowedHttpRequestDomains = 'all';
+	for (const rule of schema.allOf ?? []) {
+		const [key, condition] = Object.entries(rule.if?.properties ?? {})[0] ?? [];
+		if (key === undefined || key === 'allowedHttpRequestDomains' || !condition?.enum?.includes(filled[key])) continue;
+		for (const field of (rule.then?.allOf ?? []).flatMap((r) => r.required ?? [])) if (!(field in filled)) filled[field] = '';
+	}
+	return filled;
 }
 
 /** The fields of a new workflow, taken from a workflow file (its id, active flag, meta and the like stay behind). */
@@ -87,11 +106,12 @@ async function allExecutions(api: JsonCall, workflowId: string): Promise<Executi
 	return found;
 }
 
-/** The public API calls of the handle, for the given n8n version (2.8 needs a little more in a credential). */
+/** The public API calls of the handle, for the given n8n version (up to 2.8 a credential needs a little more). */
 export function publicApiCalls(api: JsonCall, n8nVersion: string): PublicApiCalls {
 	return {
 		async createCredential(name, type, data) {
-			return await api<StoredCredential>('POST', '/credentials', { name, type, data: credentialDataFor(n8nVersion, data) });
+			const body = { name, type, data: await credentialDataFor(api, n8nVersion, type, data) };
+			return await api<StoredCredential>('POST', '/credentials', body);
 		},
 		async importWorkflow(json) {
 			return await api<StoredWorkflow>('POST', '/workflows', importBody(json));

@@ -66,6 +66,17 @@ async function startManualRun(session: N8nSession, n8nVersion: string, workflowI
 	return executionId;
 }
 
+/**
+ * n8n 1.x saves an execution's status a moment before its data: until both are saved, a successful
+ * execution still shows no run data (or, after a wait, the data of its waiting state) and a failed one
+ * no error.
+ */
+export function dataMatchesStatus(found: Execution): boolean {
+	if (found.status === 'error') return found.data?.resultData.error !== undefined;
+	if (found.status === 'success') return Object.keys(found.data?.resultData.runData ?? {}).length > 0 && !found.data?.waitTill;
+	return true;
+}
+
 /** Polls the execution until it has stopped; a 404 means it is not saved yet. */
 async function finishedExecution(session: N8nSession, executionId: string, timeoutMs = 60_000): Promise<Execution> {
 	const deadline = Date.now() + timeoutMs;
@@ -73,7 +84,7 @@ async function finishedExecution(session: N8nSession, executionId: string, timeo
 		const res = await session.raw('GET', `/api/v1/executions/${executionId}?includeData=true`);
 		if (res.status === 200) {
 			const found = res.body as Execution;
-			if (found.stoppedAt && !['new', 'running'].includes(found.status)) return found;
+			if (found.stoppedAt && !['new', 'running'].includes(found.status) && dataMatchesStatus(found)) return found;
 		} else if (res.status !== 404) {
 			throw new N8nHttpError('GET', `/api/v1/executions/${executionId}`, res.status, res.body);
 		}

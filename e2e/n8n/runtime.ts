@@ -1,7 +1,7 @@
 /**
  * Which n8n the tests run and on which Node: the pinned versions, the project's Node 24 (n8n 2.36+
- * refuses older ones) and the machine's Node 20 (n8n 2.8.x, for users still on Node 20), and the
- * environment that puts a runtime's npm and headers first.
+ * refuses older ones) and the machine's Node 20 (n8n 2.8.x and the last 1.x line, for users still on
+ * Node 20 or on n8n 1), and the environment that puts a runtime's npm and headers first.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -13,8 +13,17 @@ export const DEFAULT_N8N_VERSION = '2.41.1';
 /** The newest n8n that runs on Node 20: the compatibility test runs the package in it on the machine's Node 20. */
 export const NODE20_N8N_VERSION = '2.8.4';
 
+/**
+ * The newest patch of n8n's last 1.x line (1.123.x, still patched after 2.0) that installs from this
+ * registry: the compatibility test runs the package in it on the machine's Node 20 too.
+ */
+export const N8N1_VERSION = '1.123.81';
+
+/** The n8n versions the compatibility test runs on Node 20, newest first. */
+export const NODE20_N8N_VERSIONS = [NODE20_N8N_VERSION, N8N1_VERSION];
+
 /** Every n8n the tests run (e2e/ensure-n8n.ts installs them all). */
-export const E2E_N8N_VERSIONS = [DEFAULT_N8N_VERSION, NODE20_N8N_VERSION];
+export const E2E_N8N_VERSIONS = [DEFAULT_N8N_VERSION, ...NODE20_N8N_VERSIONS];
 
 /** The repository root (this file lives in `<root>/e2e/n8n/`). */
 export const REPO_ROOT = resolve(__dirname, '..', '..');
@@ -22,7 +31,10 @@ export const REPO_ROOT = resolve(__dirname, '..', '..');
 const NODE24_SCRIPT = join(REPO_ROOT, 'scripts', 'node24.sh');
 const TOOLS_DIR = join(REPO_ROOT, '.tools');
 
-/** n8n up to 2.8.x: Node 20, and a few API differences from 2.41 (see runManually, createCredential). */
+/**
+ * n8n up to 2.8.x, 1.x included: Node 20, and a few API differences from 2.41 (see runManually,
+ * createCredential).
+ */
 export function isN8n28OrOlder(version: string): boolean {
 	const [major, minor] = version.split('.').map(Number);
 	return major < 2 || (major === 2 && minor <= 8);
@@ -82,7 +94,7 @@ export function node24Env(base: NodeJS.ProcessEnv = process.env): NodeJS.Process
 // ---------------------------------------------------------------------------------------------
 // Node 20
 
-/** Oldest Node 20 that n8n 2.8.4 accepts (its engines field: `>=20.19 <= 24.x`). */
+/** Oldest Node 20 that n8n 2.8.4 and 1.123.x accept (their engines field: `>=20.19 <= 24.x`). */
 const NODE20_MINIMUM = [20, 19] as const;
 
 let node20Cached: NodeRuntime | undefined;
@@ -129,7 +141,7 @@ export function node20Runtime(): NodeRuntime {
 		}
 	}
 	throw new Error(
-		`n8n 2.8 runs on Node 20 ≥ ${NODE20_MINIMUM.join('.')}, and none was found ` +
+		`n8n ${NODE20_N8N_VERSIONS.join(' and ')} run on Node 20 ≥ ${NODE20_MINIMUM.join('.')}, and none was found ` +
 			`(checked: ${[...seen].map(([path, found]) => `${path} ${found}`).join(', ') || 'nothing'}). ` +
 			'Install Node 20.19+ or set N8N_E2E_NODE20=/path/to/node.',
 	);
@@ -139,9 +151,9 @@ export function node20Runtime(): NodeRuntime {
 // The runtime of an n8n version
 
 /**
- * The runtime a given n8n is installed and run with: 2.8.x and older on the machine's Node 20 (2.8 is
- * the newest n8n that accepts Node 20, and the point of running it is users still on Node 20), newer
- * ones on the project's Node 24 (2.10+ need Node 22+, 2.36+ need 24).
+ * The runtime a given n8n is installed and run with: 2.8.x and older, 1.x included, on the machine's
+ * Node 20 (2.8 is the newest n8n that accepts Node 20, and the point of running these is users still
+ * on Node 20 or on n8n 1), newer ones on the project's Node 24 (2.10+ need Node 22+, 2.36+ need 24).
  */
 export function runtimeFor(version: string): NodeRuntime {
 	return isN8n28OrOlder(version) ? node20Runtime() : node24Runtime();

@@ -1,5 +1,12 @@
 import { NodeOperationError } from 'n8n-workflow';
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
+import type {
+	IDataObject,
+	IExecuteFunctions,
+	INodeExecutionData,
+	IWebhookFunctions,
+	IWebhookResponseData,
+	IWorkflowExecutionCustomData,
+} from 'n8n-workflow';
 
 import { InputError } from '../../shared/errors';
 import { parseBatchCallback, refuseCallback } from '../api/callbackPayload';
@@ -27,11 +34,41 @@ export function taskCustomDataKey(nodeId: string): string {
 
 const SUBMITTING = 'submitting';
 
+/**
+ * The execution's custom data. n8n 2 gives it to nodes as `customData`; n8n 1.x only as
+ * `$execution.customData` (what expressions and the Code node use), reached through the data proxy.
+ */
+function customDataOf(context: IExecuteFunctions): IWorkflowExecutionCustomData {
+	const own = (context as Partial<Pick<IExecuteFunctions, 'customData'>>).customData;
+	if (own) return own;
+	const proxy = context.getWorkflowDataProxy(0) as { $execution?: { customData?: IWorkflowExecutionCustomData } };
+	const fromProxy = proxy.$execution?.customData;
+	if (fromProxy) return fromProxy;
+	throw new NodeOperationError(context.getNode(), 'Cannot wait for the completion callback: this version of n8n gives nodes no execution custom data', {
+		itemIndex: 0,
+		description: 'The node keeps the task ID there to match Whilter\'s callback. Set a Callback URL instead (e.g. a Whilter Trigger\'s production URL), or update n8n.',
+	});
+}
+
+/** The task a waiting execution expects, read by the resume webhook (n8n 1.x: through `$execution.customData`, see customDataOf). */
+function expectedTaskOf(context: IWebhookFunctions, key: string): string | undefined {
+	const own = (context as Partial<Pick<IWebhookFunctions, 'customData'>>).customData;
+	if (own) return own.get(key);
+	try {
+		// The key holds letters, digits and underscores only (taskCustomDataKey).
+		const value = context.evaluateExpression(`{{ $execution.customData.get("${key}") }}`);
+		return typeof value === 'string' ? value : undefined;
+	} catch {
+		return undefined;
+	}
+}
+
 /** Before anything is sent: n8n keeps at most 10 custom data entries; without ours the callback could never be matched. */
 export function reserveTaskSlot(context: IExecuteFunctions): string {
 	const key = taskCustomDataKey(context.getNode().id);
-	context.customData.set(key, SUBMITTING);
-	if (context.customData.get(key) !== SUBMITTING) {
+	const customData = customDataOf(context);
+	customData.set(key, SUBMITTING);
+	if (customData.get(key) !== SUBMITTING) {
 		throw new NodeOperationError(context.getNode(), 'Cannot wait for the completion callback: this execution\'s custom data is full (n8n keeps 10 entries)', {
 			itemIndex: 0,
 			description: 'The node stores the task ID there to match Whilter\'s callback. Set fewer custom data entries before this node.',
@@ -63,7 +100,7 @@ export async function waitForCallback(context: IExecuteFunctions, key: string, o
 	const taskId = output[0]?.json['task-id'];
 	// No task (a failure turned into an output item by "continue on fail"): nothing to wait for.
 	if (typeof taskId !== 'string' || taskId === '') return output;
-	context.customData.set(key, taskId);
+	customDataOf(context).set(key, taskId);
 	output[0].json = { ...output[0].json, 'waiting-for-callback': true, 'wait-till': waitTill.toISOString() };
 	standInForInputOnTimeout(context, output[0].json, waitTill);
 	await context.putExecutionToWait(waitTill);
@@ -97,7 +134,7 @@ function standInForInputOnTimeout(context: IExecuteFunctions, summary: IDataObje
  * confirmed completed by the status API, and then outputs the task's result rows.
  */
 export async function resumeOnCallback(context: IWebhookFunctions, options: { rows: ResultRowFilter; statusPath?: string }): Promise<IWebhookResponseData> {
-	const expected = context.customData.get(taskCustomDataKey(context.getNode().id));
+	const expected = expectedTaskOf(context, taskCustomDataKey(context.getNode().id));
 	if (!expected || expected === SUBMITTING) return refuseCallback(context, { status: 409, message: 'This execution is not waiting for a Whilter task' });
 	// The same reading of the payload as the Whilter Trigger's.
 	const parsed = parseBatchCallback(context.getBodyData());

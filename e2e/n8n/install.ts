@@ -51,7 +51,7 @@ function installedN8nVersion(dir: string): string | undefined {
 }
 
 /** The stamp matches package.json + lockfile and the n8n in node_modules is the wanted one. */
-function isInstallCurrent(dir: string, version: string): boolean {
+export function isInstallCurrent(dir: string, version: string): boolean {
 	const stampFile = join(dir, STAMP);
 	return (
 		existsSync(stampFile) &&

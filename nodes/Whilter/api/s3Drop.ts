@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
 import { Transform, pipeline } from 'node:stream';
 import type { Readable } from 'node:stream';
 
@@ -216,6 +218,19 @@ function nameTheCall(client: S3Client, timeouts: S3Timeouts): void {
 	);
 }
 
+/**
+ * n8n routes outbound HTTP through a proxy (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY) by
+ * replacing Node's global agents with its own: n8n 2.41 in every process, 2.8 and 1.x in the main
+ * process. The AWS SDK makes agents of its own and would go around the proxy, so where n8n has put
+ * its agents in place the S3 client uses them; otherwise it keeps the SDK's.
+ */
+function proxyAgentsOfN8n(): { httpAgent?: http.Agent; httpsAgent?: https.Agent } {
+	return {
+		...(http.globalAgent.constructor !== http.Agent ? { httpAgent: http.globalAgent } : {}),
+		...(https.globalAgent.constructor !== https.Agent ? { httpsAgent: https.globalAgent } : {}),
+	};
+}
+
 export function createS3Client(drop: S3Drop, abortSignal?: AbortSignal, timeouts: S3Timeouts = S3_TIMEOUTS): S3Client {
 	const client = new S3Client({
 		region: drop.region,
@@ -234,7 +249,7 @@ export function createS3Client(drop: S3Drop, abortSignal?: AbortSignal, timeouts
 		retryStrategy: sdkRetryStrategy({ abortSignal }),
 		// socketTimeout is the idle timeout. requestTimeout would bound the whole request (an 8 MiB
 		// part on a slow link included) and, in this SDK, only logs a warning unless told to throw.
-		requestHandler: { connectionTimeout: timeouts.connectMs, socketTimeout: timeouts.idleMs },
+		requestHandler: { connectionTimeout: timeouts.connectMs, socketTimeout: timeouts.idleMs, ...proxyAgentsOfN8n() },
 	});
 	nameTheCall(client, timeouts);
 	return client;

@@ -290,6 +290,18 @@ exec ${JSON.stringify(realNpm)} "\${args[@]}"
 	return { dir, callsLog };
 }
 
+/**
+ * The environment an n8n process needs to install the package from `registryUrl` through its
+ * Community Nodes calls: the `npm` wrapper (writeNpmWrapper, written into `wrapperDir`) first on
+ * PATH, and `npm_config_registry` for the one npm call n8n makes without `--registry` (`npm
+ * outdated`, behind `updateAvailable`). Every process of a queue-mode cluster gets the same: workers
+ * and webhook processors run the same npm calls when main tells them to install.
+ */
+export function registryInstallEnv(wrapperDir: string, registryUrl: string): { env: Record<string, string>; callsLog: string } {
+	const wrapper = writeNpmWrapper(wrapperDir, registryUrl);
+	return { env: { PATH: `${wrapper.dir}:${node24Env().PATH ?? ''}`, npm_config_registry: registryUrl }, callsLog: wrapper.callsLog };
+}
+
 /** Kilobytes a folder takes on disk (`du -sk`), its dependencies included. */
 export function diskKb(path: string): number {
 	return Number(run('du', ['-sk', path], REPO_ROOT).split('\t')[0]);

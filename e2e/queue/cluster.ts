@@ -47,6 +47,11 @@ export interface QueueClusterOptions {
 	 * as a community install puts it (types `<package>.<node>`).
 	 */
 	communityPackageDir?: string;
+	/**
+	 * No package at all (neither of the two above): a cluster into which the package is installed
+	 * later, e.g. through the Community Nodes install on main.
+	 */
+	withoutPackage?: boolean;
 	/** Called with each process's fresh N8N_USER_FOLDER before it starts (e.g. to copy the package in). */
 	prepareUserFolder?: (userFolder: string, role: QueueRole, index: number) => void;
 	version?: string;
@@ -304,7 +309,7 @@ async function processSpec(layout: Layout, role: QueueRole, index: number, port:
 	mkdirSync(userFolder, { recursive: true });
 	options.prepareUserFolder?.(userFolder, role, index);
 	if (options.communityPackageDir) linkCommunityPackage(userFolder, options.communityPackageDir);
-	const extensionsDir = options.communityPackageDir ? undefined : resolve(options.extensionsDir ?? DIST_DIR);
+	const extensionsDir = options.communityPackageDir || options.withoutPackage ? undefined : resolve(options.extensionsDir ?? DIST_DIR);
 	const brokerPort = await freePortOtherThan(port);
 	const roleEnv: Record<string, string> =
 		role === 'main'

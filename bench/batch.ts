@@ -1,10 +1,21 @@
 /**
- * `npm run bench` (batch part): rows → CSV → ZIP → S3 → task, timed and measured, for 10k, 100k and
- * 1M item rows and for 1M and 10M rows from a CSV file, against the contract server and the S3 server
- * on loopback. The floor is CSV escaping plus zlib deflateRaw (level 6) of the same rows in one
- * process. Figures are printed, never asserted.
+ * `npm run bench` (batch part): rows → CSV → ZIP → S3 → task, timed and measured, for item rows and
+ * for rows of a CSV file, against the contract server and the S3 server (a process of their own) on
+ * loopback. Figures are printed, never asserted.
  *
- * Each case runs in a child process of its own so peak RSS is that case's alone.
+ * Cases, each in a fresh child process so a peak RSS is that case's alone:
+ * - floor: CSV escaping plus zlib deflateRaw (level 6) of the same rows in one process, no n8n;
+ * - items: the rows as n8n items through Whilter Batch (n8n-core's WorkflowExecute, as in n8n);
+ * - noop: the same items through a node that returns one item and does nothing else: what n8n
+ *   itself costs for giving a node that many items. The node's own memory is items minus noop;
+ * - file: a CSV file on disk through n8n's binary storage into Whilter Batch.
+ * Every case runs BENCH_RUNS times (3; 1 with --quick), the cases of one size one after another in
+ * each round (floor, items, noop, floor, file…), so a busy minute of the machine hits a node case and
+ * its floor alike. A ratio is node / floor of the same round; every figure printed is the median of
+ * the rounds with their min–max.
+ *
+ * Event-loop blocking is sampled by a 1 ms timer (bench/lib/loopLag.ts) and reported for the node's
+ * own execution (n8n's startTime + executionTime of the node) and, separately, for the whole run.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -12,12 +23,15 @@ import { once } from 'node:events';
 import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createDeflateRaw } from 'node:zlib';
 
 import type { IDataObject } from 'n8n-workflow';
+
+import { blocksIn, longestBlocks, startLoopLag } from './lib/loopLag';
+import type { LagSample } from './lib/loopLag';
+import { median, quickMode, runCount, spread } from './lib/stats';
 
 const COLUMNS = ['phone', 'name', 'city', 'segment', 'offer', 'amount'];
 
@@ -41,15 +55,23 @@ function csvLine(row: IDataObject): string {
 	);
 }
 
+type Kind = 'floor' | 'items' | 'noop' | 'file';
+
 interface Measured {
-	case: string;
+	kind: Kind;
 	rows: number;
 	wallMs: number;
 	peakRssMb: number;
-	/** RSS before the case's rows existed (runtime, n8n-core, servers loaded). */
-	baselineRssMb: number;
-	rowsRssMb: number;
+	/** RSS just before the measured run (runtime, n8n-core, servers' clients and, for items, the rows). */
+	beforeRssMb: number;
+	/** Blocks during the node's own execution (the whole run for the floor). */
 	maxBlockMs: number;
+	p99BlockMs: number;
+	/** Blocks during the whole run, n8n's work before and after the node included. */
+	runMaxBlockMs: number;
+	runP99BlockMs: number;
+	/** The node's longest blocks, `<ms>@+<ms after the node started>`. */
+	longest: string[];
 	csvMb?: number;
 }
 
@@ -61,43 +83,58 @@ function settle(): void {
 	(globalThis as { gc?: () => void }).gc?.();
 }
 
-/**
- * Samples RSS and event-loop blocking while `work` runs. `work` may return the wall time it wants
- * reported (n8n's own execution time of the node, leaving out the test input's setup) and the CSV
- * bytes it produced.
- */
-async function measure(
-	name: string,
-	rows: number,
-	baselineRss: number,
-	rowsRss: number,
-	work: () => Promise<{ wallMs?: number; csvBytes?: number } | void>,
-): Promise<Measured> {
-	const histogram = monitorEventLoopDelay({ resolution: 10 });
-	let peak = process.memoryUsage().rss;
-	const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 25);
-	histogram.enable();
+interface Reported {
+	/** n8n's own timing of the node: leaves out the workflow's setup and the input's making. */
+	node?: { startTime: number; executionTime: number };
+	csvBytes?: number;
+}
+
+/** Samples RSS (every 10 ms) and event-loop blocking while `work` runs. */
+async function measure(kind: Kind, rows: number, work: () => Promise<Reported>): Promise<Measured> {
+	const before = process.memoryUsage.rss();
+	let peak = before;
+	const heapBefore = process.memoryUsage();
+	let peakHeap = heapBefore.heapTotal;
+	let peakExternal = heapBefore.external;
+	const sampler = setInterval(() => {
+		peak = Math.max(peak, process.memoryUsage.rss());
+		if (process.env.BENCH_HEAP === '1') {
+			const m = process.memoryUsage();
+			peakHeap = Math.max(peakHeap, m.heapTotal);
+			peakExternal = Math.max(peakExternal, m.external);
+		}
+	}, 10);
+	const lag = startLoopLag();
 	const started = performance.now();
-	const reported = (await work()) ?? {};
-	const wallMs = reported.wallMs ?? performance.now() - started;
-	histogram.disable();
+	const startedAt = performance.timeOrigin + started;
+	const reported = await work();
+	const elapsed = performance.now() - started;
+	const samples: LagSample[] = lag.stop();
 	clearInterval(sampler);
-	peak = Math.max(peak, process.memoryUsage().rss);
+	peak = Math.max(peak, process.memoryUsage.rss());
+	const run = blocksIn(samples, startedAt);
+	const own = reported.node ? blocksIn(samples, reported.node.startTime, reported.node.startTime + reported.node.executionTime) : run;
 	return {
-		case: name,
+		kind,
 		rows,
-		wallMs: Math.round(wallMs),
+		wallMs: Math.round(reported.node?.executionTime ?? elapsed),
 		peakRssMb: mb(peak),
-		baselineRssMb: mb(baselineRss),
-		rowsRssMb: mb(rowsRss),
-		maxBlockMs: Math.round(histogram.max / 1e6),
+		beforeRssMb: mb(before),
+		maxBlockMs: own.maxBlockMs,
+		p99BlockMs: own.p99BlockMs,
+		runMaxBlockMs: run.maxBlockMs,
+		runP99BlockMs: run.p99BlockMs,
+		...(process.env.BENCH_HEAP === '1'
+			? { heap: { totalBefore: mb(heapBefore.heapTotal), peakTotal: mb(peakHeap), externalBefore: mb(heapBefore.external), peakExternal: mb(peakExternal) } }
+			: {}),
+		longest: longestBlocks(samples, reported.node?.startTime ?? startedAt, reported.node ? reported.node.startTime + reported.node.executionTime : Infinity),
 		...(reported.csvBytes ? { csvMb: mb(reported.csvBytes) } : {}),
 	};
 }
 
 async function floor(rows: number): Promise<Measured> {
 	settle();
-	return await measure(`floor ${label(rows)}`, rows, process.memoryUsage().rss, 0, async () => {
+	return await measure('floor', rows, async () => {
 		let bytes = 0;
 		const source = Readable.from(
 			(function* () {
@@ -117,9 +154,9 @@ async function floor(rows: number): Promise<Measured> {
 	});
 }
 
-async function nodeCase(kind: 'items' | 'file', rows: number, dir: string): Promise<Measured> {
+async function nodeCase(kind: 'items' | 'noop' | 'file', rows: number, csvPath: string | undefined): Promise<Measured> {
 	// Loaded here so the floor runs without n8n-core in memory; the servers run in a process of their own.
-	const { CredentialStore, runChain, shutdownN8nCore } = await import('../test/harness/run');
+	const { CredentialStore, probeNode, runChain, shutdownN8nCore } = await import('../test/harness/run');
 	const servers = await startServers();
 	const { s3 } = servers.addresses;
 	const whilter = { url: servers.addresses.whilter };
@@ -139,57 +176,49 @@ async function nodeCase(kind: 'items' | 'file', rows: number, dir: string): Prom
 		s3Endpoint: s3.endpoint,
 		s3ForcePathStyle: true,
 	});
+	const inputSource = kind === 'file' ? 'file' : 'items';
 	const node = {
 		name: 'Batch',
 		type: 'whilterBatch',
-		parameters: { inputSource: kind, identifierColumn: 'phone', templateId: 'T-1', campaignId: `bench-${kind}-${rows}`, binaryPropertyName: 'data' },
+		parameters: { inputSource, identifierColumn: 'phone', templateId: 'T-1', campaignId: `bench-${kind}-${rows}`, binaryPropertyName: 'data' },
 		credentials: { whilterApi: credential },
 	};
+	// The baseline: takes every item, returns one, does nothing else (n8n pairs it as it pairs any such node).
+	const noop = probeNode('Batch', async () => await Promise.resolve([{ json: { done: true } }]));
+	const timing = (run: Awaited<ReturnType<typeof runChain>>): Reported['node'] => {
+		const task = run.run.data.resultData.runData.Batch[0];
+		return { startTime: task.startTime, executionTime: task.executionTime };
+	};
 	try {
-		// Warm the engine and the servers so the baseline includes them.
+		// Warm the engine and the servers so the RSS before includes them.
 		const warm = await runChain({ items: [{ json: makeRow(0) }], nodes: [{ ...node, parameters: { ...node.parameters, inputSource: 'items', campaignId: 'warm-up' } }], credentials: store });
 		if (warm.error) throw warm.error;
-		settle();
-		const baseline = process.memoryUsage().rss;
-		if (kind === 'items') {
-			const items = Array.from({ length: rows }, (_, i) => ({ json: makeRow(i) }));
-			// The rows' own memory is what they take as n8n holds them after a node emitted them
-			// (items with their pairedItem): measured with the source node alone.
-			const sourceOnly = await runChain({ items, nodes: [], credentials: store });
-			if (sourceOnly.error) throw sourceOnly.error;
+		const warmNoop = await runChain({ items: [{ json: makeRow(0) }], nodes: [noop], credentials: store });
+		if (warmNoop.error) throw warmNoop.error;
+		if (kind === 'file') {
 			settle();
-			const rowsRss = process.memoryUsage().rss - baseline;
-			return await measure(`node items ${label(rows)}`, rows, baseline, rowsRss, async () => {
-				const result = await runChain({ items, nodes: [node], credentials: store });
-				if (result.error) throw result.error;
-				return { wallMs: result.run.data.resultData.runData.Batch[0].executionTime };
+			return await measure('file', rows, async () => {
+				const run = await runChain({
+					items: [{ json: {} }],
+					files: [{ property: 'data', path: csvPath!, fileName: 'rows.csv', mimeType: 'text/csv' }],
+					nodes: [node],
+					credentials: store,
+				});
+				if (run.error) throw run.error;
+				return { node: timing(run), csvBytes: statSync(csvPath!).size };
 			});
 		}
-		const path = join(dir, `rows-${rows}.csv`);
-		// Written by a process of its own, so the writing's memory is not counted as the node's.
-		execFileSync(process.execPath, ['--import', 'tsx', __filename, '--write-csv', path, String(rows)], { stdio: 'inherit' });
+		const items = Array.from({ length: rows }, (_, i) => ({ json: makeRow(i) }));
 		settle();
-		const result = await measure(`node file ${label(rows)}`, rows, process.memoryUsage().rss, 0, async () => {
-			const run = await runChain({
-				items: [{ json: {} }],
-				files: [{ property: 'data', path, fileName: 'rows.csv', mimeType: 'text/csv' }],
-				nodes: [node],
-				credentials: store,
-			});
+		return await measure(kind, rows, async () => {
+			const run = await runChain({ items, nodes: [kind === 'noop' ? noop : node], credentials: store });
 			if (run.error) throw run.error;
-			return { wallMs: run.run.data.resultData.runData.Batch[0].executionTime, csvBytes: statSync(path).size };
+			return { node: timing(run) };
 		});
-		rmSync(path, { force: true });
-		return result;
 	} finally {
 		await servers.stop();
 		await shutdownN8nCore();
 	}
-}
-
-/** Peak RSS above what the process held before the case, less the rows' own memory. */
-function overRows(r: Measured): number {
-	return Math.round((r.peakRssMb - r.baselineRssMb - r.rowsRssMb) * 10) / 10;
 }
 
 interface ServerAddresses {
@@ -209,24 +238,25 @@ async function startServers(): Promise<{ addresses: ServerAddresses; stop: () =>
 	};
 }
 
-function label(rows: number): string {
+export function label(rows: number): string {
 	return rows >= 1_000_000 ? `${rows / 1_000_000}M` : `${rows / 1000}k`;
 }
 
-async function child(spec: string): Promise<void> {
-	const [kind, rowsText] = spec.split(':');
+async function child(spec: string, csvPath: string | undefined): Promise<void> {
+	const [kind, rowsText] = spec.split(':') as [Kind, string];
 	const rows = Number(rowsText);
-	const dir = mkdtempSync(join(tmpdir(), 'whilter-bench-'));
-	try {
-		const result = kind === 'floor' ? await floor(rows) : await nodeCase(kind as 'items' | 'file', rows, dir);
-		process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
-	} finally {
-		rmSync(dir, { recursive: true, force: true });
-	}
+	const result = kind === 'floor' ? await floor(rows) : await nodeCase(kind, rows, csvPath);
+	process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
 }
 
-function runChild(spec: string): Measured {
-	const output = execFileSync(process.execPath, ['--import', 'tsx', '--expose-gc', __filename, '--case', spec], {
+/** Extra flags for a case's process, e.g. BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile. */
+function extraFlags(): string[] {
+	return (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+}
+
+function runChild(spec: string, csvPath?: string): Measured {
+	const args = ['--import', 'tsx', '--expose-gc', ...extraFlags(), __filename, '--case', spec, ...(csvPath ? ['--csv', csvPath] : [])];
+	const output = execFileSync(process.execPath, args, {
 		encoding: 'utf8',
 		stdio: ['ignore', 'pipe', 'inherit'],
 		maxBuffer: 64 * 1024 * 1024,
@@ -237,31 +267,118 @@ function runChild(spec: string): Measured {
 	return JSON.parse(line.slice(7)) as Measured;
 }
 
-export function runBatchBench(): string {
-	const cases = (process.env.BENCH_BATCH_CASES ?? 'floor:10000,items:10000,floor:100000,items:100000,floor:1000000,items:1000000,file:1000000,floor:10000000,file:10000000').split(',');
-	const results = new Map<string, Measured>();
-	process.stdout.write('\nWhilter Batch: rows → CSV → ZIP → S3 → task (wall time, peak RSS, RSS of the rows themselves, longest event-loop block, ratio to the floor)\n');
-	process.stdout.write('case                     rows   wall ms  peak RSS MB  base RSS MB  rows RSS MB  over rows MB  max block ms  ratio\n');
-	for (const spec of cases) {
-		const r = runChild(spec);
-		results.set(spec, r);
-		const [kind, rows] = spec.split(':');
-		const floorResult = results.get(`floor:${rows}`);
-		const ratio = kind !== 'floor' && floorResult ? (r.wallMs / floorResult.wallMs).toFixed(2) : '-';
-		const over = kind === 'floor' ? '-' : overRows(r).toFixed(1);
-		process.stdout.write(
-			`${r.case.padEnd(20)} ${String(r.rows).padStart(9)} ${String(r.wallMs).padStart(9)} ${r.peakRssMb.toFixed(1).padStart(12)} ${r.baselineRssMb.toFixed(1).padStart(12)} ${r.rowsRssMb.toFixed(1).padStart(12)} ${over.padStart(13)} ${String(r.maxBlockMs).padStart(13)}  ${ratio}\n`,
-		);
+/** The figures of one round, by case ("items:1000000"). */
+type Round = Map<string, Measured>;
+
+export interface BatchBenchResult {
+	/** `batch-1M items: …; file-10M: …` (or the quick mode's sizes). */
+	line: string;
+	itemsRows: number;
+	fileRows: number;
+}
+
+function sizes(): { items: number[]; files: number[] } {
+	const list = (name: string, fallback: number[]) =>
+		process.env[name] ? process.env[name].split(',').map(Number).filter((n) => n > 0) : fallback;
+	return quickMode()
+		? { items: list('BENCH_ITEMS_ROWS', [100_000]), files: list('BENCH_FILE_ROWS', [1_000_000]) }
+		: { items: list('BENCH_ITEMS_ROWS', [100_000, 1_000_000]), files: list('BENCH_FILE_ROWS', [1_000_000, 10_000_000]) };
+}
+
+/** The CSV file of a file case, written once for every round by a process of its own (its memory is not the node's). */
+function writeCsvOnce(dir: string, rows: number): string {
+	const path = join(dir, `rows-${rows}.csv`);
+	execFileSync(process.execPath, ['--import', 'tsx', __filename, '--write-csv', path, String(rows)], { stdio: 'inherit' });
+	return path;
+}
+
+const header =
+	'case          rows  runs   wall ms                 peak RSS MB            over before MB       node max block ms   node p99 ms   run max block ms   ratio to floor';
+
+function row(kind: Kind, rows: number, runs: Measured[], ratios: number[]): string {
+	const pick = (f: (m: Measured) => number, digits = 1) => spread(runs.map(f), digits);
+	return [
+		kind.padEnd(6),
+		String(rows).padStart(10),
+		String(runs.length).padStart(5),
+		pick((m) => m.wallMs, 0).padEnd(22),
+		pick((m) => m.peakRssMb).padEnd(22),
+		pick((m) => m.peakRssMb - m.beforeRssMb).padEnd(20),
+		pick((m) => m.maxBlockMs).padEnd(19),
+		pick((m) => m.p99BlockMs).padEnd(13),
+		pick((m) => m.runMaxBlockMs).padEnd(18),
+		ratios.length ? spread(ratios, 2) : '-',
+	].join(' ');
+}
+
+export function runBatchBench(): BatchBenchResult {
+	const runs = runCount();
+	const { items, files } = sizes();
+	const dir = mkdtempSync(join(tmpdir(), 'whilter-bench-'));
+	const rounds: Round[] = [];
+	process.stdout.write(
+		`\nWhilter Batch: rows → CSV → ZIP → S3 → task; ${runs} round(s), each case in a fresh process; median (min–max) of the rounds\n`,
+	);
+	try {
+		const csv = new Map(files.map((rows) => [rows, writeCsvOnce(dir, rows)]));
+		for (let round = 1; round <= runs; round++) {
+			const figures: Round = new Map();
+			const run = (kind: Kind, rows: number) => {
+				const m = runChild(`${kind}:${rows}`, kind === 'file' ? csv.get(rows) : undefined);
+				figures.set(`${kind}:${rows}`, m);
+				process.stdout.write(
+					`  round ${round} ${kind} ${label(rows)}: wall_ms=${m.wallMs} peak_rss_mb=${m.peakRssMb} over_before_mb=${(m.peakRssMb - m.beforeRssMb).toFixed(1)} max_block_ms=${m.maxBlockMs} p99_ms=${m.p99BlockMs} run_max_block_ms=${m.runMaxBlockMs} longest=${m.longest.join(",")}\n`,
+				);
+			};
+			const all = [...new Set([...items, ...files])].sort((a, b) => a - b);
+			for (const rows of all) {
+				run('floor', rows);
+				if (items.includes(rows)) {
+					run('items', rows);
+					run('noop', rows);
+				}
+				if (files.includes(rows)) run('file', rows);
+			}
+			rounds.push(figures);
+		}
+	} finally {
+		rmSync(dir, { recursive: true, force: true });
 	}
-	const items1M = results.get('items:1000000');
-	const file10M = results.get('file:10000000');
-	const floor1M = results.get('floor:1000000');
-	const floor10M = results.get('floor:10000000');
-	const itemsPart = items1M && floor1M
-		? `ratio=${(items1M.wallMs / floor1M.wallMs).toFixed(2)} rss_over_rows_mb=${overRows(items1M).toFixed(1)} max_block_ms=${items1M.maxBlockMs}`
+
+	const of = (kind: Kind, rows: number) => rounds.map((r) => r.get(`${kind}:${rows}`)).filter((m): m is Measured => m !== undefined);
+	const ratios = (kind: Kind, rows: number) =>
+		rounds.flatMap((r) => {
+			const node = r.get(`${kind}:${rows}`);
+			const base = r.get(`floor:${rows}`);
+			return node && base ? [node.wallMs / base.wallMs] : [];
+		});
+	/** Peak above the RSS before the run, node minus no-op, round by round. */
+	const overNoop = (rows: number) =>
+		rounds.flatMap((r) => {
+			const node = r.get(`items:${rows}`);
+			const noop = r.get(`noop:${rows}`);
+			return node && noop ? [node.peakRssMb - node.beforeRssMb - (noop.peakRssMb - noop.beforeRssMb)] : [];
+		});
+	process.stdout.write(`\n${header}\n`);
+	for (const rows of [...new Set([...items, ...files])].sort((a, b) => a - b)) {
+		for (const kind of ['floor', 'items', 'noop', 'file'] as const) {
+			const runsOf = of(kind, rows);
+			if (runsOf.length) process.stdout.write(`${row(kind, rows, runsOf, kind === 'floor' || kind === 'noop' ? [] : ratios(kind, rows))}\n`);
+		}
+	}
+	for (const rows of items) process.stdout.write(`items ${label(rows)}: node's peak above the no-op's (MB): ${spread(overNoop(rows))}\n`);
+
+	const itemsRows = Math.max(...items);
+	const fileRows = Math.max(...files);
+	const itemRuns = of('items', itemsRows);
+	const fileRuns = of('file', fileRows);
+	const itemsPart = itemRuns.length
+		? `ratio=${median(ratios('items', itemsRows)).toFixed(2)} node_over_noop_mb=${median(overNoop(itemsRows)).toFixed(1)} max_block_ms=${median(itemRuns.map((m) => m.maxBlockMs)).toFixed(0)}`
 		: 'not run';
-	const filePart = file10M && floor10M ? `ratio=${(file10M.wallMs / floor10M.wallMs).toFixed(2)} peak_rss_mb=${file10M.peakRssMb.toFixed(1)}` : 'not run';
-	return `batch-1M items: ${itemsPart}; file-10M: ${filePart}`;
+	const filePart = fileRuns.length
+		? `ratio=${median(ratios('file', fileRows)).toFixed(2)} peak_rss_mb=${median(fileRuns.map((m) => m.peakRssMb)).toFixed(1)} max_block_ms=${median(fileRuns.map((m) => m.maxBlockMs)).toFixed(0)}`
+		: 'not run';
+	return { line: `batch-${label(itemsRows)} items: ${itemsPart}; file-${label(fileRows)}: ${filePart}`, itemsRows, fileRows };
 }
 
 async function writeCsv(path: string, rows: number): Promise<void> {
@@ -282,7 +399,8 @@ if (process.argv.includes('--write-csv')) {
 }
 
 if (process.argv.includes('--case')) {
-	child(process.argv[process.argv.indexOf('--case') + 1]).catch((error: unknown) => {
+	const csvAt = process.argv.indexOf('--csv');
+	child(process.argv[process.argv.indexOf('--case') + 1], csvAt >= 0 ? process.argv[csvAt + 1] : undefined).catch((error: unknown) => {
 		process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
 		process.exit(1);
 	});

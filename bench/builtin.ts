@@ -20,7 +20,7 @@
  * Each measured run gets a fresh n8n (same settings) unless BENCH_BUILTIN_N8N=shared: see
  * runBuiltinBench for why. The contract server and the S3 server run in a child process of their own,
  * so their memory is not counted. Figures are printed, never asserted.
- * Environment: BENCH_BUILTIN_ROWS (default 100000), BENCH_BUILTIN_RUNS (runs per path, default 2),
+ * Environment: BENCH_BUILTIN_ROWS (default 100000,1000000), BENCH_BUILTIN_RUNS (runs per path and size, default 3),
  * BENCH_BUILTIN_N8N=shared, N8N_E2E_SKIP_BUILD=1 (use dist/ as it is).
  *
  * The parts, under bench/builtin/: config.ts (rows, runs, names), servers.ts (the servers' process),
@@ -32,7 +32,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 
 import { ensureN8n } from '../e2e/n8n';
 import { ensurePackageBuilt } from '../e2e/package';
-import { PATHS, ROWS, RUNS, SAMPLE_MS } from './builtin/config';
+import { PATHS, ROW_COUNTS, RUNS, SAMPLE_MS } from './builtin/config';
 import type { Path } from './builtin/config';
 import { warmUp, withN8n } from './builtin/n8n';
 import type { Bench } from './builtin/n8n';
@@ -55,22 +55,23 @@ function directS3Client(servers: Bench['servers']): S3Client {
 }
 
 /** Every measured run, in the order builtin, whilter, builtin, whilter; each warmed up first (see runBuiltinBench). */
-async function measureAll(bench: Bench, shared: boolean): Promise<Record<Path, RunResult[]>> {
+async function measureAll(bench: Bench, shared: boolean, rows: number, only: Path): Promise<Record<Path, RunResult[]>> {
+	const paths = PATHS.filter((path) => path === only);
 	const results: Record<Path, RunResult[]> = { builtin: [], whilter: [] };
 	const measure = async (ctx: RunContext, path: Path, run: number): Promise<void> => {
-		const result = await runPath(ctx, path, run, ROWS);
+		const result = await runPath(ctx, path, run, rows);
 		results[path].push(result);
 		bench.out(describeRun(result));
 	};
 	if (shared) {
 		await withN8n(bench, async (ctx) => {
-			for (const path of PATHS) await warmUp(bench, ctx, path);
-			for (let run = 1; run <= RUNS; run++) for (const path of PATHS) await measure(ctx, path, run);
+			for (const path of paths) await warmUp(bench, ctx, path);
+			for (let run = 1; run <= RUNS; run++) for (const path of paths) await measure(ctx, path, run);
 		});
 		return results;
 	}
 	for (let run = 1; run <= RUNS; run++) {
-		for (const path of PATHS) {
+		for (const path of paths) {
 			await withN8n(bench, async (ctx) => {
 				await warmUp(bench, ctx, path);
 				await measure(ctx, path, run);
@@ -81,8 +82,10 @@ async function measureAll(bench: Bench, shared: boolean): Promise<Record<Path, R
 }
 
 /**
- * Runs the comparison and prints it; returns the `compare-<rows>:` line. `out` receives every line
- * (stdout by default).
+ * Runs the comparison for each row count and prints it; returns the `compare-<rows>:` lines and the
+ * `builtin-<largest>:` part of the summary. A path that fails (n8n out of memory, a string longer
+ * than JavaScript allows) is reported with its error, and the other path still runs. `out` receives
+ * every line (stdout by default).
  *
  * By default each measured run gets an n8n of its own (same settings, warmed up with that path), in
  * the order builtin, whilter, builtin, whilter: RSS measured on one long-lived n8n only ratchets up
@@ -90,11 +93,11 @@ async function measureAll(bench: Bench, shared: boolean): Promise<Record<Path, R
  * time does not give it back), so the second path's peak would mostly measure the first one.
  * BENCH_BUILTIN_N8N=shared runs all of them in one n8n instead (wall times comparable, peaks not).
  */
-export async function runBuiltinBench(out: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): Promise<string> {
+export async function runBuiltinBench(out: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): Promise<{ lines: string[]; part: string }> {
 	const shared = process.env.BENCH_BUILTIN_N8N === 'shared';
 	out(
-		`\nBuilt-in nodes vs Whilter Batch: ${ROWS} rows, Code → … → task, in a real n8n ` +
-			`(${shared ? 'one n8n for every run' : 'a fresh n8n for each run'}; wall time; peak RSS of the n8n main process + task runner, sampled every ${SAMPLE_MS} ms)`,
+		`\nBuilt-in nodes vs Whilter Batch: ${ROW_COUNTS.join(', ')} rows, Code → … → task, in a real n8n ` +
+			`(${shared ? 'one n8n for every run' : 'a fresh n8n for each run'}; wall time; peak RSS of the n8n main process + task runner, sampled every ${SAMPLE_MS} ms; median of ${RUNS} runs)`,
 	);
 	const built = await ensurePackageBuilt();
 	if (built.built) out(`(built the package: ${built.reason})`);
@@ -102,8 +105,25 @@ export async function runBuiltinBench(out: (line: string) => void = (line) => pr
 	const serverProcess = await startServers();
 	const s3 = directS3Client(serverProcess.addresses);
 	try {
-		const results = await measureAll({ servers: serverProcess.addresses, s3, out }, shared);
-		return summarise(results, ROWS, RUNS, out);
+		const lines: string[] = [];
+		let part = 'not run';
+		for (const rows of ROW_COUNTS) {
+			const results: Record<Path, RunResult[]> = { builtin: [], whilter: [] };
+			const failures: Partial<Record<Path, string>> = {};
+			for (const path of PATHS) {
+				try {
+					const one = await measureAll({ servers: serverProcess.addresses, s3, out }, shared, rows, path);
+					results[path] = one[path];
+				} catch (error) {
+					failures[path] = (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ').slice(0, 300);
+					out(`${path}-${rows}: FAILED: ${failures[path]}`);
+				}
+			}
+			const summary = summarise(results, rows, RUNS, out, failures);
+			lines.push(summary.line);
+			part = summary.part;
+		}
+		return { lines, part };
 	} finally {
 		s3.destroy();
 		await serverProcess.stop();
@@ -112,7 +132,7 @@ export async function runBuiltinBench(out: (line: string) => void = (line) => pr
 
 if (require.main === module) {
 	runBuiltinBench()
-		.then((line) => process.stdout.write(`\n${line}\n`))
+		.then(({ lines, part }) => process.stdout.write(`\n${[...lines, part].join('\n')}\n`))
 		.catch((error: unknown) => {
 			process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
 			process.exit(1);

@@ -18,6 +18,7 @@ import type { IDataObject } from 'n8n-workflow';
 
 import { DEFAULT_CONCURRENCY } from '../nodes/Whilter/realtime/runRealtime';
 import { startWhilterServer } from '../test/servers/whilter';
+import { median, quickMode, runCount } from './lib/stats';
 
 const CLIENT_ID = 'bench-client';
 const CLIENT_SECRET = 'bench-secret';
@@ -55,7 +56,12 @@ export interface RealtimeBenchOptions {
 	/** Server time of every real-time call. */
 	latencyMs?: number;
 	concurrencies?: number[];
+	/** Runs per concurrency; the figures printed last are their medians. */
+	runs?: number;
 }
+
+/** The pause between status checks the bench asks for (Check Interval). */
+const CHECK_PAUSE_MS = 10;
 
 export interface RealtimeBenchRun {
 	concurrency: number;
@@ -64,17 +70,26 @@ export interface RealtimeBenchRun {
 	itemsPerSecond: number;
 }
 
-export function formatRun(run: RealtimeBenchRun): string {
-	return `realtime: concurrency=${run.concurrency} items=${run.items} seconds=${run.seconds.toFixed(2)} items_per_second=${run.itemsPerSecond.toFixed(1)}`;
+/** One item's time waiting on the server: the POST, a check, the pause between checks, the check that finds the media. */
+export function itemLatencyMs(latencyMs: number, checkPauseMs: number): number {
+	return latencyMs * 3 + checkPauseMs;
+}
+
+export function formatRun(run: RealtimeBenchRun, boundPerSecond?: number): string {
+	const bound = boundPerSecond ? ` bound_items_per_second=${boundPerSecond.toFixed(1)} efficiency=${(run.itemsPerSecond / boundPerSecond).toFixed(2)}` : '';
+	return `realtime: concurrency=${run.concurrency} items=${run.items} seconds=${run.seconds.toFixed(2)} items_per_second=${run.itemsPerSecond.toFixed(1)}${bound}`;
 }
 
 /** Runs the cases, printing one line per run as it finishes; returns the runs. */
 export async function runRealtimeBench(options: RealtimeBenchOptions = {}): Promise<RealtimeBenchRun[]> {
 	const items = options.items ?? 300;
-	const concurrencies = options.concurrencies ?? [1, DEFAULT_CONCURRENCY];
+	const concurrencies = options.concurrencies ?? [...new Set([1, 5, 10, DEFAULT_CONCURRENCY])].sort((a, b) => a - b);
+	const runs = options.runs ?? 1;
+	const latencyMs = options.latencyMs ?? 20;
+	const perItemMs = itemLatencyMs(latencyMs, CHECK_PAUSE_MS);
 	// Loaded here, not at the top: the server process must not start n8n-core.
 	const { CredentialStore, runChain } = await import('../test/harness/run');
-	const server = await startServerProcess(options.latencyMs ?? 20);
+	const server = await startServerProcess(latencyMs);
 	const store = new CredentialStore();
 	const credential = store.add('whilterApi', {
 		baseUrl: server.url,
@@ -99,8 +114,8 @@ export async function runRealtimeBench(options: RealtimeBenchOptions = {}): Prom
 						customerId: 'bench-customer',
 						lists: { phraseTexts: [{ text: '=Hi {{ $json.name }}' }], imageUrls: [{ url: '={{ $json.photo }}' }] },
 						waitForMedia: true,
-						checkInterval: 0.01,
-						maxCheckInterval: 0.01,
+						checkInterval: CHECK_PAUSE_MS / 1000,
+						maxCheckInterval: CHECK_PAUSE_MS / 1000,
 						waitTimeout: 60,
 						options: { concurrency },
 					},
@@ -117,20 +132,34 @@ export async function runRealtimeBench(options: RealtimeBenchOptions = {}): Prom
 		return result.run.data.resultData.runData.Realtime[0].executionTime / 1000;
 	};
 
-	const runs: RealtimeBenchRun[] = [];
+	const results: RealtimeBenchRun[] = [];
 	try {
 		// Token fetched and code paths warm before anything is timed.
 		await execute(10, DEFAULT_CONCURRENCY);
-		for (const concurrency of concurrencies) {
-			const seconds = await execute(items, concurrency);
-			const run = { concurrency, items, seconds, itemsPerSecond: items / seconds };
-			runs.push(run);
-			process.stdout.write(`${formatRun(run)}\n`);
+		// Rounds over the concurrencies, so a busy minute of the machine hits each of them alike.
+		for (let round = 0; round < runs; round++) {
+			for (const concurrency of concurrencies) {
+				const seconds = await execute(items, concurrency);
+				const run = { concurrency, items, seconds, itemsPerSecond: items / seconds };
+				results.push(run);
+				process.stdout.write(`  ${formatRun(run, (concurrency * 1000) / perItemMs)}\n`);
+			}
 		}
 	} finally {
 		await server.stop();
 	}
-	return runs;
+	const medians: RealtimeBenchRun[] = concurrencies.map((concurrency) => {
+		const of = results.filter((r) => r.concurrency === concurrency);
+		const seconds = median(of.map((r) => r.seconds));
+		return { concurrency, items, seconds, itemsPerSecond: median(of.map((r) => r.itemsPerSecond)) };
+	});
+	for (const run of medians) process.stdout.write(`${formatRun(run, (run.concurrency * 1000) / perItemMs)}\n`);
+	const atDefault = medians.find((r) => r.concurrency === DEFAULT_CONCURRENCY);
+	if (atDefault) {
+		const efficiency = atDefault.itemsPerSecond / ((DEFAULT_CONCURRENCY * 1000) / perItemMs);
+		process.stdout.write(`realtime-summary: efficiency=${efficiency.toFixed(2)} concurrency=${DEFAULT_CONCURRENCY} runs=${runs}\n`);
+	}
+	return medians;
 }
 
 async function main(): Promise<void> {
@@ -138,7 +167,7 @@ async function main(): Promise<void> {
 	if (serverFlag !== -1) return await serve(Number(process.argv[serverFlag + 1]));
 	const { shutdownN8nCore } = await import('../test/harness/run');
 	try {
-		await runRealtimeBench();
+		await runRealtimeBench({ runs: runCount(), items: quickMode() ? 100 : 300 });
 	} finally {
 		await shutdownN8nCore();
 	}

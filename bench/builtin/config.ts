@@ -1,8 +1,12 @@
 /** The settings of the built-in comparison (bench/builtin.ts) shared by its parts, and their one timing helper. */
 
-export const ROWS = Number(process.env.BENCH_BUILTIN_ROWS ?? 100_000);
-/** Measured runs per path. */
-export const RUNS = Number(process.env.BENCH_BUILTIN_RUNS ?? 2);
+/** Row counts compared, smallest first: BENCH_BUILTIN_ROWS (comma-separated), else 100k and 1M (100k with --quick). */
+export const ROW_COUNTS: number[] = (process.env.BENCH_BUILTIN_ROWS ?? (process.argv.includes('--quick') || process.env.BENCH_QUICK === '1' ? '100000' : '100000,1000000'))
+	.split(',')
+	.map(Number)
+	.filter((n) => n > 0);
+/** Measured runs per path and size: the figures are their medians. */
+export const RUNS = Number(process.env.BENCH_BUILTIN_RUNS ?? (process.argv.includes('--quick') || process.env.BENCH_QUICK === '1' ? 1 : 3));
 /** How often RSS is sampled, and how often an execution is polled. */
 export const SAMPLE_MS = 50;
 

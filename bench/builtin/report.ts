@@ -1,5 +1,6 @@
 /** The figures as the benchmark prints them: one line per run, the best of each path, the summary line. */
 import type { Path } from './config';
+import { median } from '../lib/stats';
 
 export const mb = (kb: number): number => Math.round(kb / 102.4) / 10;
 export const seconds = (ms: number): string => (ms / 1000).toFixed(2);
@@ -46,17 +47,16 @@ export interface Best {
 	overStartKb: number;
 }
 
-/** The better figure of the runs, each figure on its own (the fastest wall, the lowest peak). */
+/** The median of the runs, each figure on its own. */
 export function best(results: RunResult[]): Best {
-	const min = (pick: (r: RunResult) => number): number => Math.min(...results.map(pick));
-	const lowest = results.reduce((a, b) => (b.peakTotalKb < a.peakTotalKb ? b : a));
+	const mid = (pick: (r: RunResult) => number): number => median(results.map(pick));
 	return {
-		wallMs: min((r) => r.wallMs),
-		clientMs: min((r) => r.clientMs),
-		peakTotalKb: lowest.peakTotalKb,
-		peakMainKb: lowest.peakMainKb,
-		peakRunnerKb: lowest.peakRunnerKb,
-		overStartKb: min((r) => r.peakTotalKb - r.startTotalKb),
+		wallMs: mid((r) => r.wallMs),
+		clientMs: mid((r) => r.clientMs),
+		peakTotalKb: mid((r) => r.peakTotalKb),
+		peakMainKb: mid((r) => r.peakMainKb),
+		peakRunnerKb: mid((r) => r.peakRunnerKb),
+		overStartKb: mid((r) => r.peakTotalKb - r.startTotalKb),
 	};
 }
 
@@ -64,16 +64,26 @@ function bestLine(name: Path, rowsLabel: string, x: Best): string {
 	return `${name}-${rowsLabel}: wall_s=${seconds(x.wallMs)} (client ${seconds(x.clientMs)}) peak_rss_mb=${mb(x.peakTotalKb)} (main ${mb(x.peakMainKb)} runner ${mb(x.peakRunnerKb)}) over_start_mb=${mb(x.overStartKb)}`;
 }
 
-/** Prints the best of each path; returns the `compare-<rows>:` line. */
-export function summarise(results: Record<Path, RunResult[]>, rows: number, runs: number, out: (line: string) => void): string {
+/**
+ * Prints the median of each path; returns the `compare-<rows>:` line and the summary's
+ * `builtin-<rows>:` part. A path in `failures` is reported as failed, with how.
+ */
+export function summarise(
+	results: Record<Path, RunResult[]>,
+	rows: number,
+	runs: number,
+	out: (line: string) => void,
+	failures: Partial<Record<Path, string>> = {},
+): { line: string; part: string } {
 	const rowsLabel = label(rows);
-	const b = best(results.builtin);
-	const w = best(results.whilter);
-	out(`best of ${runs} runs each:`);
-	out(bestLine('builtin', rowsLabel, b));
-	out(bestLine('whilter', rowsLabel, w));
-	return (
-		`compare-${rowsLabel}: builtin wall_s=${seconds(b.wallMs)} peak_rss_mb=${mb(b.peakTotalKb)} | ` +
-		`whilter wall_s=${seconds(w.wallMs)} peak_rss_mb=${mb(w.peakTotalKb)}`
-	);
+	const figure = (path: Path): { text: string; wall: string } => {
+		if (failures[path] || !results[path].length) return { text: `${path} FAILED (${failures[path] ?? 'no run'})`, wall: 'failed' };
+		const x = best(results[path]);
+		out(bestLine(path, rowsLabel, x));
+		return { text: `${path} wall_s=${seconds(x.wallMs)} peak_rss_mb=${mb(x.peakTotalKb)}`, wall: seconds(x.wallMs) };
+	};
+	out(`median of ${runs} runs each:`);
+	const b = figure('builtin');
+	const w = figure('whilter');
+	return { line: `compare-${rowsLabel}: ${b.text} | ${w.text}`, part: `builtin-${rowsLabel}: builtin_wall_s=${b.wall} whilter_wall_s=${w.wall}` };
 }

@@ -19,8 +19,14 @@ export interface CellPosition {
 const CR = 0x0d;
 const TAB = 0x09;
 
-/** Batches also end at this many characters, so a few huge cells cannot make one slow batch. */
-const BATCH_CHARS = 1 << 20;
+/**
+ * Batches also end at this many characters, so a few huge cells cannot make one slow batch, and so
+ * that a batch's text stays below V8's large-object size (128 KiB; 64 Ki characters of two-byte text):
+ * a larger string is allocated straight in the old generation and stays there until a full
+ * mark-compact, which with a million items in the heap came seconds later, so every batch's text
+ * piled up in the process's memory.
+ */
+const BATCH_CHARS = 48 * 1024;
 
 /** Space at either end of a field: ASCII space and controls, and the Unicode spaces JavaScript's `\s` knows. */
 function isSpaceAt(text: string, index: number): boolean {
@@ -139,7 +145,7 @@ export function csvLine(cells: string[]): string {
 export interface ItemsCsvInput {
 	rows: IDataObject[];
 	/** Which rows to write, in order (indexes into `rows`, reported as item indexes in errors). */
-	indexes: number[];
+	indexes: ArrayLike<number>;
 	columns: string[];
 	cellOptions: CellOptions;
 	/** Rows per batch (default 2000); a batch also ends after about a million characters. */
@@ -161,12 +167,17 @@ export function createItemsCsvStream(input: ItemsCsvInput): Readable {
 	let headerSent = false;
 	let scheduled: ReturnType<typeof setImmediate> | undefined;
 
+	// The batch's pieces, joined once: `text +=` per cell made a rope of a dozen string objects a row,
+	// a million rows' worth of garbage for the collector.
+	const parts: string[] = [];
+
 	/** Rows [next, …) as CSV text, up to batchRows rows or BATCH_CHARS characters. */
 	function makeBatch(): string {
 		const end = Math.min(indexes.length, next + batchRows);
-		let text = '';
+		parts.length = 0;
+		let chars = 0;
 		let i = next;
-		while (i < end && text.length < BATCH_CHARS) {
+		while (i < end && chars < BATCH_CHARS) {
 			const itemIndex = indexes[i++];
 			const row = rows[itemIndex];
 			for (let c = 0; c < columnCount; c++) {
@@ -187,11 +198,16 @@ export function createItemsCsvStream(input: ItemsCsvInput): Readable {
 				}
 				// A one-column row that is empty would be a blank line, which readers skip.
 				if (columnCount === 1 && cell === '') cell = '""';
-				text += c === 0 ? cell : `,${cell}`;
+				if (c !== 0) parts.push(',');
+				parts.push(cell);
+				chars += cell.length + 1;
 			}
-			text += '\r\n';
+			parts.push('\r\n');
+			chars += 1;
 		}
 		next = i;
+		const text = parts.join('');
+		parts.length = 0;
 		return text;
 	}
 

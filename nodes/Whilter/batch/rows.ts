@@ -1,6 +1,7 @@
 import type { IDataObject } from 'n8n-workflow';
 
 import { cellProblem } from './csvWriter';
+import { ItemIdentifiers } from './itemIdentifiers';
 import { InputError } from '../../shared/errors';
 
 /** Skipped rows and dropped duplicates are all counted, but only this many are listed in the output. */
@@ -47,8 +48,13 @@ function mayFailAsCell(value: unknown): boolean {
 	return (type === 'object' && value !== null) || type === 'function' || type === 'symbol';
 }
 
-/** Rows checked per event-loop turn by planItemRowsAsync: a few milliseconds of work. */
-const ROWS_PER_TURN = 10_000;
+/**
+ * Work per event-loop turn of planItemRowsAsync: rows are checked in slices of SLICE_ROWS until
+ * TURN_MS have passed. A time budget, not a row count: a loaded machine, wide rows or a slow cell
+ * check would make a fixed count of rows take far longer than intended.
+ */
+const SLICE_ROWS = 1000;
+const TURN_MS = 8;
 
 /**
  * The planning pass, resumable: `run(end)` checks the rows up to `end`, `finish()` returns the plan.
@@ -70,9 +76,11 @@ function createPlanner(rows: IDataObject[], options: RowPlanOptions) {
 	const seenColumns = pickedColumns ? undefined : new Set<string>(columns);
 
 	const plan: RowPlan = { columns, indexes: [], skipped: { count: 0, first: [] }, duplicatesDropped: { count: 0, first: [] } };
-	// A Set, not a Map: a million identifiers cost less memory, and the earlier item of a duplicate
-	// is looked up only when there is one to report.
-	const seenIds = new Set<string>();
+	// Hashes and item indexes, not the identifier strings: a million identifiers in 16 MiB.
+	const seenIds = new ItemIdentifiers(rows.length, (index) => {
+		const earlier = identifierText(rows[index][identifier]);
+		return 'id' in earlier ? earlier.id : '';
+	});
 	const skip = (itemIndex: number, reason: string) => {
 		if (!options.skipInvalidRows) {
 			throw new InputError(`Item ${itemIndex}, field "${identifier}": ${reason}`, {
@@ -90,12 +98,8 @@ function createPlanner(rows: IDataObject[], options: RowPlanOptions) {
 		const problem = cellProblem(value, options.nestedValues, { itemIndex, field: column });
 		if (problem) throw problem;
 	};
-	const duplicate = (itemIndex: number, id: string) => {
+	const duplicate = (itemIndex: number, id: string, earlier: number) => {
 		if (options.duplicateIdentifiers === 'error') {
-			const earlier = plan.indexes.find((index) => {
-				const other = identifierText(rows[index][identifier]);
-				return 'id' in other && other.id === id;
-			});
 			throw new InputError(
 				`Items ${earlier} and ${itemIndex} have the same identifier: field "${identifier}" is "${id}" in both (compared as trimmed text)`,
 				{
@@ -124,8 +128,10 @@ function createPlanner(rows: IDataObject[], options: RowPlanOptions) {
 					skip(itemIndex, checked.reason);
 					continue;
 				}
-				if (seenIds.has(checked.id)) {
-					duplicate(itemIndex, checked.id);
+				// Added before the row's cells are checked: a bad cell stops the whole plan anyway.
+				const earlier = seenIds.addOrFind(checked.id, itemIndex);
+				if (earlier !== -1) {
+					duplicate(itemIndex, checked.id, earlier);
 					continue;
 				}
 				if (seenColumns) {
@@ -139,7 +145,6 @@ function createPlanner(rows: IDataObject[], options: RowPlanOptions) {
 				} else {
 					for (const column of columns) check(row, column, itemIndex);
 				}
-				seenIds.add(checked.id);
 				plan.indexes.push(itemIndex);
 			}
 		},
@@ -155,7 +160,7 @@ function createPlanner(rows: IDataObject[], options: RowPlanOptions) {
  * Decides which items become rows and in which columns, checking every rule before a byte is
  * uploaded, so that the CSV writer does not fail half-way through an upload. The rows are not
  * copied: the writer reads them from the items by index. Synchronous: for very many items prefer
- * planItemRowsAsync, which gives the event loop a turn every 10,000 rows.
+ * planItemRowsAsync, which gives the event loop a turn every few milliseconds.
  */
 export function planItemRows(rows: IDataObject[], options: RowPlanOptions): RowPlan {
 	const planner = createPlanner(rows, options);
@@ -163,11 +168,13 @@ export function planItemRows(rows: IDataObject[], options: RowPlanOptions): RowP
 	return planner.finish();
 }
 
-/** planItemRows in turns of 10,000 rows (a few milliseconds each), yielding to the event loop between them. */
+/** planItemRows in turns of about TURN_MS, yielding to the event loop between them. */
 export async function planItemRowsAsync(rows: IDataObject[], options: RowPlanOptions): Promise<RowPlan> {
 	const planner = createPlanner(rows, options);
 	while (!planner.done()) {
-		planner.run(planner.position() + ROWS_PER_TURN);
+		const until = performance.now() + TURN_MS;
+		do planner.run(planner.position() + SLICE_ROWS);
+		while (!planner.done() && performance.now() < until);
 		if (!planner.done()) await new Promise<void>((resolve) => setImmediate(resolve));
 	}
 	return planner.finish();

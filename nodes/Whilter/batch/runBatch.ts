@@ -1,7 +1,7 @@
 import { PassThrough, Readable } from 'node:stream';
 
 import { BINARY_ENCODING, NodeApiError, NodeOperationError } from 'n8n-workflow';
-import type { IBinaryData, IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+import type { IBinaryData, IDataObject, IExecuteFunctions, INodeExecutionData, IPairedItemData } from 'n8n-workflow';
 
 import { asNodeError, InputError } from '../../shared/errors';
 import { failureFacts } from '../../shared/retry';
@@ -321,13 +321,31 @@ function taskCallError(apiError: NodeApiError | NodeOperationError, drop: S3Drop
 	return apiError;
 }
 
+/** Pairing entries made per event-loop turn: a million of them in one go would hold the loop for a good part of a second. */
+const PAIRS_PER_TURN = 50_000;
+
+/**
+ * The output item pairs with every input item, as n8n's own Aggregate node pairs: an expression after
+ * this node can still reach the input rows. Made in turns, since n8n serves the editor and webhooks
+ * from this thread.
+ */
+async function pairWithEveryInput(count: number): Promise<IPairedItemData[]> {
+	// push, not new Array(count): V8 makes an array that long in dictionary mode.
+	const pairs: IPairedItemData[] = [];
+	for (let start = 0; start < count; start += PAIRS_PER_TURN) {
+		if (start) await new Promise<void>((resolve) => setImmediate(resolve));
+		for (let item = start, end = Math.min(count, start + PAIRS_PER_TURN); item < end; item++) pairs.push({ item });
+	}
+	return pairs;
+}
+
 /** Builds, uploads and registers one batch file for all the input items of this execution. */
 export async function runBatch(
 	this: IExecuteFunctions,
 	/** Submit and wait: the task's callback is this execution's resume URL. */
 	overrides: { callbackUrl?: string } = {},
 ): Promise<INodeExecutionData[]> {
-	const pairedItem = this.getInputData().map((_, item) => ({ item }));
+	const pairedItem = await pairWithEveryInput(this.getInputData().length);
 	const options = this.getNodeParameter('options', 0, {}) as BatchOptions;
 	const credentials = await getWhilterCredentials(this);
 	const upload: IDataObject = {};

@@ -11,13 +11,13 @@
  *   its resume URL is the webhook processor's, the sandbox's callback reaches it there, and a worker
  *   (possibly the other one) finishes it with the task's result rows.
  */
-import type { INode } from 'n8n-workflow';
-
-import { createSandboxCredentials, nodeOutput, runExamples } from '../../e2e/examples';
+import { createSandboxCredentials, CUSTOM_PREFIX, nodeOutput, runExamples } from '../../e2e/examples';
 import type { ExamplesRun } from '../../e2e/examples';
-import type { Execution, WorkflowJson } from '../../e2e/n8n';
+import { DEFAULT_N8N_VERSION } from '../../e2e/n8n';
+import type { Execution } from '../../e2e/n8n';
 import { DIST_DIR, ensurePackageBuilt } from '../../e2e/package';
 import { memoryLine, startQueueCluster } from '../../e2e/queue';
+import { batchWaitWorkflow, executionReaching, startManualRun, taskOfCampaign } from '../../e2e/whilterFlows';
 import type { QueueCluster, WhoRan } from '../../e2e/queue';
 import { startSandbox } from '../servers/sandbox';
 import type { Sandbox } from '../servers/sandbox';
@@ -37,7 +37,6 @@ let ids: Record<string, string>;
 let run: ExamplesRun;
 
 const say = (line: string) => process.stderr.write(`[queue-examples] ${line}\n`);
-const sleep = async (ms: number) => await new Promise((resolve) => setTimeout(resolve, ms));
 const isWorker = (name: string) => /^worker-\d+$/.test(name);
 
 beforeAll(async () => {
@@ -101,75 +100,23 @@ describe('the examples in queue mode', () => {
 // ---------------------------------------------------------------------------------------------
 // Wait for the completion callback, resumed across processes
 
-function waitWorkflow(name: string, credentialId: string): WorkflowJson {
-	const customers = Array.from({ length: WAIT_CUSTOMERS }, (_, i) => ({ phone: `+9198000000${String(i).padStart(2, '0')}`, name: `Customer ${i}` }));
-	const nodes: INode[] = [
-		{ id: 'e0000000-0000-4000-8000-000000000001', name: 'Start', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
-		{
-			id: 'e0000000-0000-4000-8000-000000000002',
-			name: 'Customers',
-			type: 'n8n-nodes-base.code',
-			typeVersion: 2,
-			position: [220, 0],
-			parameters: { jsCode: `return ${JSON.stringify(customers)}.map((json) => ({ json }));` },
-		},
-		{
-			id: 'e0000000-0000-4000-8000-000000000003',
-			name: 'Whilter Batch',
-			type: 'CUSTOM.whilterBatch',
-			typeVersion: 1,
-			position: [440, 0],
-			parameters: { inputSource: 'items', identifierColumn: 'phone', templateId: 'T-WAIT', campaignId: name, options: { waitForCallback: true, callbackTimeout: 10 } },
-			credentials: { whilterApi: { id: credentialId, name: 'Whilter (sandbox)' } },
-		},
-		{ id: 'e0000000-0000-4000-8000-000000000004', name: 'After', type: 'n8n-nodes-base.noOp', typeVersion: 1, position: [660, 0], parameters: {} },
-	];
-	return {
-		name,
-		nodes,
-		connections: {
-			Start: { main: [[{ node: 'Customers', type: 'main', index: 0 }]] },
-			Customers: { main: [[{ node: 'Whilter Batch', type: 'main', index: 0 }]] },
-			'Whilter Batch': { main: [[{ node: 'After', type: 'main', index: 0 }]] },
-		},
-		settings: {},
-	};
-}
-
-async function until(executionId: string, statuses: string[], timeoutMs: number): Promise<Execution> {
-	const deadline = Date.now() + timeoutMs;
-	for (;;) {
-		const res = await cluster.main.raw('GET', `/api/v1/executions/${executionId}?includeData=true`);
-		if (res.status === 200) {
-			const found = res.body as Execution;
-			if (statuses.includes(found.status)) return found;
-			if (['error', 'crashed', 'canceled'].includes(found.status)) {
-				throw new Error(`execution ${executionId} ended ${found.status}: ${JSON.stringify(found.data?.resultData.error ?? null)}`);
-			}
-		}
-		if (Date.now() > deadline) throw new Error(`execution ${executionId} did not reach ${statuses.join('/')} within ${timeoutMs} ms`);
-		await sleep(150);
-	}
-}
-
 describe("Whilter Batch's wait for the completion callback in queue mode", () => {
 	test('waits on a worker, is resumed through the webhook processor and finished on a worker with the result rows', async () => {
 		const campaign = 'queue-wait';
-		const saved = await cluster.main.importWorkflow(waitWorkflow(campaign, ids.whilterApi));
-		const started = await cluster.main.rest<{ data: { executionId?: string } }>('POST', `/workflows/${saved.id}/run`, { triggerToStartFrom: { name: 'Start' } });
-		const executionId = String(started.data.executionId);
+		const whilterApi = { id: ids.whilterApi, name: 'Whilter (sandbox)' };
+		const saved = await cluster.main.importWorkflow(batchWaitWorkflow({ name: campaign, prefix: CUSTOM_PREFIX, whilterApi, customers: WAIT_CUSTOMERS }));
+		const executionId = await startManualRun(cluster.main, DEFAULT_N8N_VERSION, saved.id);
 
-		const waiting = await until(executionId, ['waiting'], 120_000);
-		const task = [...sandbox.whilter.tasks.values()].find((t) => t.body['campaign-id'] === campaign);
-		if (!task) throw new Error(`no sandbox task for campaign ${campaign}`);
+		const waiting = await executionReaching(cluster.main, executionId, ['waiting'], 120_000);
+		const { task, callbackUrl } = taskOfCampaign(sandbox, campaign);
 		// The resume URL was built on the worker from WEBHOOK_URL: the webhook processor's.
-		expect(String(task.body['callback-url'])).toMatch(new RegExp(`^${cluster.webhookUrl}/webhook-waiting/${executionId}\\?signature=`));
+		expect(callbackUrl).toMatch(new RegExp(`^${cluster.webhookUrl}/webhook-waiting/${executionId}\\?signature=`));
 		expect(nodeOutput(waiting, 'Whilter Batch')[0]).toMatchObject({ 'task-id': task.id, 'row-count': WAIT_CUSTOMERS, 'waiting-for-callback': true });
 		const beforeResume = await cluster.waitForWhoRan(executionId, 1);
 		expect(beforeResume.enqueuedBy).toEqual(['main']);
 		expect(beforeResume.startedOn).toEqual([expect.stringMatching(/^worker-\d+$/)]);
 
-		const done = await until(executionId, ['success'], 120_000);
+		const done = await executionReaching(cluster.main, executionId, ['success'], 120_000);
 		expect(sandbox.whilter.callbacks.filter((c) => c.taskId === task.id).map((c) => c.status)).toEqual([200]);
 		const rows = nodeOutput(done, 'Whilter Batch');
 		expect(rows).toHaveLength(WAIT_CUSTOMERS);

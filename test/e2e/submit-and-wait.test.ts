@@ -9,12 +9,14 @@
  * - Forged POSTs to the resume URL (an unknown task, another real and completed task, no task id)
  *   are refused with a 4xx and leave the execution waiting; only the real callback resumes it.
  */
-import type { IDataObject, INode } from 'n8n-workflow';
+import type { IDataObject } from 'n8n-workflow';
 
-import { nodeOutput } from '../../e2e/examples';
-import { httpCall, startN8n } from '../../e2e/n8n';
-import type { Execution, N8nHandle, WorkflowJson } from '../../e2e/n8n';
+import { CUSTOM_PREFIX, nodeOutput } from '../../e2e/examples';
+import { DEFAULT_N8N_VERSION, startN8n } from '../../e2e/n8n';
+import type { N8nHandle } from '../../e2e/n8n';
 import { DIST_DIR, ensurePackageBuilt } from '../../e2e/package';
+import { batchWaitWorkflow, executionReaching, postJson, startManualRun, taskOfCampaign } from '../../e2e/whilterFlows';
+import type { CredentialRef } from '../../e2e/whilterFlows';
 import { startSandbox } from '../servers/sandbox';
 import type { Sandbox } from '../servers/sandbox';
 import { ROW_ERROR } from '../servers/whilter';
@@ -30,8 +32,6 @@ let sandbox: Sandbox;
 let n8n: N8nHandle;
 let credentialId: string;
 
-const sleep = async (ms: number) => await new Promise((resolve) => setTimeout(resolve, ms));
-
 beforeAll(async () => {
 	await ensurePackageBuilt();
 	sandbox = await startSandbox({ autoAdvanceMs: ADVANCE_MS });
@@ -44,83 +44,17 @@ afterAll(async () => {
 	await sandbox?.close();
 });
 
-function workflow(name: string, options: IDataObject = {}): WorkflowJson {
-	const customers = Array.from({ length: CUSTOMERS }, (_, i) => ({ phone: `+9198000000${String(i).padStart(2, '0')}`, name: `Customer ${i}` }));
-	const nodes: INode[] = [
-		{ id: 'd0000000-0000-4000-8000-000000000001', name: 'Start', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
-		{
-			id: 'd0000000-0000-4000-8000-000000000002',
-			name: 'Customers',
-			type: 'n8n-nodes-base.code',
-			typeVersion: 2,
-			position: [220, 0],
-			parameters: { jsCode: `return ${JSON.stringify(customers)}.map((json) => ({ json }));` },
-		},
-		{
-			id: 'd0000000-0000-4000-8000-000000000003',
-			name: 'Whilter Batch',
-			type: 'CUSTOM.whilterBatch',
-			typeVersion: 1,
-			position: [440, 0],
-			parameters: {
-				inputSource: 'items',
-				identifierColumn: 'phone',
-				templateId: 'T-WAIT',
-				campaignId: name.replace(/[^A-Za-z0-9-]/g, '-'),
-				options: { waitForCallback: true, callbackTimeout: 10, ...options },
-			},
-			credentials: { whilterApi: { id: credentialId, name: 'Whilter (sandbox)' } },
-		},
-		{ id: 'd0000000-0000-4000-8000-000000000004', name: 'After', type: 'n8n-nodes-base.noOp', typeVersion: 1, position: [660, 0], parameters: {} },
-	];
-	return {
-		name,
-		nodes,
-		connections: {
-			Start: { main: [[{ node: 'Customers', type: 'main', index: 0 }]] },
-			Customers: { main: [[{ node: 'Whilter Batch', type: 'main', index: 0 }]] },
-			'Whilter Batch': { main: [[{ node: 'After', type: 'main', index: 0 }]] },
-		},
-		settings: {},
-	};
+const whilterApi = (): CredentialRef => ({ id: credentialId, name: 'Whilter (sandbox)' });
+
+/** Starts the wait-for-callback workflow as the editor's "Execute workflow" does; returns the execution id at once. */
+async function start(name: string, batchOptions: IDataObject = {}): Promise<string> {
+	const saved = await n8n.importWorkflow(batchWaitWorkflow({ name, prefix: CUSTOM_PREFIX, whilterApi: whilterApi(), customers: CUSTOMERS, batchOptions }));
+	return await startManualRun(n8n, DEFAULT_N8N_VERSION, saved.id);
 }
 
-/** Starts the workflow as the editor's "Execute workflow" does; returns the execution id at once. */
-async function start(name: string, options: IDataObject = {}): Promise<string> {
-	const saved = await n8n.importWorkflow(workflow(name, options));
-	const started = await n8n.rest<{ data: { executionId?: string } }>('POST', `/workflows/${saved.id}/run`, { triggerToStartFrom: { name: 'Start' } });
-	const executionId = started.data.executionId;
-	if (!executionId) throw new Error(`n8n did not start an execution: ${JSON.stringify(started)}`);
-	return executionId;
-}
-
-async function until(executionId: string, statuses: string[], timeoutMs: number): Promise<Execution> {
-	const deadline = Date.now() + timeoutMs;
-	for (;;) {
-		const res = await n8n.raw('GET', `/api/v1/executions/${executionId}?includeData=true`);
-		if (res.status === 200) {
-			const found = res.body as Execution;
-			if (statuses.includes(found.status)) return found;
-			if (['error', 'crashed', 'canceled'].includes(found.status)) {
-				throw new Error(`execution ${executionId} ended ${found.status}: ${JSON.stringify(found.data?.resultData.error ?? null)}\n${n8n.log().split('\n').slice(-40).join('\n')}`);
-			}
-		}
-		if (Date.now() > deadline) throw new Error(`execution ${executionId} did not reach ${statuses.join('/')} within ${timeoutMs} ms`);
-		await sleep(150);
-	}
-}
-
-/** The sandbox task created with this campaign, and the callback URL it was given. */
-function taskOf(campaign: string) {
-	const task = [...sandbox.whilter.tasks.values()].find((t) => t.body['campaign-id'] === campaign);
-	if (!task) throw new Error(`no task for campaign ${campaign}`);
-	return { task, callbackUrl: String(task.body['callback-url']) };
-}
-
-async function post(url: string, body: unknown): Promise<{ status: number; text: string }> {
-	const res = await httpCall('POST', url, { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-	return { status: res.status, text: res.text };
-}
+const until = (executionId: string, statuses: string[], timeoutMs: number) => executionReaching(n8n, executionId, statuses, timeoutMs);
+const taskOf = (campaign: string) => taskOfCampaign(sandbox, campaign);
+const post = postJson;
 
 describe('Whilter Batch: submit and wait for the completion callback (real n8n)', () => {
 	let firstTaskId = '';

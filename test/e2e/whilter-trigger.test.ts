@@ -18,12 +18,14 @@
  *   in the workflow's static data in n8n's database. Whilter Batch's resume URL called again after
  *   the execution resumed (again, and 5 at once) resumes it once: n8n itself answers the others.
  */
-import type { IDataObject, INode, INodeParameters } from 'n8n-workflow';
+import type { IDataObject, INodeParameters } from 'n8n-workflow';
 
-import { activateWebhookWorkflow, CUSTOM_PREFIX, finishedExecutions, nodeOutput, readExample, triggerUrl } from '../../e2e/examples';
+import { CUSTOM_PREFIX, finishedExecutions, nodeOutput, readExample } from '../../e2e/examples';
 import { httpCall, startN8n } from '../../e2e/n8n';
-import type { Execution, HttpResponse, N8nHandle, WorkflowJson } from '../../e2e/n8n';
+import type { Execution, N8nHandle, WorkflowJson } from '../../e2e/n8n';
 import { DIST_DIR, ensurePackageBuilt } from '../../e2e/package';
+import { activateTrigger, messageOf, postJson, seededTaskAt, triggerWorkflow as sharedTriggerWorkflow } from '../../e2e/whilterFlows';
+import type { ActiveTrigger } from '../../e2e/whilterFlows';
 import { startSandbox } from '../servers/sandbox';
 import type { Sandbox } from '../servers/sandbox';
 import { ROW_ERROR } from '../servers/whilter';
@@ -55,52 +57,21 @@ afterAll(async () => {
 	await sandbox?.close();
 });
 
-interface ActiveTrigger {
-	workflowId: string;
-	url: string;
-}
-
 function triggerWorkflow(name: string, webhookId: string, parameters: INodeParameters): WorkflowJson {
-	const credentials: INode['credentials'] = { whilterApi: { id: credentialIds.whilterApi, name: 'Whilter (sandbox)' } };
-	if (parameters.authentication === 'headerAuth') credentials.whilterCallbackHeaderAuthApi = { id: credentialIds.header, name: 'Whilter callback secret' };
-	if (parameters.authentication === 'basicAuth') credentials.whilterCallbackBasicAuthApi = { id: credentialIds.basic, name: 'Whilter callback basic' };
-	return {
+	return sharedTriggerWorkflow({
 		name,
-		nodes: [
-			{ id: `${webhookId.slice(0, 30)}000001`, name: 'Whilter Trigger', type: 'CUSTOM.whilterTrigger', typeVersion: 1, position: [0, 0], webhookId, parameters, credentials },
-			{ id: `${webhookId.slice(0, 30)}000002`, name: 'Received', type: 'n8n-nodes-base.noOp', typeVersion: 1, position: [220, 0], parameters: {} },
-		],
-		connections: { 'Whilter Trigger': { main: [[{ node: 'Received', type: 'main', index: 0 }]] } },
-		settings: {},
-	};
+		webhookId,
+		prefix: CUSTOM_PREFIX,
+		parameters,
+		whilterApi: { id: credentialIds.whilterApi, name: 'Whilter (sandbox)' },
+		header: { id: credentialIds.header, name: 'Whilter callback secret' },
+		basic: { id: credentialIds.basic, name: 'Whilter callback basic' },
+	});
 }
 
-/** Imports and activates; resolves once n8n serves the production URL (activation is asynchronous in 2.41). */
-async function activate(workflow: WorkflowJson): Promise<ActiveTrigger> {
-	const saved = await n8n.importWorkflow(workflow);
-	const url = triggerUrl(n8n.url, workflow);
-	await activateWebhookWorkflow(n8n, saved.id, url);
-	return { workflowId: saved.id, url };
-}
-
-async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<HttpResponse> {
-	return await httpCall('POST', url, { headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
-}
-
-function messageOf(res: HttpResponse): string {
-	try {
-		return String((JSON.parse(res.text) as { message?: unknown }).message ?? res.text);
-	} catch {
-		return res.text;
-	}
-}
-
-/** A task that exists and has moved `steps` on (1: in-progress, 2: completed); no callback URL of its own. */
-async function taskAt(steps: number, rows = 3): Promise<string> {
-	const taskId = await sandbox.whilter.seedTask({ rows, campaign: `seed-${steps}` });
-	for (let i = 0; i < steps; i++) await sandbox.whilter.advance(taskId);
-	return taskId;
-}
+const activate = (workflow: WorkflowJson): Promise<ActiveTrigger> => activateTrigger(n8n, workflow);
+const post = postJson;
+const taskAt = (steps: number, rows = 3): Promise<string> => seededTaskAt(sandbox, steps, rows);
 
 describe('Whilter Trigger (real n8n, production webhook)', () => {
 	let secured: ActiveTrigger;

@@ -9,7 +9,10 @@ import type { IDataObject, IWebhookFunctions, IWebhookResponseData } from 'n8n-w
  * Remembered per workflow node, for a callback that started the workflow only, in two places:
  * - the workflow's static data (`getWorkflowStaticData('node')`): n8n stores it with the workflow
  *   after a production webhook call that changed it (LiveWebhooks saves it once webhook() returned and
- *   the execution was started), so it outlasts restarts;
+ *   the execution was started), so it outlasts restarts. n8n 2.41 loses that change when the static
+ *   data already held something: before the run starts it wraps the same static data in a second
+ *   Workflow, which resets n8n's "changed" mark, so only the first entry is ever saved there (2.8 and
+ *   1.x save every change; test/deploy/queue-scenarios.test.ts shows both);
  * - this process's memory: n8n loads the static data from the database at the start of each request,
  *   so a delivery that arrives while another is being handled, or before n8n saved what that one
  *   wrote, reads the older copy. Calls that wait on the same key in this process, and starts this

@@ -8,6 +8,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/ensure-deps.sh
 bash scripts/build.sh
 npx tsx e2e/ensure-n8n.ts
+bash scripts/ensure-redis.sh
 npx tsx scripts/deploy-summary.ts --fresh
 status=0
 npx jest --ci --selectProjects deploy "$@" || status=$?

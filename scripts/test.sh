@@ -13,8 +13,9 @@ if [ -f e2e/ensure-n8n.ts ]; then
   echo "== real n8n for the end-to-end tests"
   npx tsx e2e/ensure-n8n.ts --all
 fi
-echo "== Chromium for the editor check"
+echo "== Chromium for the editor check, Redis for queue mode (Debian's packages)"
 bash scripts/ensure-chromium.sh
+bash scripts/ensure-redis.sh
 echo "== tests"
 mkdir -p .tmp
 npx tsx scripts/deploy-summary.ts --fresh

@@ -139,14 +139,24 @@ export async function startManualRun(n8n: N8nHandle, version: string, workflowId
 	return executionId;
 }
 
-/** Polls an execution until it has one of `statuses`; throws (with n8n's log tail) when it ends otherwise. */
-export async function executionReaching(n8n: N8nHandle, executionId: string, statuses: string[], timeoutMs: number): Promise<Execution> {
+/**
+ * Polls an execution until it has one of `statuses` (and, when given, `ready` holds for its data: n8n
+ * 1.x may show a resumed execution's new status a moment before its new data); throws (with n8n's log
+ * tail) when it ends otherwise.
+ */
+export async function executionReaching(
+	n8n: N8nHandle,
+	executionId: string,
+	statuses: string[],
+	timeoutMs: number,
+	ready: (execution: Execution) => boolean = () => true,
+): Promise<Execution> {
 	const deadline = Date.now() + timeoutMs;
 	for (;;) {
 		const res = await n8n.raw('GET', `/api/v1/executions/${executionId}?includeData=true`);
 		if (res.status === 200) {
 			const found = res.body as Execution;
-			if (statuses.includes(found.status) && dataMatchesStatus(found)) return found;
+			if (statuses.includes(found.status) && dataMatchesStatus(found) && ready(found)) return found;
 			if (['error', 'crashed', 'canceled'].includes(found.status)) {
 				throw new Error(`execution ${executionId} ended ${found.status}: ${JSON.stringify(found.data?.resultData.error ?? null)}\n${n8n.log().split('\n').slice(-40).join('\n')}`);
 			}

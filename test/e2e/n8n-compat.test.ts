@@ -579,7 +579,8 @@ describe.each(NODE20_N8N_VERSIONS)('n8n %s on Node 20', (version) => {
 			await manual.whilter.advance(task.id);
 			await manual.whilter.advance(task.id);
 			expect(manual.whilter.callbacks.filter((c) => c.taskId === task.id).map((c) => c.status)).toEqual([200]);
-			const done = await executionReaching(n8n, executionId, ['success'], 60_000);
+			// The resumed run's data, not the waiting state's (the next node has output only after the resume).
+			const done = await executionReaching(n8n, executionId, ['success'], 60_000, (e) => nodeOutput(e, 'After').length > 0);
 			const rows = nodeOutput(done, 'Whilter Batch');
 			expect(rows).toHaveLength(WAIT_CUSTOMERS);
 			expect(rows[0]).toEqual({ phone: '+919800000000', name: 'Customer 0', 'media-url': `${manual.whilter.url}/media/${task.id}/0.mp4`, error: '' });

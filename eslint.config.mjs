@@ -52,7 +52,7 @@ const layering = [
 ];
 
 /** Tests, the real-n8n drivers, benchmarks and scripts: TypeScript's rules, not the rules for n8n nodes. */
-const TOOLING = ['test/**/*.ts', 'e2e/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'];
+const TOOLING = ['test/**/*.ts', 'e2e/**/*.ts', 'bench/**/*.ts', 'chaos/**/*.ts', 'scripts/**/*.ts'];
 const offForTooling = Object.fromEntries(Object.keys(n8nCommunityNodesPlugin.rules).map((rule) => [`@n8n/community-nodes/${rule}`, 'off']));
 
 export default [

@@ -1,8 +1,9 @@
 /**
  * Tests run the TypeScript sources through SWC (no type check here: `npm run lint` runs tsc on tests).
- * Five named projects, so one kind can be run alone: `npx jest --selectProjects unit` (or servers,
- * nodes, e2e, deploy); plain `npx jest` runs them all. `deploy` is what `npm run deploy-check` runs:
- * n8n in queue mode, the Community Nodes install from a registry, S3's signature checks.
+ * Six named projects, so one kind can be run alone: `npx jest --selectProjects unit` (or servers,
+ * nodes, e2e, deploy, chaos); plain `npx jest` runs them all. `deploy` is what `npm run deploy-check` runs:
+ * n8n in queue mode, the Community Nodes install from a registry, S3's signature checks. `chaos` is
+ * a short `npm run chaos` with a random seed (printed).
  */
 const shared = {
 	rootDir: __dirname,
@@ -20,6 +21,7 @@ module.exports = {
 		{ ...shared, displayName: 'nodes', roots: ['<rootDir>/test/nodes'] },
 		{ ...shared, displayName: 'e2e', roots: ['<rootDir>/test/e2e'] },
 		{ ...shared, displayName: 'deploy', roots: ['<rootDir>/test/deploy'] },
+		{ ...shared, displayName: 'chaos', roots: ['<rootDir>/test/chaos'] },
 	],
 	// Global options (Jest reads them only here, not per project). Jest 30's runner (jest-circus) takes
 	// the test timeout from the global config only, so it stays here too; the e2e files that need

@@ -36,6 +36,8 @@ export interface VendorFailure {
 	networkCode?: string;
 	/** The call ran out of time: no answer, or an answer that stopped (see FailureFacts). */
 	timedOut?: 'answer' | 'stall';
+	/** The answer began, then its connection closed before the body ended (see FailureFacts). */
+	cutOff?: boolean;
 }
 
 function asRecord(value: unknown): Record<string, unknown> | undefined {
@@ -83,6 +85,8 @@ export function readVendorFailure(error: unknown): VendorFailure {
 			break;
 		}
 	}
+	// A body cut off mid-way is no answer of the vendor's: neither its status nor its bytes are read as one.
+	if (facts.cutOff) return { networkCode: facts.networkCode, cutOff: true };
 	return { status: facts.status, body, message: messageOf(body), networkCode: facts.networkCode, timedOut: facts.timedOut };
 }
 
@@ -195,6 +199,9 @@ export function vendorApiError(node: INode, error: unknown, context: VendorError
 		message = redact(failure.message ? `${what}: ${failure.message}` : what, secrets);
 	} else if (failure.timedOut) {
 		({ message, description } = timeoutMessage(context, failure.timedOut));
+	} else if (failure.cutOff) {
+		message = `${context.vendor} began answering ${operation}, then the connection closed before the answer ended`;
+		description = 'The answer was cut off: what the vendor did is unknown.';
 	} else if (failure.networkCode) {
 		// The code stays out of the message: n8n replaces any message naming ECONNRESET & co. with its
 		// own generic text, which would lose which vendor and which call failed.

@@ -81,6 +81,17 @@ export interface FailureFacts {
 	 * call is retried, a creating call is not (the vendor may have acted on it).
 	 */
 	timedOut?: 'answer' | 'stall';
+	/**
+	 * The answer began (status and headers), then the connection closed before its body ended. Its
+	 * status is then not the vendor's answer (a 200 whose body never came is no success): `status` is
+	 * left unset and the failure is a dropped connection.
+	 */
+	cutOff?: boolean;
+}
+
+/** axios' error when the connection closes while an answer's body is being read. */
+function isCutOff(e: Record<string, unknown>): boolean {
+	return e.code === 'ERR_BAD_RESPONSE' && typeof e.message === 'string' && /aborted/i.test(e.message);
 }
 
 type Loose = Record<string, unknown> | undefined;
@@ -136,7 +147,12 @@ export function failureFacts(error: unknown): FailureFacts {
 			facts.networkCode = 'ECONNRESET';
 		}
 		if (facts.timedOut === undefined && isTimeout(e)) facts.timedOut = e.stalled === true ? 'stall' : 'answer';
+		if (isCutOff(e)) facts.cutOff = true;
 		current = e.cause;
+	}
+	if (facts.cutOff) {
+		facts.status = undefined;
+		facts.networkCode ??= 'ECONNRESET';
 	}
 	return facts;
 }

@@ -47,6 +47,8 @@ export type Fault = FaultMatch &
 		| { kind: 'reset' }
 		/** The request is handled (state changes, e.g. a task is created), then the socket is destroyed instead of answering. */
 		| { kind: 'reset-after' }
+		/** The request is handled, the answer's head and part of its body are sent (the head promising all of it), then the socket is destroyed. */
+		| { kind: 'truncate' }
 	);
 
 export type FaultKind = Fault['kind'];
@@ -61,9 +63,110 @@ function matches(fault: FaultMatch, method: string, path: string, query: string)
 	return true;
 }
 
-/** Faults queued by a test; the first one that matches a request (and has uses left) is taken. */
+/**
+ * What a storm may do to a request. `slow` answers after `slowMs`, meant to be past the client's
+ * timeout; `status-…-retry-after` sends Retry-After.
+ */
+export const STORM_KINDS = [
+	'429',
+	'429-retry-after',
+	'500',
+	'502',
+	'503',
+	'503-retry-after',
+	'504',
+	'reset',
+	'reset-after',
+	'slow',
+	'truncate',
+] as const;
+
+export type StormKind = (typeof STORM_KINDS)[number];
+
+export interface StormOptions {
+	/** With `name`, decides every request's fate: the same seed and request order give the same faults. */
+	seed: number;
+	/** Names the server in the decision, so two servers of one campaign get different faults. */
+	name: string;
+	/** Share of the matching requests that get a fault (0..1). */
+	rate: number;
+	kinds: readonly StormKind[];
+	/** Only requests matching this are considered (and counted in the sequence); `times` is ignored. */
+	match?: FaultMatch;
+	/** The latency of a `slow` fault (default 1500 ms). */
+	slowMs?: number;
+	/** The Retry-After of the `…-retry-after` kinds, in seconds (default 1). */
+	retryAfterSeconds?: number;
+}
+
+/** A storm's decision for one request, as kept in its log. */
+export interface StormEvent {
+	seq: number;
+	kind: StormKind;
+	method: string;
+	path: string;
+}
+
+/** A 32-bit FNV-1a hash of the text: the storm's per-request key. */
+export function hash32(text: string): number {
+	let h = 0x811c9dc5;
+	for (let i = 0; i < text.length; i++) {
+		h ^= text.charCodeAt(i);
+		h = Math.imul(h, 0x01000193) >>> 0;
+	}
+	return h >>> 0;
+}
+
+/** mulberry32's output for one state: a number in [0, 1). */
+export function unitFloat(state: number): number {
+	let t = (state + 0x6d2b79f5) >>> 0;
+	t = Math.imul(t ^ (t >>> 15), t | 1);
+	t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+	return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}
+
+function stormFault(kind: StormKind, options: StormOptions): Fault {
+	const retryAfter = options.retryAfterSeconds ?? 1;
+	switch (kind) {
+		case '429':
+			return { kind: 'status', status: 429 };
+		case '429-retry-after':
+			return { kind: 'status', status: 429, retryAfter };
+		case '503-retry-after':
+			return { kind: 'status', status: 503, retryAfter };
+		case '500':
+		case '502':
+		case '503':
+		case '504':
+			return { kind: 'status', status: Number(kind) as 500 | 502 | 503 | 504 };
+		case 'slow':
+			return { kind: 'latency', ms: options.slowMs ?? 1500 };
+		default:
+			return { kind };
+	}
+}
+
+/**
+ * Faults queued by a test; the first one that matches a request (and has uses left) is taken. A
+ * storm (storm()) decides for the requests no queued fault took.
+ */
 export class FaultInjector {
 	private readonly queued: Array<Fault & { left: number }> = [];
+	private stormOptions: StormOptions | undefined;
+	private stormSeq = 0;
+	/** Every fault the storm applied, in order. */
+	readonly stormLog: StormEvent[] = [];
+
+	/** From now on each matching request gets a fault with probability `rate`, decided from (seed, name, its sequence number). */
+	storm(options: StormOptions): void {
+		this.stormOptions = options;
+		this.stormSeq = 0;
+	}
+
+	/** Ends the storm (its log is kept). */
+	calm(): void {
+		this.stormOptions = undefined;
+	}
 
 	add(fault: Fault): void {
 		this.queued.push({ ...fault, left: fault.times ?? 1 });
@@ -81,9 +184,21 @@ export class FaultInjector {
 	/** The fault for this request, if any, counting it as used. `query` is the raw query string without '?'. */
 	take(method: string, path: string, query = ''): Fault | undefined {
 		const fault = this.queued.find((f) => f.left > 0 && matches(f, method, path, query));
-		if (!fault) return undefined;
+		if (!fault) return this.fromStorm(method, path, query);
 		fault.left--;
 		return fault;
+	}
+
+	private fromStorm(method: string, path: string, query: string): Fault | undefined {
+		const options = this.stormOptions;
+		if (!options || !options.kinds.length) return undefined;
+		if (options.match && !matches(options.match, method, path, query)) return undefined;
+		const seq = this.stormSeq++;
+		const key = hash32(`${options.seed}:${options.name}:${seq}`);
+		if (unitFloat(key) >= options.rate) return undefined;
+		const kind = options.kinds[Math.floor(unitFloat(key ^ 0x9e3779b9) * options.kinds.length)];
+		this.stormLog.push({ seq, kind, method, path });
+		return stormFault(kind, options);
 	}
 }
 
@@ -144,6 +259,19 @@ function send(res: http.ServerResponse, entry: RecordedRequest, reply: Reply): v
 	res.end(text);
 }
 
+/** The answer's head with its full length, then half its body, then the connection dropped. */
+function sendTruncated(res: http.ServerResponse, entry: RecordedRequest, reply: Reply): void {
+	if (res.destroyed) return;
+	const body = reply.raw ?? Buffer.from(reply.body === undefined ? '' : JSON.stringify(reply.body), 'utf8');
+	entry.status = reply.status;
+	res.writeHead(reply.status, {
+		'content-type': reply.raw ? 'application/octet-stream' : 'application/json; charset=utf-8',
+		...reply.headers,
+		'content-length': String(body.length),
+	});
+	res.write(body.subarray(0, Math.floor(body.length / 2)), () => res.socket?.destroy());
+}
+
 async function runHandler(handler: Handler, entry: RecordedRequest): Promise<Reply> {
 	try {
 		return await handler(entry);
@@ -154,7 +282,14 @@ async function runHandler(handler: Handler, entry: RecordedRequest): Promise<Rep
 }
 
 /** Applies the fault (if any) and the handler to one fully read request. */
-async function respond(handler: Handler, faults: FaultInjector, entry: RecordedRequest, rawQuery: string, res: http.ServerResponse): Promise<void> {
+async function respond(
+	handler: Handler,
+	faults: FaultInjector,
+	entry: RecordedRequest,
+	rawQuery: string,
+	res: http.ServerResponse,
+	isClosed: () => boolean = () => false,
+): Promise<void> {
 	const fault = faults.take(entry.method, entry.path, rawQuery);
 	if (fault) {
 		entry.faulted = true;
@@ -166,8 +301,11 @@ async function respond(handler: Handler, faults: FaultInjector, entry: RecordedR
 		return send(res, entry, json(fault.status, { message: `injected fault: HTTP ${fault.status}` }, headers));
 	}
 	if (fault?.kind === 'latency') await new Promise((resolve) => setTimeout(resolve, fault.ms));
+	// A delayed request still acts once its client gave up (a slow server does), but not once the server was closed.
+	if (isClosed()) return void res.socket?.destroy();
 	const reply = await runHandler(handler, entry);
 	if (fault?.kind === 'reset-after') return void res.socket?.destroy();
+	if (fault?.kind === 'truncate') return sendTruncated(res, entry, reply);
 	send(res, entry, reply);
 }
 
@@ -176,6 +314,7 @@ export async function startServer(handler: Handler, options: ServerOptions = {})
 	const requests: RecordedRequest[] = [];
 	const faults = new FaultInjector();
 	const maxBody = options.maxBodyBytes ?? MAX_BODY_BYTES;
+	let closed = false;
 	const server = http.createServer((req, res) => {
 		const url = new URL(req.url ?? '/', 'http://127.0.0.1');
 		const time = Date.now();
@@ -207,7 +346,7 @@ export async function startServer(handler: Handler, options: ServerOptions = {})
 			};
 			requests.push(entry);
 			if (size > maxBody) return send(res, entry, json(413, { message: `Body over ${maxBody} bytes` }));
-			void respond(handler, faults, entry, url.search.slice(1), res);
+			void respond(handler, faults, entry, url.search.slice(1), res, () => closed);
 		});
 	});
 	await new Promise<void>((resolve, reject) => {
@@ -221,6 +360,7 @@ export async function startServer(handler: Handler, options: ServerOptions = {})
 		requests,
 		faults,
 		close: async () => {
+			closed = true;
 			// Keep-alive sockets from fetch would hold close() open (and jest with it).
 			server.closeAllConnections();
 			await new Promise<void>((resolve) => server.close(() => resolve()));

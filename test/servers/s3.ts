@@ -143,10 +143,25 @@ export interface S3Server {
 	listKeys(bucket: string, prefix?: string): Promise<string[]>;
 	/** The ids of the bucket's multipart uploads whose parts are still stored (neither completed nor aborted). */
 	openUploads(bucket: string): string[];
+	/** Every multipart upload the store created, by upload id, with what became of it. */
+	multipart: Map<string, MultipartRecord>;
 	close(): Promise<void>;
 }
 
 export type Silence = FaultMatch & { afterFirstBytes?: boolean };
+
+/** A multipart upload as the store acted on it: created, then completed or aborted (whether or not the client heard the answer). */
+export interface MultipartRecord {
+	uploadId: string;
+	bucket: string;
+	key: string;
+	state: 'open' | 'completed' | 'aborted';
+	/** Whether the client got the create's answer (and so the upload id): not when the connection was dropped or the answer cut off. */
+	idSent: boolean;
+}
+
+/** How the proxy ends a forwarded exchange: answer, drop the connection once the store acted, or send part of the answer and drop it. */
+type Ending = boolean | 'truncate';
 
 export interface S3ServerOptions {
 	buckets: string[];
@@ -216,22 +231,25 @@ function forward(
 	req: http.IncomingMessage,
 	res: http.ServerResponse,
 	entry: S3Request,
-	dropAfter: boolean,
+	dropAfter: Ending,
 	stallAfterFirstBytes = false,
 	checked?: CheckedBody,
+	onUpstream?: (answer: http.IncomingMessage) => void,
 ): Promise<void> {
 	const over = new Promise<void>((resolve) => res.once('close', () => resolve()));
 	// The proxy has checked the signature; s3rver, which checks keys of its own, gets the request anonymously.
 	const headers = { ...(checked?.headers ?? req.headers) };
 	delete headers.authorization;
 	const upstreamReq = http.request({ host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url, headers }, (upstreamRes) => {
-		if (stallAfterFirstBytes) {
+		onUpstream?.(upstreamRes);
+		if (stallAfterFirstBytes || dropAfter === 'truncate') {
 			// The client gets the head and a few bytes of a body whose Content-Length promises more.
 			entry.status = upstreamRes.statusCode;
 			res.writeHead(upstreamRes.statusCode ?? 502, withoutDate(upstreamRes.headers));
 			upstreamRes.once('data', (chunk: Buffer) => {
 				res.write(chunk.subarray(0, Math.min(chunk.length - 1, 64)));
 				upstreamRes.destroy();
+				if (dropAfter === 'truncate') res.socket?.destroy();
 			});
 			return;
 		}
@@ -319,7 +337,7 @@ function isConditionalWrite(entry: S3Request): boolean {
 function injectFault(fault: Fault, req: http.IncomingMessage, res: http.ServerResponse, entry: S3Request): void {
 	afterBody(req, () => {
 		if (fault.kind === 'reset') return void res.socket?.destroy();
-		if (fault.kind !== 'status') return;
+		if (fault.kind !== 'status') return void res.socket?.destroy();
 		entry.status = fault.status;
 		res.writeHead(fault.status, {
 			'content-type': 'application/xml',
@@ -361,6 +379,27 @@ export async function startS3Server(options: S3ServerOptions): Promise<S3Server>
 	const silenced = new FaultInjector();
 	// Matching only, as for silence().
 	const denied = new FaultInjector();
+	const multipart = new Map<string, MultipartRecord>();
+	/** The ledger of multipart uploads, from s3rver's answers: a create's UploadId, a complete's success. */
+	const noteMultipart = (entry: S3Request, answer: http.IncomingMessage) => {
+		if (entry.method !== 'POST' || answer.statusCode !== 200) return;
+		const [, bucket = '', ...keyParts] = entry.path.split('/');
+		const uploadId = entry.params.get('uploadId');
+		if (uploadId !== null) {
+			// s3rver answers 200 before it has written the object; the parts are gone once it has.
+			const record = multipart.get(uploadId);
+			if (record) record.state = 'completed';
+			return;
+		}
+		if (!entry.params.has('uploads')) return;
+		const chunks: Buffer[] = [];
+		answer.on('data', (chunk: Buffer) => chunks.push(chunk));
+		answer.on('end', () => {
+			const id = /<UploadId>([^<]+)<\/UploadId>/.exec(Buffer.concat(chunks).toString('utf8'))?.[1];
+			const idSent = entry.fault !== 'reset-after' && entry.fault !== 'truncate';
+			if (id) multipart.set(id, { uploadId: id, bucket, key: keyParts.join('/'), state: 'open', idSent });
+		});
+	};
 	/** The last conditional write to each path: the next one waits for it. */
 	const writing = new Map<string, Promise<void>>();
 	/** s3rver keeps a multipart upload's parts in `<bucket>/._S3rver_uploads/<upload id>/`. */
@@ -374,6 +413,8 @@ export async function startS3Server(options: S3ServerOptions): Promise<S3Server>
 			return answerError(req, res, entry, 404, xmlError('NoSuchUpload', 'The specified upload does not exist.'));
 		}
 		rmSync(dir, { recursive: true, force: true });
+		const record = multipart.get(uploadId);
+		if (record) record.state = 'aborted';
 		afterBody(req, () => {
 			entry.status = 204;
 			res.writeHead(204).end();
@@ -417,7 +458,7 @@ export async function startS3Server(options: S3ServerOptions): Promise<S3Server>
 		});
 	};
 
-	const conditionalWrite = async (req: http.IncomingMessage, res: http.ServerResponse, entry: S3Request, dropAfter: boolean, rawPath: string, checked?: CheckedBody) => {
+	const conditionalWrite = async (req: http.IncomingMessage, res: http.ServerResponse, entry: S3Request, dropAfter: Ending, rawPath: string, checked?: CheckedBody) => {
 		const previous = writing.get(entry.path) ?? Promise.resolve();
 		let done = () => {};
 		const mine = new Promise<void>((resolve) => (done = resolve));
@@ -433,7 +474,7 @@ export async function startS3Server(options: S3ServerOptions): Promise<S3Server>
 					xmlError('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', '<Condition>If-None-Match</Condition>'),
 				);
 			}
-			await forward(upstream.port, req, res, entry, dropAfter, false, checked);
+			await forward(upstream.port, req, res, entry, dropAfter, false, checked, (answer) => noteMultipart(entry, answer));
 		} finally {
 			done();
 		}
@@ -452,7 +493,7 @@ export async function startS3Server(options: S3ServerOptions): Promise<S3Server>
 		return { bytes: result.data, headers: result.decoded ? plainBodyHeaders(req.headers, result.data.length) : req.headers };
 	};
 
-	const handle = async (req: http.IncomingMessage, res: http.ServerResponse, entry: S3Request, dropAfter: boolean) => {
+	const handle = async (req: http.IncomingMessage, res: http.ServerResponse, entry: S3Request, dropAfter: Ending) => {
 		const verdict = verifyRequest({ method: entry.method, url: req.url ?? '/', rawHeaders: req.rawHeaders }, keys, server.clock());
 		if (!verdict.ok) return refuse(req, res, entry, verdict.refusal);
 		if (denied.take(entry.method, entry.path, entry.query)) return refuse(req, res, entry, { status: 403, code: 'AccessDenied', message: 'Access Denied' });
@@ -462,7 +503,9 @@ export async function startS3Server(options: S3ServerOptions): Promise<S3Server>
 		if (entry.method === 'DELETE' && entry.params.has('uploadId')) return abortUpload(req, res, entry);
 		if (entry.method === 'GET' && entry.params.has('uploadId')) return listParts(req, res, entry);
 		const condition = isConditionalWrite(entry) ? req.headers['if-none-match'] : undefined;
-		if (condition === undefined || server.conditionalWrites === 'ignored') return void forward(upstream.port, req, res, entry, dropAfter, false, body);
+		if (condition === undefined || server.conditionalWrites === 'ignored') {
+			return void forward(upstream.port, req, res, entry, dropAfter, false, body, (answer) => noteMultipart(entry, answer));
+		}
 		if (server.conditionalWrites === 'not-implemented' || condition !== '*') {
 			return answerError(
 				req,
@@ -474,7 +517,7 @@ export async function startS3Server(options: S3ServerOptions): Promise<S3Server>
 		}
 		await conditionalWrite(req, res, entry, dropAfter, (req.url ?? '/').split('?')[0], body);
 	};
-	const handleSafely = (req: http.IncomingMessage, res: http.ServerResponse, entry: S3Request, dropAfter: boolean) =>
+	const handleSafely = (req: http.IncomingMessage, res: http.ServerResponse, entry: S3Request, dropAfter: Ending) =>
 		void handle(req, res, entry, dropAfter).catch(() => res.destroy());
 
 	const keys = S3_TEST_KEYS;
@@ -504,6 +547,7 @@ export async function startS3Server(options: S3ServerOptions): Promise<S3Server>
 			entry.faulted = true;
 			entry.fault = fault.kind;
 		}
+		if (fault?.kind === 'truncate') return handleSafely(req, res, entry, 'truncate');
 		if (!fault || fault.kind === 'reset-after') return handleSafely(req, res, entry, fault?.kind === 'reset-after');
 		// Latency holds the request unread (backpressure keeps the body on the socket), then handles it.
 		if (fault.kind === 'latency') return void setTimeout(() => handleSafely(req, res, entry, false), fault.ms);
@@ -555,6 +599,7 @@ export async function startS3Server(options: S3ServerOptions): Promise<S3Server>
 			} while (token);
 			return keys;
 		},
+		multipart,
 		openUploads: (bucket) => {
 			const dir = uploadsDir(bucket);
 			return existsSync(dir) ? readdirSync(dir) : [];

@@ -25,9 +25,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { createDeflateRaw } from 'node:zlib';
 
-import type { IDataObject } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INodeType } from 'n8n-workflow';
 
 import { blocksIn, longestBlocks, startLoopLag } from './lib/loopLag';
 import type { LagSample } from './lib/loopLag';
@@ -46,6 +47,18 @@ export function makeRow(i: number): IDataObject {
 	};
 }
 
+/**
+ * makeRow's row as n8n hands it to a node: parsed from JSON. A Code node's items come back from its
+ * task runner as JSON, and HTTP, webhook and database rows are parsed too, so their strings are flat.
+ * makeRow's own strings are made by concatenation, which V8 keeps as ropes (two-part strings of 13
+ * characters or more); the first read of a rope (trim, a regex, writing it as bytes) flattens it in
+ * place, and the flat copy then lives as long as the item: about 100 MB for a million such rows,
+ * a cost of the items, not of the node that happens to read them first (the no-op reads none).
+ */
+export function makeItemRow(i: number): IDataObject {
+	return JSON.parse(JSON.stringify(makeRow(i))) as IDataObject;
+}
+
 function csvLine(row: IDataObject): string {
 	return (
 		COLUMNS.map((c) => {
@@ -55,7 +68,7 @@ function csvLine(row: IDataObject): string {
 	);
 }
 
-type Kind = 'floor' | 'items' | 'noop' | 'file';
+type Kind = 'floor' | 'items' | 'noop' | 'file' | 'idle';
 
 interface Measured {
 	kind: Kind;
@@ -75,6 +88,14 @@ interface Measured {
 	csvMb?: number;
 }
 
+/** BENCH_MARKS=1: times on stderr in --trace-gc's clock (ms since the process started), to line GC up with the node. */
+function mark(what: string): void {
+	if (process.env.BENCH_MARKS === '1') process.stderr.write(`[mark] ${performance.now().toFixed(0)} ms ${what}\n`);
+}
+
+/** How long the idle case waits. */
+const IDLE_MS = 3000;
+
 function mb(bytes: number): number {
 	return Math.round((bytes / 1024 / 1024) * 10) / 10;
 }
@@ -86,6 +107,12 @@ function settle(): void {
 interface Reported {
 	/** n8n's own timing of the node: leaves out the workflow's setup and the input's making. */
 	node?: { startTime: number; executionTime: number };
+	/**
+	 * When the node's own code ran (epoch ms, entry of execute() to its return). n8n's startTime is
+	 * taken before n8n's own preparation of the input (about 0.4 s for a million items, the no-op's
+	 * whole "execution"), so the node's blocks are read from this window.
+	 */
+	code?: { from: number; to: number };
 	csvBytes?: number;
 }
 
@@ -96,12 +123,15 @@ async function measure(kind: Kind, rows: number, work: () => Promise<Reported>):
 	const heapBefore = process.memoryUsage();
 	let peakHeap = heapBefore.heapTotal;
 	let peakExternal = heapBefore.external;
+	const spacesBefore = new Map(getHeapSpaceStatistics().map((space) => [space.space_name, space.space_size]));
+	const peakSpaces = new Map(spacesBefore);
 	const sampler = setInterval(() => {
 		peak = Math.max(peak, process.memoryUsage.rss());
 		if (process.env.BENCH_HEAP === '1') {
 			const m = process.memoryUsage();
 			peakHeap = Math.max(peakHeap, m.heapTotal);
 			peakExternal = Math.max(peakExternal, m.external);
+			for (const space of getHeapSpaceStatistics()) peakSpaces.set(space.space_name, Math.max(peakSpaces.get(space.space_name) ?? 0, space.space_size));
 		}
 	}, 10);
 	const lag = startLoopLag();
@@ -113,7 +143,8 @@ async function measure(kind: Kind, rows: number, work: () => Promise<Reported>):
 	clearInterval(sampler);
 	peak = Math.max(peak, process.memoryUsage.rss());
 	const run = blocksIn(samples, startedAt);
-	const own = reported.node ? blocksIn(samples, reported.node.startTime, reported.node.startTime + reported.node.executionTime) : run;
+	const window = reported.code ?? (reported.node ? { from: reported.node.startTime, to: reported.node.startTime + reported.node.executionTime } : undefined);
+	const own = window ? blocksIn(samples, window.from, window.to) : run;
 	return {
 		kind,
 		rows,
@@ -125,9 +156,18 @@ async function measure(kind: Kind, rows: number, work: () => Promise<Reported>):
 		runMaxBlockMs: run.maxBlockMs,
 		runP99BlockMs: run.p99BlockMs,
 		...(process.env.BENCH_HEAP === '1'
-			? { heap: { totalBefore: mb(heapBefore.heapTotal), peakTotal: mb(peakHeap), externalBefore: mb(heapBefore.external), peakExternal: mb(peakExternal) } }
+			? {
+					heap: {
+						totalBefore: mb(heapBefore.heapTotal),
+						peakTotal: mb(peakHeap),
+						externalBefore: mb(heapBefore.external),
+						peakExternal: mb(peakExternal),
+						// Committed size of each V8 space at its peak, above its size before.
+						spacesOverBefore: Object.fromEntries([...peakSpaces].map(([name, size]) => [name, mb(size - (spacesBefore.get(name) ?? 0))])),
+					},
+				}
 			: {}),
-		longest: longestBlocks(samples, reported.node?.startTime ?? startedAt, reported.node ? reported.node.startTime + reported.node.executionTime : Infinity),
+		longest: longestBlocks(samples, window?.from ?? startedAt, window?.to ?? Infinity),
 		...(reported.csvBytes ? { csvMb: mb(reported.csvBytes) } : {}),
 	};
 }
@@ -156,7 +196,22 @@ async function floor(rows: number): Promise<Measured> {
 
 async function nodeCase(kind: 'items' | 'noop' | 'file', rows: number, csvPath: string | undefined): Promise<Measured> {
 	// Loaded here so the floor runs without n8n-core in memory; the servers run in a process of their own.
-	const { CredentialStore, probeNode, runChain, shutdownN8nCore } = await import('../test/harness/run');
+	const { CredentialStore, packageNodeTypes, probeNode, runChain, shutdownN8nCore } = await import('../test/harness/run');
+	const epochNow = () => performance.timeOrigin + performance.now();
+	let code: Reported['code'];
+	// The node's own code window: n8n calls execute() after preparing the input, and is done when it returns.
+	const batchType = packageNodeTypes.whilterBatch as INodeType;
+	const execute = batchType.execute!;
+	batchType.execute = async function (this: IExecuteFunctions) {
+		const from = epochNow();
+		mark('node start');
+		try {
+			return await execute.call(this);
+		} finally {
+			code = { from, to: epochNow() };
+			mark('node end');
+		}
+	};
 	const servers = await startServers();
 	const { s3 } = servers.addresses;
 	const whilter = { url: servers.addresses.whilter };
@@ -184,7 +239,12 @@ async function nodeCase(kind: 'items' | 'noop' | 'file', rows: number, csvPath: 
 		credentials: { whilterApi: credential },
 	};
 	// The baseline: takes every item, returns one, does nothing else (n8n pairs it as it pairs any such node).
-	const noop = probeNode('Batch', async () => await Promise.resolve([{ json: { done: true } }]));
+	const noop = probeNode('Batch', async () => {
+		const from = epochNow();
+		await Promise.resolve();
+		code = { from, to: epochNow() };
+		return [{ json: { done: true } }];
+	});
 	const timing = (run: Awaited<ReturnType<typeof runChain>>): Reported['node'] => {
 		const task = run.run.data.resultData.runData.Batch[0];
 		return { startTime: task.startTime, executionTime: task.executionTime };
@@ -205,15 +265,15 @@ async function nodeCase(kind: 'items' | 'noop' | 'file', rows: number, csvPath: 
 					credentials: store,
 				});
 				if (run.error) throw run.error;
-				return { node: timing(run), csvBytes: statSync(csvPath!).size };
+				return { node: timing(run), code, csvBytes: statSync(csvPath!).size };
 			});
 		}
-		const items = Array.from({ length: rows }, (_, i) => ({ json: makeRow(i) }));
+		const items = Array.from({ length: rows }, (_, i) => ({ json: process.env.BENCH_ROPE_ROWS === '1' ? makeRow(i) : makeItemRow(i) }));
 		settle();
 		return await measure(kind, rows, async () => {
 			const run = await runChain({ items, nodes: [kind === 'noop' ? noop : node], credentials: store });
 			if (run.error) throw run.error;
-			return { node: timing(run) };
+			return { node: timing(run), code };
 		});
 	} finally {
 		await servers.stop();
@@ -245,7 +305,12 @@ export function label(rows: number): string {
 async function child(spec: string, csvPath: string | undefined): Promise<void> {
 	const [kind, rowsText] = spec.split(':') as [Kind, string];
 	const rows = Number(rowsText);
-	const result = kind === 'floor' ? await floor(rows) : await nodeCase(kind, rows, csvPath);
+	const result =
+		kind === 'idle'
+			? await measure('idle', 0, async () => await new Promise<Reported>((resolve) => setTimeout(() => resolve({}), IDLE_MS)))
+			: kind === 'floor'
+				? await floor(rows)
+				: await nodeCase(kind, rows, csvPath);
 	process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
 }
 
@@ -330,6 +395,9 @@ export function runBatchBench(): BatchBenchResult {
 					`  round ${round} ${kind} ${label(rows)}: wall_ms=${m.wallMs} peak_rss_mb=${m.peakRssMb} over_before_mb=${(m.peakRssMb - m.beforeRssMb).toFixed(1)} max_block_ms=${m.maxBlockMs} p99_ms=${m.p99BlockMs} run_max_block_ms=${m.runMaxBlockMs} longest=${m.longest.join(",")}\n`,
 				);
 			};
+			// The machine's own noise: a process that only waits still sees its timer late when the
+			// cores are shared; a node's block figure means little below this one.
+			run('idle', 0);
 			const all = [...new Set([...items, ...files])].sort((a, b) => a - b);
 			for (const rows of all) {
 				run('floor', rows);
@@ -367,6 +435,12 @@ export function runBatchBench(): BatchBenchResult {
 		}
 	}
 	for (const rows of items) process.stdout.write(`items ${label(rows)}: node's peak above the no-op's (MB): ${spread(overNoop(rows))}\n`);
+	const idle = of('idle', 0);
+	if (idle.length) {
+		process.stdout.write(
+			`event-loop noise floor (a process waiting ${IDLE_MS / 1000} s, no work): max_block_ms=${spread(idle.map((m) => m.maxBlockMs))} p99_ms=${spread(idle.map((m) => m.p99BlockMs))}\n`,
+		);
+	}
 
 	const itemsRows = Math.max(...items);
 	const fileRows = Math.max(...files);

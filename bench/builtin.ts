@@ -42,7 +42,7 @@ import { runPath } from './builtin/runs';
 import type { RunContext } from './builtin/runs';
 import { startServers } from './builtin/servers';
 
-/** A client that reads the uploaded ZIPs straight from s3rver (not through the shim n8n uploads to). */
+/** A client that reads the uploaded ZIPs straight from the S3 server (not through the shim n8n uploads to). */
 function directS3Client(servers: Bench['servers']): S3Client {
 	return new S3Client({
 		endpoint: servers.s3Direct,

@@ -26,8 +26,12 @@ async function main(): Promise<void> {
 	const lines: string[] = [];
 	let batch = 'batch: not run';
 	if (only.has('batch')) batch = runBatchBench().line;
-	// Whilter Status reading a 1M-row output CSV, as items and with the rows not kept.
-	if (only.has('results')) lines.push(...runScript('results.ts', /^results-/));
+	// Whilter Status reading a 1M-row output CSV: the parser alone (kept and not), then the node.
+	if (only.has('results')) {
+		lines.push(...runScript('results.ts', /^results-/));
+		// Whilter Status → Get Results of 1M rows through the node, as items and as a CSV file.
+		lines.push(...runScript('getResults.ts', /^results-get/));
+	}
 	// Realtime at concurrency 1 and at the node's default; TimePay sends one initiation per item in turn.
 	let realtime = 'realtime: not run';
 	if (only.has('realtime')) {

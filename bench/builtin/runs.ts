@@ -97,8 +97,12 @@ export interface RunContext {
 	s3: S3Client;
 }
 
+/** Executions so far in this process: every campaign (so its file name in the S3 drop) is new, warm-ups too. */
+let executions = 0;
+
 export async function runPath(ctx: RunContext, path: Path, run: number, rows: number): Promise<RunResult> {
-	const campaign = `bench-${path}-${rows}-${run}`;
+	// The S3 server outlives each n8n: a warm-up's file of an earlier n8n would otherwise be in the way.
+	const campaign = `bench-${path}-${rows}-${run}-${++executions}`;
 	const workflow = campaignWorkflow(path, campaign, rows, ctx.ids, ctx.servers);
 	const stored = await ctx.n8n.importWorkflow(workflow);
 	await settle(ctx.n8n.pid);

@@ -14,7 +14,7 @@ import { BUCKET, CLIENT, CLIENT_ID, CLIENT_SECRET } from './config';
 export interface ServerAddresses {
 	/** What n8n uploads to (s3rver behind the S3 proxy and the ListParts shim). */
 	s3Endpoint: string;
-	/** s3rver itself, for reading the ZIPs back. */
+	/** The S3 server itself (its Signature V4 front, with the keys below), not the shim: for reading the ZIPs back. */
 	s3Direct: string;
 	region: string;
 	accessKeyId: string;
@@ -95,7 +95,7 @@ async function serveSandbox(): Promise<void> {
 	});
 	const addresses: ServerAddresses = {
 		s3Endpoint: shim.url,
-		s3Direct: s3.upstreamEndpoint,
+		s3Direct: s3.endpoint,
 		region: s3.region,
 		accessKeyId: s3.accessKeyId,
 		secretAccessKey: s3.secretAccessKey,

@@ -31,8 +31,8 @@ jest.setTimeout(300_000);
 const NAME = packageJson().name;
 const UPDATE_VERSION = '0.1.1-test';
 /**
- * The installed package with its runtime dependencies (the AWS SDK's S3 client and upload, papaparse,
- * yazl) measured 31.9 MB; a dev dependency pulled in (n8n-core alone is several times that) or a
+ * The installed package with its runtime dependencies (the AWS SDK's S3 client and upload, papaparse)
+ * measured 31.9 MB; a dev dependency pulled in (n8n-core alone is several times that) or a
  * second copy of the SDK would cross this.
  */
 const MAX_INSTALLED_MB = 60;

@@ -62,6 +62,23 @@ function toNodeError(context: IExecuteFunctions, error: unknown): NodeApiError |
 	return asNodeError(context.getNode(), error, 0);
 }
 
+/** Items read per event-loop turn by jsonOfItems. */
+const ITEMS_PER_TURN = 50_000;
+
+/**
+ * The items' JSON, read in turns. The first turn starts after a pause: n8n's own preparation of a
+ * million input items holds the loop for a few hundred milliseconds before execute() is called, and
+ * the node's first synchronous stretch would otherwise lengthen that block.
+ */
+async function jsonOfItems(items: INodeExecutionData[]): Promise<IDataObject[]> {
+	const rows: IDataObject[] = [];
+	for (let start = 0; start < items.length; start += ITEMS_PER_TURN) {
+		await new Promise<void>((resolve) => setImmediate(resolve));
+		for (let i = start, end = Math.min(items.length, start + ITEMS_PER_TURN); i < end; i++) rows.push(items[i].json);
+	}
+	return rows;
+}
+
 /** Items → rows: everything is validated here, before a byte is uploaded. */
 async function prepareFromItems(
 	items: INodeExecutionData[],
@@ -69,7 +86,7 @@ async function prepareFromItems(
 	csvName: string,
 	options: BatchOptions,
 ): Promise<PreparedFile> {
-	const rows = items.map((item) => item.json);
+	const rows = await jsonOfItems(items);
 	// Pauses every few thousand rows: n8n serves webhooks and the editor from this thread.
 	const plan = await planItemRowsAsync(rows, {
 		identifier: String(context.getNodeParameter('identifierColumn', 0)).trim(),
@@ -345,7 +362,9 @@ export async function runBatch(
 	/** Submit and wait: the task's callback is this execution's resume URL. */
 	overrides: { callbackUrl?: string } = {},
 ): Promise<INodeExecutionData[]> {
-	const pairedItem = await pairWithEveryInput(this.getInputData().length);
+	// The pairing is made last, once the upload's buffers and the planning's garbage are gone, so
+	// that its million entries (about 20 MB) do not add to the upload's peak.
+	const inputCount = this.getInputData().length;
 	const options = this.getNodeParameter('options', 0, {}) as BatchOptions;
 	const credentials = await getWhilterCredentials(this);
 	const upload: IDataObject = {};
@@ -392,10 +411,11 @@ export async function runBatch(
 			...(name.campaignNameChanged ? { 'campaign-name-used': name.campaignName } : {}),
 			...file.details,
 		};
+		const pairedItem = await pairWithEveryInput(inputCount);
 		return [{ json, ...(file.binary ? { binary: { [options.binaryOutputProperty || 'data']: file.binary } } : {}), pairedItem }];
 	} catch (error) {
 		const nodeError = toNodeError(this, error);
 		if (!this.continueOnFail()) throw nodeError;
-		return [errorItem(nodeError, pairedItem, { upload })];
+		return [errorItem(nodeError, await pairWithEveryInput(inputCount), { upload })];
 	}
 }

@@ -9,7 +9,7 @@ import type {
 	Icon,
 } from 'n8n-workflow';
 
-import { readVendorFailure, redact } from '../nodes/shared/errors';
+import { networkWords, readVendorFailure, redact, TokenUnavailableError } from '../nodes/shared/errors';
 import { secondsText } from '../nodes/shared/poll';
 import { withRetry } from '../nodes/shared/retry';
 import { readTimeoutSeconds, REQUEST_TIMEOUT_LABEL } from '../nodes/shared/transport';
@@ -39,6 +39,16 @@ export function tokenUseUntil(expiresIn: unknown, now: number): number | undefin
 export function sessionTokenUsable(credentials: ICredentialDataDecryptedObject, now: number = Date.now()): boolean {
 	const until = Date.parse(String(credentials.sessionUseUntil ?? ''));
 	return Number.isNaN(until) || now < until;
+}
+
+/**
+ * What to check when the token request failed. A refusal points at the credential; a 429, a 5xx or a
+ * dropped connection (already retried) is Whilter's side and says so, instead of blaming the secret.
+ */
+function tokenFailureAdvice(status: number | undefined): string {
+	if (status === 404) return 'Check the token URL';
+	if (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429) return 'Check the client ID, client secret and token URL';
+	return 'The token URL failed after retries: run again later, and check the token URL if it goes on';
 }
 
 /** The token URL's path, for messages: its query could hold a key. */
@@ -265,21 +275,21 @@ export class WhilterApi implements ICredentialType {
 			// Whilter's own words go on.
 			const failure = readVendorFailure(error);
 			if (failure.timedOut) {
-				throw new Error(
+				throw new TokenUnavailableError(
 					`Whilter did not answer POST ${tokenPath(request.url)} within ${secondsText(timeoutMs)}, so there is no token for client ID "${credentials.clientId as string}". Check the token URL, or raise "${TOKEN_TIMEOUT_LABEL}" in the credential.`,
 				);
 			}
-			const why = failure.status ? `HTTP ${failure.status}` : (failure.networkCode ?? 'no answer');
+			const why = failure.status ? `HTTP ${failure.status}` : failure.networkCode ? networkWords(failure.networkCode) : 'no answer';
 			const secrets = [credentials.clientSecret as string | undefined];
-			throw new Error(
+			throw new TokenUnavailableError(
 				redact(
-					`Whilter did not issue a token for client ID "${credentials.clientId as string}" (${why}${failure.message ? `: ${failure.message}` : ''}). Check the client ID, client secret and token URL.`,
+					`Whilter did not issue a token for client ID "${credentials.clientId as string}" (${why}${failure.message ? `: ${failure.message}` : ''}). ${tokenFailureAdvice(failure.status)}.`,
 					secrets,
 				),
 			);
 		}
 		if (typeof response?.access_token !== 'string' || response.access_token === '') {
-			throw new Error('The Whilter token endpoint answered without an access_token');
+			throw new TokenUnavailableError('The Whilter token endpoint answered without an access_token');
 		}
 		// Counted from the request, not the answer: the token's life may have begun before it arrived.
 		const until = tokenUseUntil(response.expires_in, requestedAt);

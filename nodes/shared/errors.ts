@@ -18,6 +18,29 @@ export interface InputErrorDetails {
 	description?: string;
 }
 
+/**
+ * n8n could not get a token for a call (the credential's token request failed). The call was then
+ * either never sent or refused as unauthenticated before the renewal was tried, so the vendor did
+ * nothing with it: a creating call may safely be run again once a token can be had.
+ */
+export class TokenUnavailableError extends Error {
+	readonly tokenUnavailable = true;
+}
+
+/** Whether `error` (or an error it wraps: n8n puts the credential's error in a NodeApiError's cause) is a TokenUnavailableError. */
+export function isTokenUnavailable(error: unknown): boolean {
+	return tokenFailureIn(error) !== undefined;
+}
+
+function tokenFailureIn(error: unknown): { message?: unknown } | undefined {
+	let current: unknown = error;
+	for (let depth = 0; depth < 6 && current !== null && typeof current === 'object'; depth++) {
+		if ((current as { tokenUnavailable?: unknown }).tokenUnavailable === true) return current as { message?: unknown };
+		current = (current as { cause?: unknown }).cause;
+	}
+	return undefined;
+}
+
 export class InputError extends Error {
 	constructor(
 		message: string,
@@ -154,7 +177,7 @@ const NETWORK_WORDS: Record<string, string> = {
 	EHOSTUNREACH: 'its host is unreachable',
 };
 
-function networkWords(code: string): string {
+export function networkWords(code: string): string {
 	return NETWORK_WORDS[code.toUpperCase()] ?? 'a network error';
 }
 
@@ -190,11 +213,16 @@ function timeoutMessage(context: VendorErrorContext, timedOut: 'answer' | 'stall
 export function vendorApiError(node: INode, error: unknown, context: VendorErrorContext): NodeApiError {
 	if (error instanceof NodeApiError && (error as NodeApiError & { vendorChecked?: boolean }).vendorChecked) return error;
 	const secrets = [...(context.secrets ?? []), ...secretsSentWith(error)];
-	const failure = readVendorFailure(error);
+	const tokenFailure = tokenFailureIn(error);
+	// A failed token request is not the vendor's answer to this call: its status is not this call's.
+	const failure: VendorFailure = tokenFailure ? {} : readVendorFailure(error);
 	const operation = `${context.operation}${context.sentOnce ? ' (sent once, not retried)' : ''}`;
 	let message: string;
 	let description: string | undefined;
-	if (failure.status) {
+	if (tokenFailure) {
+		// The credential's own words (n8n rewrites a wrapped message that names a network code).
+		message = redact(`n8n got no ${context.vendor} token for ${context.operation}: ${String(tokenFailure.message ?? 'the token request failed')}`, secrets);
+	} else if (failure.status) {
 		const what = `${context.vendor} answered HTTP ${failure.status} to ${operation}`;
 		message = redact(failure.message ? `${what}: ${failure.message}` : what, secrets);
 	} else if (failure.timedOut) {
@@ -224,6 +252,8 @@ export function vendorApiError(node: INode, error: unknown, context: VendorError
 		itemIndex: context.itemIndex,
 	});
 	(apiError as NodeApiError & { vendorChecked?: boolean }).vendorChecked = true;
+	// The plain errorResponse above does not carry the cause: keep the mark for isTokenUnavailable.
+	if (tokenFailure) (apiError as NodeApiError & { tokenUnavailable?: boolean }).tokenUnavailable = true;
 	return apiError;
 }
 

@@ -11,7 +11,7 @@ import type {
 	IWebhookFunctions,
 } from 'n8n-workflow';
 
-import { InputError, vendorApiError } from './errors';
+import { InputError, isTokenUnavailable, vendorApiError } from './errors';
 import { secondsText } from './poll';
 import { failureFacts, isIdempotentMethod, withRetry } from './retry';
 
@@ -205,7 +205,9 @@ export function createVendorTransport<Request extends ApiRequest>(spec: VendorSp
 			const facts = failureFacts(error);
 			const status = apiError.httpCode ? Number(apiError.httpCode) : undefined;
 			// The vendor's own words are in the message already; the description says whether a rerun is safe.
-			if (!idempotent) apiError.description = sentOnceHint(spec.vendor, spec.sentOnceBecause, status, facts.timedOut !== undefined);
+			if (isTokenUnavailable(error)) {
+				apiError.description = `n8n got no token for this call, so ${spec.vendor} did not act on it${idempotent ? '' : ': nothing was created, and the node can be run again once a token can be had'}.`;
+			} else if (!idempotent) apiError.description = sentOnceHint(spec.vendor, spec.sentOnceBecause, status, facts.timedOut !== undefined);
 			if (status !== undefined && status >= 300 && status < 400) {
 				apiError.description = [redirectHint(spec.vendor, options.url, facts.location), apiError.description].filter(Boolean).join(' ');
 			}

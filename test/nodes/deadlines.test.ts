@@ -119,7 +119,7 @@ describe('Whilter', () => {
 				}),
 			});
 			expect(result.error?.message).toBe(
-				`GET /acme/task/status/task-1 failed: Whilter did not answer POST /getToken/token within 1 s, so there is no token for client ID "${WHILTER_CLIENT.clientId}". Check the token URL, or raise "Token Request Timeout (Seconds)" in the credential.`,
+				`n8n got no Whilter token for GET /acme/task/status/task-1: Whilter did not answer POST /getToken/token within 1 s, so there is no token for client ID "${WHILTER_CLIENT.clientId}". Check the token URL, or raise "Token Request Timeout (Seconds)" in the credential.`,
 			);
 			// The token request creates nothing: it is retried like a GET, and the API call is never sent.
 			expect(silent.requests.map((r) => `${r.method} ${r.path}`)).toEqual(Array(ATTEMPTS).fill('POST /getToken/token'));

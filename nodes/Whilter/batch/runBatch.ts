@@ -3,7 +3,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { BINARY_ENCODING, NodeApiError, NodeOperationError } from 'n8n-workflow';
 import type { IBinaryData, IDataObject, IExecuteFunctions, INodeExecutionData, IPairedItemData } from 'n8n-workflow';
 
-import { asNodeError, InputError } from '../../shared/errors';
+import { asNodeError, InputError, isTokenUnavailable } from '../../shared/errors';
 import { failureFacts } from '../../shared/retry';
 import { errorItem } from '../../shared/perItem';
 import { TASK_PATH, taskPathOption } from '../api/endpoints';
@@ -329,12 +329,15 @@ async function uploadNewFile(
  */
 function taskCallError(apiError: NodeApiError | NodeOperationError, drop: S3Drop, file: PlacedFile): NodeApiError | NodeOperationError {
 	const status = 'httpCode' in apiError && apiError.httpCode ? Number(apiError.httpCode) : undefined;
-	const refused = status !== undefined && status >= 400 && status < 500 && status !== 408;
+	// No token: the task call was not sent, or refused unauthenticated; either way Whilter made nothing.
+	const refused = isTokenUnavailable(apiError) || (status !== undefined && status >= 400 && status < 500 && status !== 408);
 	const where = `bucket "${drop.bucket}", key "${file.key}" (${file.rowCount} rows)`;
 	const resume = `set "Options → File Already Uploaded" to file name "${file.fileName}", S3 key "${file.key}", row count ${file.rowCount}`;
+	// The vendor's message may end with its own full stop.
+	const said = apiError.message.replace(/\.+$/, '');
 	apiError.message = refused
-		? `${apiError.message}. Whilter created no task. The file is already in S3: ${where}; to create the task without uploading again, ${resume}`
-		: `${apiError.message}. Whilter may have created the task before the call failed: do not create it again before checking. The file is in S3: ${where}, uploaded ${new Date().toISOString()}; ask Whilter whether a task exists for file "${file.fileName}" (or look it up with Whilter Status if you learn its task ID). Only if none exists, ${resume}`;
+		? `${said}. Whilter created no task. The file is already in S3: ${where}; to create the task without uploading again, ${resume}`
+		: `${said}. Whilter may have created the task before the call failed: do not create it again before checking. The file is in S3: ${where}, uploaded ${new Date().toISOString()}; ask Whilter whether a task exists for file "${file.fileName}" (or look it up with Whilter Status if you learn its task ID). Only if none exists, ${resume}`;
 	return apiError;
 }
 

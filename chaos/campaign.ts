@@ -114,7 +114,7 @@ export interface CampaignRunner {
 	run(plan: CampaignPlan): Promise<CampaignOutcome>;
 }
 
-interface Servers {
+export interface Servers {
 	s3: S3Server;
 	whilter: WhilterServer;
 	insider: InsiderServer;
@@ -122,7 +122,7 @@ interface Servers {
 	close(): Promise<void>;
 }
 
-function secretsOf(plan: CampaignPlan): { clientSecret: string; insiderKey: string; timepayToken: string } {
+export function secretsOf(plan: CampaignPlan): { clientSecret: string; insiderKey: string; timepayToken: string } {
 	return {
 		clientSecret: `chaos-secret-${plan.id}-${plan.stormSeed.toString(16)}`,
 		insiderKey: `ins-key-${plan.id}-SECRET`,
@@ -130,7 +130,8 @@ function secretsOf(plan: CampaignPlan): { clientSecret: string; insiderKey: stri
 	};
 }
 
-async function startServers(plan: CampaignPlan): Promise<Servers> {
+/** `autoAdvanceMs`: how fast Whilter moves a task on (a real n8n must be waiting before the callback comes; 0 = only when told). */
+export async function startServers(plan: CampaignPlan, overrides: { autoAdvanceMs?: number } = {}): Promise<Servers> {
 	const secrets = secretsOf(plan);
 	// The store's signature check and Date header on the real clock: the AWS SDK signs with new Date(), not Date.now.
 	const s3 = await startS3Server({ buckets: [BUCKET], clock: realNow });
@@ -142,7 +143,7 @@ async function startServers(plan: CampaignPlan): Promise<Servers> {
 		s3: { endpoint: s3.upstreamEndpoint, bucket: BUCKET, region: 'us-east-1', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
 		tokenTtlSeconds: plan.tokenTtlSeconds,
 		expiredTokenStatus: plan.expiredTokenStatus,
-		autoAdvanceMs: 20,
+		autoAdvanceMs: overrides.autoAdvanceMs ?? 20,
 		failRowEvery: 5,
 		checkRowCount: !plan.large,
 	});
@@ -172,7 +173,7 @@ function phoneOf(plan: CampaignPlan, i: number): string {
 }
 
 /** The campaign's rows: names with commas, quotes and non-Latin letters now and then; a large campaign carries a big incompressible field. */
-function rowsOf(plan: CampaignPlan): IDataObject[] {
+export function rowsOf(plan: CampaignPlan): IDataObject[] {
 	const draw = new Draw(plan.stormSeed ^ 0x5bd1e995);
 	const names = ['Asha Kulkarni', 'प्रिया शर्मा', 'Rahul "RJ" Joshi', 'Meera, N.', 'தமிழ்ச்செல்வி', 'O\'Brien'];
 	return Array.from({ length: plan.rows }, (_, i) => ({
@@ -326,7 +327,7 @@ export class InProcessRunner implements CampaignRunner {
 			executions.push(realtime.outcome);
 			// Let what the servers still do for this campaign finish (a completion, a callback) before the ledger is read.
 			for (const server of [whilter, insider, timepay, s3]) server.faults.calm();
-			const ledger = await this.ledgerOf(servers);
+			const ledger = await ledgerOf(servers);
 			if (process.env.CHAOS_DEBUG) {
 				// What each server saw, for a replayed campaign.
 				for (const r of s3.requests) process.stdout.write(`  s3 ${r.method} ${r.path}?${r.query.slice(0, 60)} ${r.fault ?? ''} ${r.status ?? '-'}\n`);
@@ -499,31 +500,32 @@ export class InProcessRunner implements CampaignRunner {
 			deliveries.push(await this.deliverOnce(store, whilterApi, workflow, task, body));
 		}
 	}
+}
 
-	private async ledgerOf(servers: Servers): Promise<CampaignLedger> {
-		const { s3, whilter, insider, timepay } = servers;
-		// A completion in flight (writing the output, calling back) ends before the ledger is read.
-		await whilter.advance().catch(() => undefined);
-		const zipRows = new Map<string, string[]>();
-		for (const task of whilter.tasks.values()) {
-			try {
-				const csv = await singleCsvOf(await s3.getObjectBuffer(BUCKET, task.inputKey));
-				const Papa = (await import('papaparse')).default;
-				const parsed = Papa.parse<Record<string, string>>(csv, { header: true, skipEmptyLines: true });
-				zipRows.set(task.id, parsed.data.map((r) => r.phone));
-			} catch {
-				zipRows.set(task.id, []);
-			}
+/** What the servers received and acted on for one campaign (a completion in flight ends first). */
+export async function ledgerOf(servers: Servers): Promise<CampaignLedger> {
+	const { s3, whilter, insider, timepay } = servers;
+	// A completion in flight (writing the output, calling back) ends before the ledger is read.
+	await whilter.advance().catch(() => undefined);
+	const zipRows = new Map<string, string[]>();
+	for (const task of whilter.tasks.values()) {
+		try {
+			const csv = await singleCsvOf(await s3.getObjectBuffer(BUCKET, task.inputKey));
+			const Papa = (await import('papaparse')).default;
+			const parsed = Papa.parse<Record<string, string>>(csv, { header: true, skipEmptyLines: true });
+			zipRows.set(task.id, parsed.data.map((r) => r.phone));
+		} catch {
+			zipRows.set(task.id, []);
 		}
-		return {
-			tasks: [...whilter.tasks.values()],
-			zipRows,
-			realtime: [...whilter.realtime.values()],
-			initiations: [...timepay.initiations],
-			insiderMedia: insider.media.size,
-			insiderUploadPosts: insider.requests.filter((r) => r.method === 'POST' && r.path === '/v1/media/upload').length,
-			multipart: [...s3.multipart.values()],
-			callbacks: [...whilter.callbacks],
-		};
 	}
+	return {
+		tasks: [...whilter.tasks.values()],
+		zipRows,
+		realtime: [...whilter.realtime.values()],
+		initiations: [...timepay.initiations],
+		insiderMedia: insider.media.size,
+		insiderUploadPosts: insider.requests.filter((r) => r.method === 'POST' && r.path === '/v1/media/upload').length,
+		multipart: [...s3.multipart.values()],
+		callbacks: [...whilter.callbacks],
+	};
 }

@@ -18,6 +18,8 @@ export interface ChaosOptions {
 	runner: CampaignRunner;
 	/** One campaign in this many uploads a ZIP past one S3 part (0: none). */
 	largeEvery?: number;
+	/** Campaigns run by another runner (a real n8n), beside the main one with a concurrency of their own. */
+	lanes?: Array<{ runner: CampaignRunner; indexes: readonly number[]; concurrency: number }>;
 	log?: (line: string) => void;
 }
 
@@ -33,6 +35,8 @@ export interface ChaosSummary {
 	/** Campaigns that broke an invariant, with what broke and how to replay them. */
 	broken: Array<{ index: number; notes: string[] }>;
 	realMs: number;
+	/** Campaigns judged, by the runner that ran them. */
+	byRunner: Record<string, number>;
 	/** How far the campaigns got: the invariants only bite where something happened. */
 	coverage: Record<string, number>;
 	line: string;
@@ -70,17 +74,19 @@ function faultKey(kind: string, server: string): string {
 export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
 	const log = options.log ?? (() => undefined);
 	const began = realNow();
-	const indexes = options.only ?? Array.from({ length: options.campaigns }, (_, i) => i);
+	const all = options.only ?? Array.from({ length: options.campaigns }, (_, i) => i);
+	const lanes = (options.lanes ?? []).map((lane) => ({ ...lane, indexes: lane.indexes.filter((i) => all.includes(i)) }));
+	const elsewhere = new Set(lanes.flatMap((lane) => lane.indexes));
+	lanes.unshift({ runner: options.runner, indexes: all.filter((i) => !elsewhere.has(i)), concurrency: options.concurrency });
 	const outcomes: Array<{ outcome: CampaignOutcome; verdict: ReturnType<typeof judge> }> = [];
 	const crashed: ChaosSummary['broken'] = [];
-	let next = 0;
-	const worker = async () => {
-		while (next < indexes.length) {
-			const index = indexes[next++];
+	const worker = async (lane: (typeof lanes)[number], queue: { next: number }) => {
+		while (queue.next < lane.indexes.length) {
+			const index = lane.indexes[queue.next++];
 			const plan = planCampaign(options.seed, index, { largeEvery: options.largeEvery });
 			let outcome: CampaignOutcome;
 			try {
-				outcome = await options.runner.run(plan);
+				outcome = await lane.runner.run(plan);
 			} catch (error) {
 				// A campaign the harness could not run breaks the run: reported with its replay, not hidden.
 				const why = error instanceof Error ? (error.stack ?? error.message) : String(error);
@@ -93,13 +99,18 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
 			const broken = Object.values(verdict.violations).some((n) => n > 0);
 			const ok = outcome.executions.every((e) => e.ok);
 			log(
-				`campaign ${index} (${plan.id}, ${plan.input}, ${plan.rows} rows${plan.large ? ', large' : ''}, rate ${plan.rate}, callbacks ${plan.callbacks}): ` +
+				`campaign ${index}${lane.runner.name === options.runner.name ? '' : ` [${lane.runner.name}]`} (${plan.id}, ${plan.input}, ${plan.rows} rows${plan.large ? ', large' : ''}, rate ${plan.rate}, callbacks ${plan.callbacks}): ` +
 					`${outcome.faults.length + outcome.extraFaults.length} faults, ${Math.round(outcome.executions.reduce((sum, e) => sum + e.realMs, 0))} ms, ${ok ? 'all executions succeeded' : 'failed with: ' + verdict.errors.map((e) => maskMessage(e).slice(0, 160)).join(' | ')}` +
 					(broken ? ` — BROKEN: ${verdict.notes.join('; ')} (replay: CHAOS_SEED=${options.seed} CHAOS_CAMPAIGN=${index})` : ''),
 			);
 		}
 	};
-	await Promise.all(Array.from({ length: Math.max(1, options.concurrency) }, worker));
+	await Promise.all(
+		lanes.flatMap((lane) => {
+			const queue = { next: 0 };
+			return Array.from({ length: Math.max(1, lane.concurrency) }, async () => await worker(lane, queue));
+		}),
+	);
 
 	const totals: Violations = { ...ZERO };
 	const faultsByKind: Record<string, number> = {};
@@ -134,12 +145,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
 		insiderMedia: outcomes.reduce((n, o) => n + o.outcome.ledger.insiderMedia, 0),
 		realtimeRequests: outcomes.reduce((n, o) => n + o.outcome.ledger.realtime.length, 0),
 	};
+	const byRunner: Record<string, number> = {};
+	for (const { outcome } of outcomes) byRunner[outcome.runner] = (byRunner[outcome.runner] ?? 0) + 1;
 	const byKind = Object.entries(faultsByKind)
 		.sort((a, b) => b[1] - a[1])
 		.map(([kind, n]) => `${kind}:${n}`)
 		.join(' ');
 	const line =
-		`chaos: campaigns=${outcomes.length} faults=${faults} (by kind ${byKind}) lost_rows=${totals.lostRows} duplicate_tasks=${totals.duplicateTasks} ` +
+		`chaos: campaigns=${outcomes.length} real_n8n=${byRunner['real-n8n'] ?? 0} faults=${faults} (by kind ${byKind}) lost_rows=${totals.lostRows} duplicate_tasks=${totals.duplicateTasks} ` +
 		`duplicate_initiations=${totals.duplicateInitiations} orphan_uploads=${totals.orphanUploads} hung=${totals.hung} leaked_secrets=${totals.leakedSecrets} ` +
 		`failed_with_clear_error=${failedWithClearError} duplicate_realtime=${totals.duplicateRealtime} repeated_uploads=${totals.repeatedUploads} ` +
 		`duplicate_starts=${totals.duplicateStarts} unclear_errors=${totals.unclearErrors} unheard_uploads_left_open=${coverage.unheardUploadsLeftOpen} seed=${options.seed}`;
@@ -153,6 +166,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
 		errorGroups: [...groups.entries()].map(([message, g]) => ({ message, count: g.count, example: g.example })).sort((a, b) => b.count - a.count),
 		broken: broken.sort((a, b) => a.index - b.index),
 		realMs: realNow() - began,
+		byRunner,
 		coverage,
 		line,
 	};

@@ -4,7 +4,7 @@
  * campaign's faults and waits do not depend on the others.
  */
 import type { CampaignOutcome, CampaignRunner } from './campaign';
-import { judge } from './invariants';
+import { judge, noViolations } from './invariants';
 import type { Violations } from './invariants';
 import { planCampaign } from './plan';
 import { realNow } from './virtualTime';
@@ -42,18 +42,6 @@ export interface ChaosSummary {
 	line: string;
 }
 
-const ZERO: Violations = {
-	lostRows: 0,
-	duplicateTasks: 0,
-	duplicateInitiations: 0,
-	duplicateRealtime: 0,
-	repeatedUploads: 0,
-	duplicateStarts: 0,
-	orphanUploads: 0,
-	hung: 0,
-	leakedSecrets: 0,
-	unclearErrors: 0,
-};
 
 /** An error message with what differs between campaigns masked, so one kind of failure is one group. */
 export function maskMessage(message: string): string {
@@ -112,7 +100,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
 		}),
 	);
 
-	const totals: Violations = { ...ZERO };
+	const totals = noViolations();
 	const faultsByKind: Record<string, number> = {};
 	const groups = new Map<string, { count: number; example: string }>();
 	let faults = 0;

@@ -52,10 +52,9 @@ function countOccurrences(text: string, secret: string): number {
 	return n;
 }
 
-export function judge(outcome: CampaignOutcome): CampaignVerdict {
-	const { ledger } = outcome;
-	const notes: string[] = [];
-	const v: Violations = {
+/** Every count at zero: what a campaign starts from, and what a run must end with. */
+export function noViolations(): Violations {
+	return {
 		lostRows: 0,
 		duplicateTasks: 0,
 		duplicateInitiations: 0,
@@ -67,6 +66,12 @@ export function judge(outcome: CampaignOutcome): CampaignVerdict {
 		leakedSecrets: 0,
 		unclearErrors: 0,
 	};
+}
+
+export function judge(outcome: CampaignOutcome): CampaignVerdict {
+	const { ledger } = outcome;
+	const notes: string[] = [];
+	const v = noViolations();
 
 	// One Batch execution per campaign: one task at most.
 	if (ledger.tasks.length > 1) {

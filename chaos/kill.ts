@@ -199,6 +199,20 @@ function errorText(execution: Execution): string {
 	return error ? `${error.message ?? ''}${error.description ? ` — ${error.description}` : ''}` : '(no error)';
 }
 
+/** SIGKILL, then n8n again on the same database (see killN8n, restartN8n). */
+async function killAndRestart(n8n: N8nHandle): Promise<N8nHandle> {
+	await killN8n(n8n);
+	return await restartN8n(n8n);
+}
+
+/** The killed execution as the restarted n8n's public API shows it, once it is no longer new or running (or as it is after a minute). */
+async function killedExecution(n8n: N8nHandle, executionId: string): Promise<Execution> {
+	return await until('the killed execution in the public API', 60_000, async () => {
+		const e = await statusOf(n8n, executionId);
+		return ['new', 'running'].includes(e.status) ? undefined : e;
+	}).catch(async () => await statusOf(n8n, executionId));
+}
+
 /** A calm plan (no storm): the scenario's fault is the kill alone. */
 function calmPlan(index: number): CampaignPlan {
 	return { ...planCampaign(20261203, 10_000 + index), rate: 0, tokenUses: undefined, tokenTtlSeconds: 3600, callbacks: 'once', large: false };
@@ -231,14 +245,10 @@ async function duringUpload(log: (line: string) => void): Promise<KillResult> {
 			servers.s3.silence({ method: 'PUT', query: 'partNumber', times: 1 });
 			const executionId = await startManualRun(n8n, DEFAULT_N8N_VERSION, saved.id);
 			await until('an UploadPart held by the S3 server', 240_000, () => (servers.s3.requests.some((r) => r.silenced) ? true : undefined));
-			await killN8n(n8n);
 			const killed = n8n;
 			n8n = undefined;
-			n8n = await restartN8n(killed);
-			const after = await until('the killed execution in the public API', 60_000, async () => {
-				const e = await statusOf(n8n as N8nHandle, executionId);
-				return ['new', 'running'].includes(e.status) ? undefined : e;
-			}).catch(async () => await statusOf(n8n as N8nHandle, executionId));
+			n8n = await killAndRestart(killed);
+			const after = await killedExecution(n8n, executionId);
 			findings.push(`after restart the execution is "${after.status}" (finished=${after.finished})`);
 			const rerun = await n8n.runManually(saved.id, { timeoutMs: 300_000 });
 			findings.push(`run again: ${rerun.status}${rerun.status === 'success' ? ` (task ${String(nodeOutput(rerun, 'Whilter Batch')[0]?.['task-id'] ?? '?')})` : `: ${errorText(rerun)}`}`);
@@ -271,10 +281,9 @@ async function whileWaiting(log: (line: string) => void): Promise<KillResult> {
 			const saved = await n8n.importWorkflow(batchWorkflow(`kill wait ${plan.id}`, plan, whilterApi, SMALL_ROWS, true));
 			const executionId = await startManualRun(n8n, DEFAULT_N8N_VERSION, saved.id);
 			await until('the execution waiting', 120_000, async () => ((await statusOf(n8n as N8nHandle, executionId)).status === 'waiting' ? true : undefined));
-			await killN8n(n8n);
 			const killed = n8n;
 			n8n = undefined;
-			n8n = await restartN8n(killed);
+			n8n = await killAndRestart(killed);
 			const after = await statusOf(n8n, executionId);
 			findings.push(`after restart the execution is "${after.status}"`);
 			const task = [...servers.whilter.tasks.values()][0];
@@ -310,14 +319,10 @@ async function afterTaskPost(log: (line: string) => void): Promise<KillResult> {
 			const saved = await n8n.importWorkflow(batchWorkflow(`kill task ${plan.id}`, plan, whilterApi, SMALL_ROWS, false));
 			const executionId = await startManualRun(n8n, DEFAULT_N8N_VERSION, saved.id);
 			await until('the task created and its answer held', 120_000, () => (proxy.held() && servers.whilter.tasks.size === 1 ? true : undefined));
-			await killN8n(n8n);
 			const killed = n8n;
 			n8n = undefined;
-			n8n = await restartN8n(killed);
-			const after = await until('the killed execution in the public API', 60_000, async () => {
-				const e = await statusOf(n8n as N8nHandle, executionId);
-				return ['new', 'running'].includes(e.status) ? undefined : e;
-			}).catch(async () => await statusOf(n8n as N8nHandle, executionId));
+			n8n = await killAndRestart(killed);
+			const after = await killedExecution(n8n, executionId);
 			findings.push(`after restart the execution is "${after.status}" (finished=${after.finished})`);
 			const rerun = await n8n.runManually(saved.id, { timeoutMs: 120_000 });
 			const message = errorText(rerun);

@@ -102,13 +102,16 @@ export interface PerItemOptions<Plan> {
 	firstItemOnly?: boolean;
 }
 
-/** The one shape of a failed item under "continue on fail", in every node of the package. */
+/**
+ * The one shape of a failed item under "continue on fail", in every node of the package: the message
+ * under `error`, the rest (the advice, what was uploaded where) under `details`. n8n sends an item to
+ * the error output ("Continue (using error output)") only when its JSON holds nothing but error,
+ * message and details; any other key would send the failure down the success branch.
+ */
 export function errorItem(error: NodeOperationError | Error, pairedItem: IPairedItemData | IPairedItemData[], extra: IDataObject = {}): INodeExecutionData {
 	const description = (error as { description?: unknown }).description;
-	return {
-		json: { error: error.message, ...(typeof description === 'string' && description ? { description } : {}), ...extra },
-		pairedItem,
-	};
+	const details: IDataObject = { ...(typeof description === 'string' && description ? { description } : {}), ...extra };
+	return { json: { error: error.message, ...(Object.keys(details).length ? { details } : {}) }, pairedItem };
 }
 
 function toArray(output: ItemOutput | ItemOutput[]): ItemOutput[] {

@@ -207,6 +207,8 @@ export interface NodeSpec {
 	parameters?: INodeParameters;
 	credentials?: Record<string, { id: string; name: string }>;
 	continueOnFail?: boolean;
+	/** Settings → On Error: "Continue (using error output)": failed items leave on a second output. */
+	errorOutput?: boolean;
 }
 
 export interface RunResult {
@@ -285,6 +287,7 @@ export async function runChain(options: {
 				parameters: spec.parameters ?? {},
 				credentials: spec.credentials,
 				...(spec.continueOnFail ? { onError: 'continueRegularOutput' as const } : {}),
+				...(spec.errorOutput ? { onError: 'continueErrorOutput' as const } : {}),
 			}),
 		),
 	];

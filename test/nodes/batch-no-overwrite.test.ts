@@ -145,7 +145,7 @@ describe('Whilter Batch never overwrites a file in the drop by default', () => {
 		});
 		const [item] = result.output('Batch');
 		expect(String(item.json.error)).toMatch(/^The S3 drop already holds a file named "T-100_Go-On\.zip"/);
-		expect(item.json.upload).toEqual({});
+		expect((item.json.details as IDataObject).upload).toEqual({});
 	});
 
 	it('Replace Existing File overwrites on purpose, and the task is created for the new file', async () => {

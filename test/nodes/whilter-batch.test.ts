@@ -14,6 +14,7 @@ import type { WhilterWithS3 } from '../harness/whilter';
 import type { S3Server } from '../servers/s3';
 import type { WhilterServer } from '../servers/whilter';
 import { readZipEntries } from '../servers/zipEntries';
+import { PAIR_AS_NUMBERS_FROM } from '../../nodes/Whilter/batch/runBatch';
 
 const { bucket: BUCKET, prefix: PREFIX } = DEFAULT_DROP;
 let servers: WhilterWithS3;
@@ -265,8 +266,34 @@ describe('Whilter Batch through n8n-core', () => {
 		const out = result.output('Batch');
 		expect(out).toHaveLength(1);
 		expect(String(out[0].json.error)).toMatch(/500/);
-		expect(out[0].json.upload).toMatchObject({ bucket: BUCKET, 'file-path': `${PREFIX}/T-100_cof.zip`, 'row-count': tricky.length });
+		expect((out[0].json.details as IDataObject).upload).toMatchObject({ bucket: BUCKET, 'file-path': `${PREFIX}/T-100_cof.zip`, 'row-count': tricky.length });
 		expect(out[0].pairedItem).toHaveLength(tricky.length);
+	});
+
+	it('under "Continue (using error output)" the failure leaves on the error output, with the first input row, for small and large runs', async () => {
+		for (const count of [tricky.length, PAIR_AS_NUMBERS_FROM + 500]) {
+			const items = count === tricky.length ? tricky : Array.from({ length: count }, (_, i) => ({ phone: `+9198${String(i).padStart(8, '0')}`, name: `n${i}` }));
+			whilter.faults.add({ method: 'POST', path: '/acme/task', kind: 'status', status: 500 });
+			const result = await runBatch(items, { campaignName: `error-output-${count}` }, { errorOutput: true });
+			expect(result.error).toBeUndefined();
+			expect(result.output('Batch', 0)).toHaveLength(0);
+			const failed = result.output('Batch', 1);
+			expect(failed).toHaveLength(1);
+			expect(String(failed[0].json.error)).toMatch(/500/);
+			// n8n merges the paired input row into the error item: the pairing resolved.
+			expect(failed[0].json.phone).toBe(items[0].phone);
+			expect((failed[0].json.details as IDataObject).upload).toMatchObject({ 'row-count': count });
+			whilter.faults.clear();
+		}
+	});
+
+	it('pairs a large run with every input by item number (8 bytes each), a small one by { item } objects', async () => {
+		const count = PAIR_AS_NUMBERS_FROM + 1;
+		const items = Array.from({ length: count }, (_, i) => ({ phone: `+9197${String(i).padStart(8, '0')}` }));
+		const result = await runBatch(items, { campaignName: 'pair-numbers' });
+		expect(result.error).toBeUndefined();
+		const [out] = result.output('Batch');
+		expect(out.pairedItem).toEqual(Array.from({ length: count }, (_, i) => i));
 	});
 
 	it('attaches the uploaded ZIP as binary output when asked', async () => {

@@ -307,7 +307,7 @@ describe('Whilter Realtime through n8n-core', () => {
 			expect(output[2].json.status).toBe('SUCCESS');
 			expect(output[1].json).toEqual({
 				error: expect.stringMatching(/^Item 1: Whilter could not make the media for whilter-request-id wr-[\w-]+: Rendering failed/),
-				description: expect.stringMatching(/^Whilter answered FAILURE to GET \/status\/wr-/),
+				details: { description: expect.stringMatching(/^Whilter answered FAILURE to GET \/status\/wr-/) },
 			});
 		});
 
@@ -506,7 +506,7 @@ describe('Whilter Realtime through n8n-core', () => {
 			expect(result.error).toBeUndefined();
 			expect(posts.map(userOf)).toEqual(['u-0', 'u-2']);
 			expect(output[1]).toEqual({
-				json: { error: 'Item 1: "User ID" is empty', description: 'Map a value, e.g. an expression reading a field of the item' },
+				json: { error: 'Item 1: "User ID" is empty', details: { description: 'Map a value, e.g. an expression reading a field of the item' } },
 				pairedItem: { item: 1 },
 			});
 			expect(output[2].json['user-id']).toBe('u-2');

@@ -188,8 +188,8 @@ describe('runPerItem: the same output and errors at any concurrency', () => {
 		if (continueOnFail) {
 			expect(concurrent.output!.map((o) => o.pairedItem)).toEqual([0, 1, 2, 3, 4, 5].map((item) => ({ item })));
 			expect(concurrent.output![1].json).toEqual({ error: 'plain failure' });
-			// One error-item shape in every node: the message, and the description when there is one.
-			expect(concurrent.output![3].json).toEqual({ error: 'Whilter answered HTTP 400', description: 'vendor said no' });
+			// One error-item shape in every node: the message, and the description under details when there is one.
+			expect(concurrent.output![3].json).toEqual({ error: 'Whilter answered HTTP 400', details: { description: 'vendor said no' } });
 		} else {
 			expect(concurrent.error).toEqual({ type: 'NodeOperationError', message: 'plain failure', itemIndex: 1 });
 		}

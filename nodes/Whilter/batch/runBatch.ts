@@ -345,18 +345,28 @@ function taskCallError(apiError: NodeApiError | NodeOperationError, drop: S3Drop
 const PAIRS_PER_TURN = 50_000;
 
 /**
+ * From this many input items on, the pairing lists bare item numbers. n8n resolves a number in a
+ * pairedItem list as `{ item: number }` (expressions, the error output), and a million numbers take
+ * 8 MB where a million `{ item }` objects take about 40 MB. The editor's hover highlighting reads
+ * only the object form, so small runs, the ones a person looks at item by item, keep it.
+ */
+export const PAIR_AS_NUMBERS_FROM = 1000;
+
+/**
  * The output item pairs with every input item, as n8n's own Aggregate node pairs: an expression after
  * this node can still reach the input rows. Made in turns, since n8n serves the editor and webhooks
  * from this thread.
  */
 async function pairWithEveryInput(count: number): Promise<IPairedItemData[]> {
+	if (count < PAIR_AS_NUMBERS_FROM) return Array.from({ length: count }, (_, item) => ({ item }));
 	// push, not new Array(count): V8 makes an array that long in dictionary mode.
-	const pairs: IPairedItemData[] = [];
+	const pairs: number[] = [];
 	for (let start = 0; start < count; start += PAIRS_PER_TURN) {
 		if (start) await new Promise<void>((resolve) => setImmediate(resolve));
-		for (let item = start, end = Math.min(count, start + PAIRS_PER_TURN); item < end; item++) pairs.push({ item });
+		for (let item = start, end = Math.min(count, start + PAIRS_PER_TURN); item < end; item++) pairs.push(item);
 	}
-	return pairs;
+	// n8n-workflow types the list as objects only; its resolver and its error output take numbers too.
+	return pairs as unknown as IPairedItemData[];
 }
 
 /** Builds, uploads and registers one batch file for all the input items of this execution. */
@@ -366,7 +376,7 @@ export async function runBatch(
 	overrides: { callbackUrl?: string } = {},
 ): Promise<INodeExecutionData[]> {
 	// The pairing is made last, once the upload's buffers and the planning's garbage are gone, so
-	// that its million entries (about 20 MB) do not add to the upload's peak.
+	// that its million entries (8 MB) do not add to the upload's peak.
 	const inputCount = this.getInputData().length;
 	const options = this.getNodeParameter('options', 0, {}) as BatchOptions;
 	const credentials = await getWhilterCredentials(this);

@@ -8,6 +8,10 @@
  * - items: the rows as n8n items through Whilter Batch (n8n-core's WorkflowExecute, as in n8n);
  * - noop: the same items through a node that returns one item and does nothing else: what n8n
  *   itself costs for giving a node that many items. The node's own memory is items minus noop;
+ * - churn: the no-op, but it first makes and drops about 200 MB of short-lived objects, as any node
+ *   that reads its items does. n8n's copy of the items (each with its pairing lineage) is still young
+ *   when the node starts, so the first collections inside any such node see it all survive and V8
+ *   grows the young generation: a cost of the input that the plain no-op never triggers;
  * - file: a CSV file on disk through n8n's binary storage into Whilter Batch.
  * Every case runs BENCH_RUNS times (3; 1 with --quick), the cases of one size one after another in
  * each round (floor, items, noop, floor, file…), so a busy minute of the machine hits a node case and
@@ -68,7 +72,7 @@ function csvLine(row: IDataObject): string {
 	);
 }
 
-type Kind = 'floor' | 'items' | 'noop' | 'file' | 'idle';
+type Kind = 'floor' | 'items' | 'noop' | 'churn' | 'file' | 'idle';
 
 interface Measured {
 	kind: Kind;
@@ -194,7 +198,17 @@ async function floor(rows: number): Promise<Measured> {
 	});
 }
 
-async function nodeCase(kind: 'items' | 'noop' | 'file', rows: number, csvPath: string | undefined): Promise<Measured> {
+/** Makes and drops short-lived objects in turns, like a node reading its items, and keeps none. */
+async function churn(megabytes: number): Promise<number> {
+	let kept = 0;
+	for (let made = 0; made < megabytes * 1024 * 1024; ) {
+		await new Promise<void>((resolve) => setImmediate(resolve));
+		for (let i = 0; i < 20_000; i++, made += 64) kept += [String(i), i].length;
+	}
+	return kept;
+}
+
+async function nodeCase(kind: 'items' | 'noop' | 'churn' | 'file', rows: number, csvPath: string | undefined): Promise<Measured> {
 	// Loaded here so the floor runs without n8n-core in memory; the servers run in a process of their own.
 	const { CredentialStore, packageNodeTypes, probeNode, runChain, shutdownN8nCore } = await import('../test/harness/run');
 	const epochNow = () => performance.timeOrigin + performance.now();
@@ -245,6 +259,12 @@ async function nodeCase(kind: 'items' | 'noop' | 'file', rows: number, csvPath: 
 		code = { from, to: epochNow() };
 		return [{ json: { done: true } }];
 	});
+	const churning = probeNode('Batch', async () => {
+		const from = epochNow();
+		const made = await churn(200);
+		code = { from, to: epochNow() };
+		return [{ json: { done: made > 0 } }];
+	});
 	const timing = (run: Awaited<ReturnType<typeof runChain>>): Reported['node'] => {
 		const task = run.run.data.resultData.runData.Batch[0];
 		return { startTime: task.startTime, executionTime: task.executionTime };
@@ -271,7 +291,7 @@ async function nodeCase(kind: 'items' | 'noop' | 'file', rows: number, csvPath: 
 		const items = Array.from({ length: rows }, (_, i) => ({ json: process.env.BENCH_ROPE_ROWS === '1' ? makeRow(i) : makeItemRow(i) }));
 		settle();
 		return await measure(kind, rows, async () => {
-			const run = await runChain({ items, nodes: [kind === 'noop' ? noop : node], credentials: store });
+			const run = await runChain({ items, nodes: [kind === 'noop' ? noop : kind === 'churn' ? churning : node], credentials: store });
 			if (run.error) throw run.error;
 			return { node: timing(run), code };
 		});
@@ -325,7 +345,9 @@ function runChild(spec: string, csvPath?: string): Measured {
 		encoding: 'utf8',
 		stdio: ['ignore', 'pipe', 'inherit'],
 		maxBuffer: 64 * 1024 * 1024,
-		env: { ...process.env, NODE_OPTIONS: '--max-old-space-size=8192' },
+		// n8n's own heap settings: none. A larger --max-old-space-size also lets V8 grow the young
+		// generation further (32 MB semi-spaces against 16), which a node that allocates fast fills.
+		env: { ...process.env, NODE_OPTIONS: '' },
 	});
 	const line = output.split('\n').find((l) => l.startsWith('RESULT '));
 	if (!line) throw new Error(`bench case ${spec} printed no result`);
@@ -404,6 +426,7 @@ export function runBatchBench(): BatchBenchResult {
 				if (items.includes(rows)) {
 					run('items', rows);
 					run('noop', rows);
+					run('churn', rows);
 				}
 				if (files.includes(rows)) run('file', rows);
 			}
@@ -420,21 +443,29 @@ export function runBatchBench(): BatchBenchResult {
 			const base = r.get(`floor:${rows}`);
 			return node && base ? [node.wallMs / base.wallMs] : [];
 		});
-	/** Peak above the RSS before the run, node minus no-op, round by round. */
-	const overNoop = (rows: number) =>
+	/** Peak above the RSS before the run, node minus a baseline, round by round. */
+	const overNoop = (rows: number, baseline: Kind = 'noop') =>
 		rounds.flatMap((r) => {
 			const node = r.get(`items:${rows}`);
-			const noop = r.get(`noop:${rows}`);
+			const noop = r.get(`${baseline}:${rows}`);
 			return node && noop ? [node.peakRssMb - node.beforeRssMb - (noop.peakRssMb - noop.beforeRssMb)] : [];
 		});
 	process.stdout.write(`\n${header}\n`);
 	for (const rows of [...new Set([...items, ...files])].sort((a, b) => a - b)) {
-		for (const kind of ['floor', 'items', 'noop', 'file'] as const) {
+		for (const kind of ['floor', 'items', 'noop', 'churn', 'file'] as const) {
 			const runsOf = of(kind, rows);
-			if (runsOf.length) process.stdout.write(`${row(kind, rows, runsOf, kind === 'floor' || kind === 'noop' ? [] : ratios(kind, rows))}\n`);
+			if (runsOf.length) process.stdout.write(`${row(kind, rows, runsOf, kind === 'items' || kind === 'file' ? ratios(kind, rows) : [])}\n`);
 		}
 	}
-	for (const rows of items) process.stdout.write(`items ${label(rows)}: node's peak above the no-op's (MB): ${spread(overNoop(rows))}\n`);
+	for (const rows of items) {
+		process.stdout.write(
+			`items ${label(rows)}: node's peak above the no-op's (MB): ${spread(overNoop(rows))}; above the churning no-op's: ${spread(overNoop(rows, 'churn'))}; the churning no-op above the no-op: ${spread(rounds.flatMap((r) => {
+				const c = r.get(`churn:${rows}`);
+				const n = r.get(`noop:${rows}`);
+				return c && n ? [c.peakRssMb - c.beforeRssMb - (n.peakRssMb - n.beforeRssMb)] : [];
+			}))}\n`,
+		);
+	}
 	const idle = of('idle', 0);
 	if (idle.length) {
 		process.stdout.write(

@@ -32,7 +32,7 @@ describe('planItemRows duplicates', () => {
 			'Items 0 and 2 have the same identifier',
 		);
 		const kept = planItemRows(rows, { identifier: 'phone', skipInvalidRows: false, duplicateIdentifiers: 'keepFirst', nestedValues: 'error' });
-		expect(kept.indexes).toEqual([0, 1]);
+		expect([...kept.indexes]).toEqual([0, 1]);
 		expect(kept.duplicatesDropped).toEqual({ count: 1, first: [{ itemIndex: 2, identifier: '1' }] });
 	});
 });

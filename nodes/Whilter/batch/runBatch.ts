@@ -71,10 +71,11 @@ const ITEMS_PER_TURN = 50_000;
  * the node's first synchronous stretch would otherwise lengthen that block.
  */
 async function jsonOfItems(items: INodeExecutionData[]): Promise<IDataObject[]> {
-	const rows: IDataObject[] = [];
+	// Sized once: pushing a million entries would leave the copies of every growth step behind.
+	const rows = new Array<IDataObject>(items.length);
 	for (let start = 0; start < items.length; start += ITEMS_PER_TURN) {
 		await new Promise<void>((resolve) => setImmediate(resolve));
-		for (let i = start, end = Math.min(items.length, start + ITEMS_PER_TURN); i < end; i++) rows.push(items[i].json);
+		for (let i = start, end = Math.min(items.length, start + ITEMS_PER_TURN); i < end; i++) rows[i] = items[i].json;
 	}
 	return rows;
 }
@@ -359,11 +360,12 @@ export const PAIR_AS_NUMBERS_FROM = 1000;
  */
 async function pairWithEveryInput(count: number): Promise<IPairedItemData[]> {
 	if (count < PAIR_AS_NUMBERS_FROM) return Array.from({ length: count }, (_, item) => ({ item }));
-	// push, not new Array(count): V8 makes an array that long in dictionary mode.
-	const pairs: number[] = [];
+	// Sized once (V8 keeps even a 30-million-entry new Array packed): pushing would leave the copies
+	// of every growth step behind for the collector.
+	const pairs = new Array<number>(count);
 	for (let start = 0; start < count; start += PAIRS_PER_TURN) {
 		if (start) await new Promise<void>((resolve) => setImmediate(resolve));
-		for (let item = start, end = Math.min(count, start + PAIRS_PER_TURN); item < end; item++) pairs.push(item);
+		for (let item = start, end = Math.min(count, start + PAIRS_PER_TURN); item < end; item++) pairs[item] = item;
 	}
 	// n8n-workflow types the list as objects only; its resolver and its error output take numbers too.
 	return pairs as unknown as IPairedItemData[];

@@ -171,7 +171,8 @@ function runChild(format: Format, rows: number): Measured {
 		encoding: 'utf8',
 		stdio: ['ignore', 'pipe', 'inherit'],
 		maxBuffer: 64 * 1024 * 1024,
-		env: { ...process.env, NODE_OPTIONS: '--max-old-space-size=8192' },
+		// n8n's own heap settings: none (see bench/batch.ts).
+		env: { ...process.env, NODE_OPTIONS: '' },
 	});
 	const line = output.split('\n').find((l) => l.startsWith('RESULT '));
 	if (!line) throw new Error(`results case ${format} printed no result`);

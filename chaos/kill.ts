@@ -156,7 +156,7 @@ function batchWorkflow(name: string, plan: CampaignPlan, whilterApi: CredentialR
 	};
 }
 
-/** Rows with a large pseudo-random field, made inside n8n: a ZIP past one 8 MiB S3 part. */
+/** Rows with a large pseudo-random field, made inside n8n: a ZIP past one 5 MiB S3 part. */
 const LARGE_ROWS = `const A = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 let x = 12345;
 const out = [];

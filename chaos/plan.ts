@@ -18,7 +18,7 @@ export interface CampaignPlan {
 	id: string;
 	input: 'items' | 'file';
 	rows: number;
-	/** A ZIP past one 8 MiB part, so the S3 drop uploads it in parts (a share of the campaigns). */
+	/** A ZIP past one 5 MiB part, so the S3 drop uploads it in parts (a share of the campaigns). */
 	large: boolean;
 	/** Share of each server's requests that get a fault. */
 	rate: number;

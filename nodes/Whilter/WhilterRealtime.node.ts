@@ -234,7 +234,7 @@ export class WhilterRealtime implements INodeType {
 			await runPerItem(this, {
 				check: (itemIndex) => planRealtimeItem(this, itemIndex),
 				checkAcross: duplicateRequestIds,
-				run: async (plan, itemIndex, stopSignal) => await sendRealtimeItem(this, plan, itemIndex, stopSignal),
+				run: async (plan, itemIndex, stopSignal, opened) => await sendRealtimeItem(this, plan, itemIndex, stopSignal, opened),
 				concurrency: concurrencyOf(this),
 				firstAlone: true,
 			}),

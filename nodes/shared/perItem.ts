@@ -2,6 +2,7 @@ import { NodeOperationError } from 'n8n-workflow';
 import type { IBinaryKeyData, IDataObject, IExecuteFunctions, INodeExecutionData, IPairedItemData } from 'n8n-workflow';
 
 import { asNodeError } from './errors';
+import { turnClock } from './turns';
 
 export type Settled<T> =
 	| { status: 'fulfilled'; value: T }
@@ -19,8 +20,10 @@ export interface ConcurrencyOptions {
 	 */
 	stopOnError: boolean;
 	/**
-	 * The first task runs alone before the others start. With a credential whose token is fetched on
-	 * first use, this makes one token request instead of one per concurrent task.
+	 * The first task runs alone until its first request is answered (it calls `opened`) or it ends.
+	 * With a credential whose token is fetched on first use, this makes one token request instead of
+	 * one per concurrent task, and the others need not wait for the rest of the first task (a media
+	 * wait of seconds).
 	 */
 	firstAlone?: boolean;
 }
@@ -31,7 +34,8 @@ export interface ConcurrencyOptions {
  */
 export async function mapWithConcurrency<T>(
 	count: number,
-	work: (index: number, signal: AbortSignal) => Promise<T>,
+	/** `opened`: the task's first request was answered (see firstAlone); calling it again does nothing. */
+	work: (index: number, signal: AbortSignal, opened: () => void) => Promise<T>,
 	options: ConcurrencyOptions,
 ): Promise<Array<Settled<T>>> {
 	const limit = Math.max(1, Math.floor(options.limit) || 1);
@@ -53,6 +57,11 @@ export async function mapWithConcurrency<T>(
 		const start = (index: number) => {
 			const controller = new AbortController();
 			running.set(index, controller);
+			const opened = () => {
+				if (index !== 0 || firstDone) return;
+				firstDone = true;
+				launch();
+			};
 			const settle = (outcome: Settled<T>) => {
 				results[index] = outcome;
 				running.delete(index);
@@ -65,7 +74,7 @@ export async function mapWithConcurrency<T>(
 			};
 			// A task that throws synchronously is still a rejection, never an unhandled one.
 			void Promise.resolve()
-				.then(async () => await work(index, controller.signal))
+				.then(async () => await work(index, controller.signal, opened))
 				.then(
 					(value) => settle({ status: 'fulfilled', value }),
 					(reason: unknown) => settle({ status: 'rejected', reason }),
@@ -90,11 +99,15 @@ export interface PerItemOptions<Plan> {
 	check: (itemIndex: number) => Plan | Promise<Plan>;
 	/** Rules across items (two items with one ID): the items at fault, each with its error. */
 	checkAcross?: (plans: ReadonlyArray<Plan | undefined>) => Map<number, Error>;
-	/** One item's work: one output item, or several (a task's result rows), all paired with it. */
-	run: (plan: Plan, itemIndex: number, signal: AbortSignal) => Promise<ItemOutput | ItemOutput[]>;
+	/**
+	 * One item's work: one output item, or several (a task's result rows), all paired with it; objects
+	 * of its own, since they become the output items. It calls `opened` once its first request is
+	 * answered, which lets the other items start under firstAlone.
+	 */
+	run: (plan: Plan, itemIndex: number, signal: AbortSignal, opened: () => void) => Promise<ItemOutput | ItemOutput[]>;
 	/** Items in progress at once (1: one after the other); the output keeps the input order. */
 	concurrency?: number;
-	/** The first item runs alone, so a credential without a token fetches one, not one per concurrent item. */
+	/** The first item runs alone until its first request is answered, so a credential without a token fetches one, not one per concurrent item. */
 	firstAlone?: boolean;
 	/** Keep the input item's binary data on its output items (a node that adds a file next to the others). */
 	keepInputBinary?: boolean;
@@ -148,21 +161,33 @@ export async function runPerItem<Plan>(context: IExecuteFunctions, options: PerI
 
 	const settled = await mapWithConcurrency(
 		count,
-		async (itemIndex, signal) => {
+		async (itemIndex, signal, opened) => {
 			const plan = checked[itemIndex];
 			if (plan instanceof Error) throw plan;
-			return toArray(await options.run(plan, itemIndex, signal));
+			return toArray(await options.run(plan, itemIndex, signal, opened));
 		},
 		{ limit: options.concurrency ?? 1, firstAlone: options.firstAlone, stopOnError: !continueOnFail },
 	);
 
-	const out: INodeExecutionData[] = [];
+	// One input item can give a million outputs (a task's result rows): sized once, made in turns, and
+	// each output is the run's own object with its pairing added, not a copy of it.
+	const total = settled.reduce((sum, result) => sum + (result.status === 'fulfilled' ? result.value.length : 1), 0);
+	const out = new Array<INodeExecutionData>(total);
+	let filled = 0;
+	const clock = turnClock();
 	for (const [itemIndex, result] of settled.entries()) {
 		const pairedItem = { item: itemIndex };
 		if (result.status === 'fulfilled') {
-			for (const item of result.value) {
-				const binary = options.keepInputBinary ? { ...(inputs[itemIndex]?.binary ?? {}), ...(item.binary ?? {}) } : item.binary;
-				out.push({ json: item.json, ...(binary && Object.keys(binary).length ? { binary } : {}), pairedItem });
+			for (const [n, item] of result.value.entries()) {
+				if (n % 1024 === 1023 && clock.due()) await clock.next();
+				const output = item as INodeExecutionData;
+				if (options.keepInputBinary) {
+					const binary = { ...(inputs[itemIndex]?.binary ?? {}), ...(item.binary ?? {}) };
+					if (Object.keys(binary).length) output.binary = binary;
+				}
+				if (output.binary && !Object.keys(output.binary).length) delete output.binary;
+				output.pairedItem = pairedItem;
+				out[filled++] = output;
 			}
 			continue;
 		}
@@ -170,7 +195,7 @@ export async function runPerItem<Plan>(context: IExecuteFunctions, options: PerI
 		const reason = result.status === 'rejected' ? result.reason : new NodeOperationError(node, `Item ${itemIndex} was not run: an earlier item failed`, { itemIndex });
 		const nodeError = asNodeError(node, reason, itemIndex, { namesItem: true });
 		if (!continueOnFail) throw nodeError;
-		out.push(errorItem(nodeError, pairedItem));
+		out[filled++] = errorItem(nodeError, pairedItem);
 	}
 	return out;
 }

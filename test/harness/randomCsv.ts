@@ -5,7 +5,7 @@ import { join } from 'node:path';
 
 /**
  * A CSV file (`phone,blob`) of random hex, which compresses to about half: the default 120 000 rows
- * (24 MB) make a ZIP of two 8 MiB parts and a tail, so Whilter Batch uploads it as a multipart upload.
+ * (24 MB) make a ZIP of two 5 MiB parts and a tail, so Whilter Batch uploads it as a multipart upload.
  */
 export async function writeRandomCsv(dir: string, rows = 120_000): Promise<string> {
 	const path = join(dir, `random-${rows}.csv`);

@@ -69,7 +69,7 @@ async function submit(items: IDataObject[], campaignName: string, options: INode
 	});
 }
 
-/** A 24 MB CSV file, uploaded as a multipart upload (two 8 MiB parts and a tail). */
+/** A 24 MB CSV file, uploaded as a multipart upload (two 5 MiB parts and a tail). */
 async function submitBigFile(campaignName: string) {
 	bigCsv ??= await writeRandomCsv(workDir);
 	return await runChain({

@@ -65,7 +65,7 @@ async function csvInZip(key: string): Promise<string> {
 
 describe('Whilter Batch, CSV file input: rows checked as they stream', () => {
 	it('a duplicate identifier near the end of a large file aborts the multipart upload: no object left, no task', async () => {
-		// Random hex barely compresses: the ZIP needs several 8 MiB parts, so the upload is well under way when the row comes.
+		// Random hex barely compresses: the ZIP needs several 5 MiB parts, so the upload is well under way when the row comes.
 		const path = await writeFile('duplicate.csv', async (out) => {
 			out.write('phone,blob\n');
 			for (let i = 0; i < 120_000; i++) {

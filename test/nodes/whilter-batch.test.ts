@@ -369,7 +369,7 @@ describe('Whilter Batch through n8n-core', () => {
 
 let randomCsvPath: string | undefined;
 
-/** Random hex compresses to about half: 24 MB of it makes a ZIP of two 8 MiB parts and a tail. */
+/** Random hex compresses to about half: 24 MB of it makes a ZIP of two 5 MiB parts and a tail. */
 async function randomCsv(): Promise<string> {
 	if (randomCsvPath) return randomCsvPath;
 	const path = join(workDir, 'random.csv');

@@ -88,6 +88,41 @@ describe('mapWithConcurrency', () => {
 		expect(events).toEqual(['start 0', 'end 0', 'start 1', 'start 2', 'start 3', 'end 1', 'end 2', 'end 3']);
 	});
 
+	it('with firstAlone, starts the others as soon as the first says its first request was answered', async () => {
+		const events: string[] = [];
+		let answerFirst!: () => void;
+		const firstAnswered = new Promise<void>((resolve) => (answerFirst = resolve));
+		let endFirst!: () => void;
+		const firstEnds = new Promise<void>((resolve) => (endFirst = resolve));
+		const running = mapWithConcurrency(
+			3,
+			async (i, _signal, opened) => {
+				events.push(`start ${i}`);
+				if (i === 0) {
+					await firstAnswered;
+					events.push('0 answered');
+					opened();
+					await firstEnds;
+				}
+				events.push(`end ${i}`);
+			},
+			{ limit: 3, stopOnError: false, firstAlone: true },
+		);
+		// No timers here: a few rounds of promise jobs let every task that can start do so.
+		const flush = async () => {
+			for (let i = 0; i < 20; i++) await Promise.resolve();
+		};
+		await flush();
+		expect(events).toEqual(['start 0']);
+		answerFirst();
+		await flush();
+		// Items 1 and 2 ran while item 0 still waits for the rest of its work.
+		expect(events).toEqual(['start 0', '0 answered', 'start 1', 'end 1', 'start 2', 'end 2']);
+		endFirst();
+		await running;
+		expect(events).toContain('end 0');
+	});
+
 	it('handles no tasks, a limit below 1, and a task that throws synchronously', async () => {
 		expect(await mapWithConcurrency(0, async () => 1, { limit: 3, stopOnError: true })).toEqual([]);
 		const results = await mapWithConcurrency(
@@ -214,5 +249,28 @@ describe('runPerItem: the same output and errors at any concurrency', () => {
 		).rejects.toThrow('bad item 2');
 		// 0-2 end at 5 ms in that order: the ends of 0 and 1 start 3 and 4, the failure of 2 starts nothing.
 		expect(started).toEqual([0, 1, 2, 3, 4]);
+	});
+});
+
+describe('runPerItem: many outputs of one item', () => {
+	it('pairs a million-row answer in turns, giving the event loop a turn every few milliseconds', async () => {
+		jest.useRealTimers();
+		const context = fakeContext(1, false);
+		const rows = Array.from({ length: 40_000 }, (_, i) => ({ json: { row: i } }));
+		// A clock that moves 5 ms at every reading: the turns end after the same items on any machine.
+		let clock = 0;
+		const now = jest.spyOn(performance, 'now').mockImplementation(() => (clock += 5));
+		let ticks = 0;
+		let running = true;
+		const tick = () => {
+			ticks++;
+			if (running) setImmediate(tick);
+		};
+		setImmediate(tick);
+		const out = await runPerItem(context, { check: (i) => i, run: async () => rows }).finally(() => now.mockRestore());
+		running = false;
+		expect(out).toHaveLength(40_000);
+		expect(out[39_999]).toEqual({ json: { row: 39_999 }, pairedItem: { item: 0 } });
+		expect(ticks).toBeGreaterThanOrEqual(10);
 	});
 });

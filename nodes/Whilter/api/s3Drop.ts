@@ -24,7 +24,12 @@ export interface S3Drop {
 	forcePathStyle: boolean;
 }
 
-export const PART_SIZE_BYTES = 8 * 1024 * 1024;
+/**
+ * S3's smallest part: the upload holds up to about four parts at once (one filling, its copy when
+ * it is cut, and PARTS_IN_FLIGHT being sent), so the part size is most of the upload's memory. The
+ * limit of 10,000 parts still allows a ZIP of 48 GiB.
+ */
+export const PART_SIZE_BYTES = 5 * 1024 * 1024;
 /** Parts in flight at once: each is held in memory while it is sent, so this bounds the upload's memory. */
 export const PARTS_IN_FLIGHT = 2;
 
@@ -247,7 +252,7 @@ export function createS3Client(drop: S3Drop, abortSignal?: AbortSignal, timeouts
 			: {}),
 		forcePathStyle: drop.forcePathStyle,
 		retryStrategy: sdkRetryStrategy({ abortSignal }),
-		// socketTimeout is the idle timeout. requestTimeout would bound the whole request (an 8 MiB
+		// socketTimeout is the idle timeout. requestTimeout would bound the whole request (a 5 MiB
 		// part on a slow link included) and, in this SDK, only logs a warning unless told to throw.
 		requestHandler: { connectionTimeout: timeouts.connectMs, socketTimeout: timeouts.idleMs, ...proxyAgentsOfN8n() },
 	});

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 
 import { InputError } from '../../shared/errors';
+import { giveTurn } from '../../shared/turns';
 import { CsvTokenizer } from './csvTokenizer';
 import type { CsvNewline, CsvRecord } from './csvTokenizer';
 import { IdentifierSet } from './identifierSet';
@@ -248,7 +249,7 @@ class CsvFileReader {
 	private async settle(): Promise<void> {
 		while (this.tokenizer.paused && !this.peekPaused) {
 			if (this.suspect) await this.confirmSuspect();
-			else await nextTurn();
+			else await giveTurn();
 			this.tokenizer.resume();
 		}
 		if (!this.tokenizer.headerSeen && this.tokenizer.scanned - this.tokenizer.recordStart > HEADER_LIMIT) {
@@ -457,10 +458,6 @@ function slices(chunk: Buffer): Buffer[] {
 	return parts;
 }
 
-async function nextTurn(): Promise<void> {
-	await new Promise<void>((resolve) => setImmediate(resolve));
-}
-
 /**
  * Opens a CSV file from n8n's binary storage: reads far enough to check the header and the first data
  * row, then hands back the file as a stream (at the reader's pace) that checks every row as it passes:
@@ -493,7 +490,7 @@ export async function openCsvFile(source: CsvSource, options: CsvFileOptions): P
 				break;
 			}
 			for (const [k, slice] of slices(toBuffer(next.value)).entries()) {
-				if (k > 0) await nextTurn();
+				if (k > 0) await giveTurn();
 				await reader.write(slice);
 			}
 		}
@@ -520,7 +517,7 @@ export async function openCsvFile(source: CsvSource, options: CsvFileOptions): P
 					await reader.end();
 				} else {
 					for (const [k, slice] of slices(toBuffer(next.value)).entries()) {
-						if (k > 0) await nextTurn();
+						if (k > 0) await giveTurn();
 						await reader.write(slice);
 						out = reader.takeReady();
 						if (out) yield out;

@@ -3,6 +3,7 @@ import type { IDataObject } from 'n8n-workflow';
 import { cellProblem } from './csvWriter';
 import { ItemIdentifiers } from './itemIdentifiers';
 import { InputError } from '../../shared/errors';
+import { turnClock } from '../../shared/turns';
 
 /** Skipped rows and dropped duplicates are all counted, but only this many are listed in the output. */
 const REPORT_LIMIT = 100;
@@ -48,13 +49,8 @@ function mayFailAsCell(value: unknown): boolean {
 	return (type === 'object' && value !== null) || type === 'function' || type === 'symbol';
 }
 
-/**
- * Work per event-loop turn of planItemRowsAsync: rows are checked in slices of SLICE_ROWS until
- * TURN_MS have passed. A time budget, not a row count: a loaded machine, wide rows or a slow cell
- * check would make a fixed count of rows take far longer than intended.
- */
+/** planItemRowsAsync checks rows in slices of this many, and gives a turn once TURN_MS have passed. */
 const SLICE_ROWS = 1000;
-const TURN_MS = 8;
 
 /**
  * The planning pass, resumable: `run(end)` checks the rows up to `end`, `finish()` returns the plan.
@@ -171,14 +167,13 @@ export function planItemRows(rows: IDataObject[], options: RowPlanOptions): RowP
 	return planner.finish();
 }
 
-/** planItemRows in turns of about TURN_MS, yielding to the event loop between them. */
+/** planItemRows in turns of a few milliseconds (shared/turns.ts), yielding to the event loop between them. */
 export async function planItemRowsAsync(rows: IDataObject[], options: RowPlanOptions): Promise<RowPlan> {
 	const planner = createPlanner(rows, options);
+	const clock = turnClock();
 	while (!planner.done()) {
-		const until = performance.now() + TURN_MS;
-		do planner.run(planner.position() + SLICE_ROWS);
-		while (!planner.done() && performance.now() < until);
-		if (!planner.done()) await new Promise<void>((resolve) => setImmediate(resolve));
+		planner.run(planner.position() + SLICE_ROWS);
+		if (!planner.done() && clock.due()) await clock.next();
 	}
 	return planner.finish();
 }

@@ -6,6 +6,7 @@ import type { IBinaryData, IDataObject, IExecuteFunctions, INodeExecutionData, I
 import { asNodeError, InputError, isTokenUnavailable } from '../../shared/errors';
 import { failureFacts } from '../../shared/retry';
 import { errorItem } from '../../shared/perItem';
+import { giveTurn } from '../../shared/turns';
 import { TASK_PATH, taskPathOption } from '../api/endpoints';
 import { ExistingObjectError, explainS3Failure, objectKey, s3CallOf, s3DropFromCredentials, s3TimeoutsFor, storeOf, uploadToDrop } from '../api/s3Drop';
 import type { S3Drop, S3Timeouts, UploadResult } from '../api/s3Drop';
@@ -74,7 +75,7 @@ async function jsonOfItems(items: INodeExecutionData[]): Promise<IDataObject[]> 
 	// Sized once: pushing a million entries would leave the copies of every growth step behind.
 	const rows = new Array<IDataObject>(items.length);
 	for (let start = 0; start < items.length; start += ITEMS_PER_TURN) {
-		await new Promise<void>((resolve) => setImmediate(resolve));
+		await giveTurn();
 		for (let i = start, end = Math.min(items.length, start + ITEMS_PER_TURN); i < end; i++) rows[i] = items[i].json;
 	}
 	return rows;
@@ -364,7 +365,7 @@ async function pairWithEveryInput(count: number): Promise<IPairedItemData[]> {
 	// of every growth step behind for the collector.
 	const pairs = new Array<number>(count);
 	for (let start = 0; start < count; start += PAIRS_PER_TURN) {
-		if (start) await new Promise<void>((resolve) => setImmediate(resolve));
+		if (start) await giveTurn();
 		for (let item = start, end = Math.min(count, start + PAIRS_PER_TURN); item < end; item++) pairs[item] = item;
 	}
 	// n8n-workflow types the list as objects only; its resolver and its error output take numbers too.

@@ -104,8 +104,14 @@ function mediaError(context: IExecuteFunctions, itemIndex: number, plan: Realtim
 	});
 }
 
-/** Sends one item's request and, when asked, waits for its media. */
-export async function sendRealtimeItem(context: IExecuteFunctions, plan: RealtimePlan, itemIndex: number, stopSignal: AbortSignal): Promise<ItemOutput> {
+/** Sends one item's request and, when asked, waits for its media; `opened` is called once Whilter has answered the request. */
+export async function sendRealtimeItem(
+	context: IExecuteFunctions,
+	plan: RealtimePlan,
+	itemIndex: number,
+	stopSignal: AbortSignal,
+	opened: () => void = () => undefined,
+): Promise<ItemOutput> {
 	const cancelSignal = context.getExecutionCancelSignal?.();
 	const clientRequestId = plan.body['client-request-id'];
 	if (cancelSignal?.aborted || stopSignal.aborted) {
@@ -122,6 +128,8 @@ export async function sendRealtimeItem(context: IExecuteFunctions, plan: Realtim
 		nodeError.description = [nodeError.description, `client-request-id: ${clientRequestId}`].filter(Boolean).join(' ');
 		throw nodeError;
 	}
+	// The token is in place now: the other items need not wait for this one's media.
+	opened();
 	const id = response['whilter-request-id'];
 	const refused = typeof response.status === 'string' && response.status.toUpperCase() === 'FAILURE';
 	if (typeof id !== 'string' || id === '' || refused) {

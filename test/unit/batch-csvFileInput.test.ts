@@ -6,6 +6,7 @@ import { openCsvFile } from '../../nodes/Whilter/batch/csvFileInput';
 import type { CsvFileOptions } from '../../nodes/Whilter/batch/csvFileInput';
 import { InputError } from '../../nodes/shared/errors';
 import { rejectionOf } from '../harness/errors';
+import { countTurns } from '../harness/turns';
 
 async function readAll(stream: Readable): Promise<Buffer> {
 	const chunks: Buffer[] = [];
@@ -425,21 +426,15 @@ describe('openCsvFile checks each row as the file streams', () => {
 	it('gives the event loop turns while it reads one large chunk', async () => {
 		const rows = Array.from({ length: 400_000 }, (_, i) => `+91${i},n`).join('\n');
 		const text = `phone,name\n${rows}\n`;
-		// Counts event-loop turns: one setImmediate per turn, whatever the machine's speed.
+		const counter = countTurns();
 		let turns = 0;
-		let ticking = true;
-		const tick = () => {
-			turns++;
-			if (ticking) setImmediate(tick);
-		};
-		setImmediate(tick);
 		try {
 			const file = await openCsvFile(() => Readable.from([Buffer.from(text)]), { identifier: 'phone' });
 			const body = await readAll(file.body);
 			expect(body.length).toBe(text.length);
 			expect(file.rowCount()).toBe(400_000);
 		} finally {
-			ticking = false;
+			turns = counter.stop();
 		}
 		// One turn per slice of at most 1 MiB at least: the ~5 MB chunk is read in several.
 		expect(turns).toBeGreaterThanOrEqual(3);

@@ -8,6 +8,7 @@ import { createItemsCsvStream, escapeCsvField, formatCell } from '../../nodes/Wh
 import type { CellOptions } from '../../nodes/Whilter/batch/csvWriter';
 import { InputError } from '../../nodes/shared/errors';
 import { errorOf } from '../harness/errors';
+import { countTurns } from '../harness/turns';
 
 const strict: CellOptions = { nestedValues: 'error', neutraliseFormulas: false };
 const at = { itemIndex: 3, field: 'address' };
@@ -276,15 +277,9 @@ describe('createItemsCsvStream', () => {
 
 	it('gives the event loop a turn between batches even to a reader that never waits', async () => {
 		const { rows, indexes } = countedRows(50_000);
-		let ticks = 0;
-		let running = true;
-		const tick = () => {
-			ticks++;
-			if (running) setImmediate(tick);
-		};
-		setImmediate(tick);
+		const turns = countTurns();
 		const csv = await readAll(createItemsCsvStream({ rows, indexes, columns: ['id', 'v'], cellOptions: strict, batchRows: 1000 }));
-		running = false;
+		const ticks = turns.stop();
 		expect(csv.length).toBeGreaterThan(50_000 * 50);
 		// 50 batches: the other task ran between them.
 		expect(ticks).toBeGreaterThanOrEqual(40);

@@ -6,6 +6,7 @@ import { InputError } from '../../nodes/shared/errors';
 import { planItemRows, planItemRowsAsync } from '../../nodes/Whilter/batch/rows';
 import type { RowPlanOptions } from '../../nodes/Whilter/batch/rows';
 import { errorOf } from '../harness/errors';
+import { countTurns } from '../harness/turns';
 
 const base: RowPlanOptions = { identifier: 'phone', skipInvalidRows: false, duplicateIdentifiers: 'error', nestedValues: 'error' };
 
@@ -177,15 +178,9 @@ describe('planItemRowsAsync', () => {
 		// A clock that moves 5 ms at every reading: the turns end after the same rows on any machine.
 		let clock = 0;
 		const now = jest.spyOn(performance, 'now').mockImplementation(() => (clock += 5));
-		let ticks = 0;
-		let running = true;
-		const tick = () => {
-			ticks++;
-			if (running) setImmediate(tick);
-		};
-		setImmediate(tick);
+		const turns = countTurns();
 		const plan = await planItemRowsAsync(rows, options).finally(() => now.mockRestore());
-		running = false;
+		const ticks = turns.stop();
 		expect(plan).toEqual(planItemRows(rows, options));
 		expect(ticks).toBeGreaterThanOrEqual(4);
 	});

@@ -2,6 +2,7 @@ import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 import type { IDataObject, IExecuteFunctions, INode, INodeExecutionData } from 'n8n-workflow';
 
 import { mapWithConcurrency, runPerItem } from '../../nodes/shared/perItem';
+import { countTurns } from '../harness/turns';
 
 const delay = async (ms: number) => await new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -260,15 +261,9 @@ describe('runPerItem: many outputs of one item', () => {
 		// A clock that moves 5 ms at every reading: the turns end after the same items on any machine.
 		let clock = 0;
 		const now = jest.spyOn(performance, 'now').mockImplementation(() => (clock += 5));
-		let ticks = 0;
-		let running = true;
-		const tick = () => {
-			ticks++;
-			if (running) setImmediate(tick);
-		};
-		setImmediate(tick);
+		const turns = countTurns();
 		const out = await runPerItem(context, { check: (i) => i, run: async () => rows }).finally(() => now.mockRestore());
-		running = false;
+		const ticks = turns.stop();
 		expect(out).toHaveLength(40_000);
 		expect(out[39_999]).toEqual({ json: { row: 39_999 }, pairedItem: { item: 0 } });
 		expect(ticks).toBeGreaterThanOrEqual(10);

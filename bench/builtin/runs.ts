@@ -51,7 +51,8 @@ async function execute(n8n: N8nHandle, workflowId: string): Promise<Measured> {
 		await waitUntilStopped(n8n, executionId);
 		const clientMs = performance.now() - t0;
 		const rss = stopSampler();
-		return { execution: await n8n.execution(executionId), clientMs, rss, startTotalKb: start.mainKb + start.childrenKb };
+		// Read after the sampling stopped; at a million rows the data is past n8n's display limit.
+		return { execution: await n8n.execution(executionId, { ignoreDataSizeLimit: true }), clientMs, rss, startTotalKb: start.mainKb + start.childrenKb };
 	} catch (error) {
 		stopSampler();
 		throw error;
@@ -78,7 +79,8 @@ async function checkZip(s3: S3Client, campaign: string, rows: number): Promise<v
 function taskIdOf(execution: Execution, path: Path, run: number, rows: number): string {
 	if (execution.status !== 'success') {
 		const error = execution.data?.resultData.error;
-		throw new Error(`${path} run ${run}: the execution ended "${execution.status}": ${error?.message ?? ''} ${error?.description ?? ''}`);
+		const where = execution.data?.resultData.lastNodeExecuted;
+		throw new Error(`${path} run ${run}: the execution ended "${execution.status}"${where ? ` in "${where}"` : ''}: ${error?.message ?? ''} ${error?.description ?? ''}`);
 	}
 	const runData = execution.data?.resultData.runData ?? {};
 	const lastNode = path === 'builtin' ? 'Create task' : 'Whilter Batch';

@@ -49,8 +49,13 @@ export interface PublicApiCalls {
 	activate(workflowId: string): Promise<StoredWorkflow>;
 	/** The workflow's executions with their data, every page. */
 	executions(workflowId: string): Promise<Execution[]>;
-	/** One execution with its data. */
-	execution(executionId: string): Promise<Execution>;
+	/**
+	 * One execution with its data. n8n 2.41 leaves `data` empty when it is larger than
+	 * EXECUTIONS_DATA_MAX_DISPLAY_SIZE (a run over a million items) and flags it
+	 * `dataTooLargeToDisplay`; `ignoreDataSizeLimit` reads it anyway (a query parameter the public API
+	 * of earlier versions does not list, so it is only sent when asked for).
+	 */
+	execution(executionId: string, options?: { ignoreDataSizeLimit?: boolean }): Promise<Execution>;
 }
 
 interface CredentialSchema {
@@ -122,8 +127,9 @@ export function publicApiCalls(api: JsonCall, n8nVersion: string): PublicApiCall
 		async executions(workflowId) {
 			return await allExecutions(api, workflowId);
 		},
-		async execution(executionId) {
-			return await api<Execution>('GET', `/executions/${executionId}?includeData=true`);
+		async execution(executionId, options) {
+			const all = options?.ignoreDataSizeLimit ? '&ignoreDataSizeLimit=true' : '';
+			return await api<Execution>('GET', `/executions/${executionId}?includeData=true${all}`);
 		},
 	};
 }

@@ -131,6 +131,35 @@ export function secretsOf(plan: CampaignPlan): { clientSecret: string; insiderKe
 }
 
 /** `autoAdvanceMs`: how fast Whilter moves a task on (a real n8n must be waiting before the callback comes; 0 = only when told). */
+/**
+ * A campaign's Whilter credential, the same in n8n-core and in a real n8n. `baseUrl` puts something
+ * in front of the contract server (a proxy that holds answers); the timeouts are the node's, in seconds.
+ */
+export function whilterCredentialData(
+	plan: CampaignPlan,
+	servers: Servers,
+	options: { baseUrl?: string; tokenUrlTimeout?: number; requestTimeout?: number } = {},
+): IDataObject {
+	const baseUrl = options.baseUrl ?? servers.whilter.url;
+	return {
+		baseUrl,
+		client: 'acme',
+		authentication: 'clientCredentials',
+		clientId: 'acme-client',
+		clientSecret: secretsOf(plan).clientSecret,
+		tokenUrl: `${baseUrl}/getToken/token`,
+		tokenUrlTimeout: options.tokenUrlTimeout ?? REQUEST_TIMEOUT_SECONDS,
+		requestTimeout: options.requestTimeout ?? REQUEST_TIMEOUT_SECONDS,
+		s3Bucket: BUCKET,
+		s3Prefix: `incoming/${plan.id}`,
+		s3Region: S3_TEST_KEYS.region,
+		s3AccessKeyId: S3_TEST_KEYS.accessKeyId,
+		s3SecretAccessKey: S3_TEST_KEYS.secretAccessKey,
+		s3Endpoint: servers.s3.endpoint,
+		s3ForcePathStyle: true,
+	};
+}
+
 export async function startServers(plan: CampaignPlan, overrides: { autoAdvanceMs?: number } = {}): Promise<Servers> {
 	const secrets = secretsOf(plan);
 	// The store's signature check and Date header on the real clock: the AWS SDK signs with new Date(), not Date.now.
@@ -241,23 +270,7 @@ export class InProcessRunner implements CampaignRunner {
 		const logMark = h.n8nLogs.length;
 		const dir = mkdtempSync(join(tmpdir(), 'whilter-chaos-'));
 		const store = new h.CredentialStore();
-		const whilterApi = store.add('whilterApi', {
-			baseUrl: whilter.url,
-			client: 'acme',
-			authentication: 'clientCredentials',
-			clientId: 'acme-client',
-			clientSecret: secrets.clientSecret,
-			tokenUrl: `${whilter.url}/getToken/token`,
-			tokenUrlTimeout: REQUEST_TIMEOUT_SECONDS,
-			requestTimeout: REQUEST_TIMEOUT_SECONDS,
-			s3Bucket: BUCKET,
-			s3Prefix: `incoming/${plan.id}`,
-			s3Region: S3_TEST_KEYS.region,
-			s3AccessKeyId: S3_TEST_KEYS.accessKeyId,
-			s3SecretAccessKey: S3_TEST_KEYS.secretAccessKey,
-			s3Endpoint: s3.endpoint,
-			s3ForcePathStyle: true,
-		});
+		const whilterApi = store.add('whilterApi', whilterCredentialData(plan, servers));
 		const insiderApi = store.add('insiderApi', { authKey: secrets.insiderKey, baseUrl: insider.url });
 		const timePayApi = store.add('timePayApi', { token: secrets.timepayToken, baseUrl: timepay.url });
 		const rows = rowsOf(plan);
@@ -343,14 +356,9 @@ export class InProcessRunner implements CampaignRunner {
 				statusCompleted,
 				executions,
 				triggerDeliveries,
-				realtimeIds: Array.from({ length: plan.realtimeItems }, (_, i) => `${plan.id}-rt-${i}`),
+				realtimeIds: realtimeIdsOf(plan),
 				ledger,
-				faults: [
-					...whilter.faults.stormLog.map((e) => ({ ...e, server: 'whilter' })),
-					...insider.faults.stormLog.map((e) => ({ ...e, server: 'insider' })),
-					...timepay.faults.stormLog.map((e) => ({ ...e, server: 'timepay' })),
-					...s3.faults.stormLog.map((e) => ({ ...e, server: 's3' })),
-				],
+				faults: stormFaultsOf(servers),
 				secrets: [secrets.clientSecret, secrets.insiderKey, secrets.timepayToken, S3_TEST_KEYS.secretAccessKey, ...tokens],
 				logText: JSON.stringify(logs),
 				extraFaults,
@@ -503,6 +511,16 @@ export class InProcessRunner implements CampaignRunner {
 }
 
 /** What the servers received and acted on for one campaign (a completion in flight ends first). */
+/** Every fault the servers' storms injected during a campaign, each with its server. */
+export function stormFaultsOf(servers: Servers): CampaignOutcome['faults'] {
+	return (['whilter', 'insider', 'timepay', 's3'] as const).flatMap((name) => servers[name].faults.stormLog.map((e) => ({ ...e, server: name })));
+}
+
+/** The client-request-ids of a campaign's real-time items. */
+export function realtimeIdsOf(plan: CampaignPlan): string[] {
+	return Array.from({ length: plan.realtimeItems }, (_, i) => `${plan.id}-rt-${i}`);
+}
+
 export async function ledgerOf(servers: Servers): Promise<CampaignLedger> {
 	const { s3, whilter, insider, timepay } = servers;
 	// A completion in flight (writing the output, calling back) ends before the ledger is read.

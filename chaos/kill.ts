@@ -26,8 +26,7 @@ import { workflowRuns } from '../e2e/n8n/runs';
 import { DIST_DIR, ensurePackageBuilt } from '../e2e/package';
 import { startManualRun } from '../e2e/whilterFlows';
 import type { CredentialRef } from '../e2e/whilterFlows';
-import { S3_TEST_KEYS } from '../test/servers/s3';
-import { BUCKET, REQUEST_TIMEOUT_SECONDS, secretsOf, startServers } from './campaign';
+import { REQUEST_TIMEOUT_SECONDS, startServers, whilterCredentialData } from './campaign';
 import type { Servers } from './campaign';
 import { planCampaign } from './plan';
 import type { CampaignPlan } from './plan';
@@ -170,24 +169,11 @@ return out;`;
 const SMALL_ROWS = `return Array.from({ length: 12 }, (_, i) => ({ json: { phone: '+9171000' + String(i).padStart(5, '0'), name: 'Row ' + i } }));`;
 
 async function whilterCredential(n8n: N8nHandle, plan: CampaignPlan, servers: Servers, baseUrl: string): Promise<CredentialRef> {
-	const secrets = secretsOf(plan);
-	return await n8n.createCredential(`Whilter ${plan.id}`, 'whilterApi', {
-		baseUrl,
-		client: 'acme',
-		authentication: 'clientCredentials',
-		clientId: 'acme-client',
-		clientSecret: secrets.clientSecret,
-		tokenUrl: `${baseUrl}/getToken/token`,
-		tokenUrlTimeout: 10,
-		requestTimeout: 10 * REQUEST_TIMEOUT_SECONDS,
-		s3Bucket: BUCKET,
-		s3Prefix: `incoming/${plan.id}`,
-		s3Region: S3_TEST_KEYS.region,
-		s3AccessKeyId: S3_TEST_KEYS.accessKeyId,
-		s3SecretAccessKey: S3_TEST_KEYS.secretAccessKey,
-		s3Endpoint: servers.s3.endpoint,
-		s3ForcePathStyle: true,
-	});
+	return await n8n.createCredential(
+		`Whilter ${plan.id}`,
+		'whilterApi',
+		whilterCredentialData(plan, servers, { baseUrl, tokenUrlTimeout: 10, requestTimeout: 10 * REQUEST_TIMEOUT_SECONDS }),
+	);
 }
 
 async function statusOf(n8n: N8nHandle, executionId: string): Promise<Execution> {

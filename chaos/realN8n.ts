@@ -29,7 +29,7 @@ import { bearer } from '../test/servers/http';
 import { S3_TEST_KEYS } from '../test/servers/s3';
 import { taskCallbackBody } from '../test/servers/whilter/callbacks';
 import type { Task } from '../test/servers/whilter';
-import { BUCKET, REQUEST_TIMEOUT_SECONDS, ledgerOf, rowsOf, secretsOf, startServers } from './campaign';
+import { REQUEST_TIMEOUT_SECONDS, ledgerOf, realtimeIdsOf, rowsOf, secretsOf, startServers, stormFaultsOf, whilterCredentialData } from './campaign';
 import type { CampaignOutcome, CampaignRunner, ExecutionOutcome, Servers, TriggerDelivery } from './campaign';
 import type { CampaignPlan } from './plan';
 
@@ -101,23 +101,7 @@ export class RealN8nRunner implements CampaignRunner {
 	private async campaign(n8n: N8nHandle, plan: CampaignPlan, servers: Servers, workflowIds: string[], logMark: number): Promise<CampaignOutcome> {
 		const { s3, whilter, insider, timepay } = servers;
 		const secrets = secretsOf(plan);
-		const whilterApi: CredentialRef = await n8n.createCredential(`Whilter ${plan.id}`, 'whilterApi', {
-			baseUrl: whilter.url,
-			client: 'acme',
-			authentication: 'clientCredentials',
-			clientId: 'acme-client',
-			clientSecret: secrets.clientSecret,
-			tokenUrl: `${whilter.url}/getToken/token`,
-			tokenUrlTimeout: REQUEST_TIMEOUT_SECONDS,
-			requestTimeout: REQUEST_TIMEOUT_SECONDS,
-			s3Bucket: BUCKET,
-			s3Prefix: `incoming/${plan.id}`,
-			s3Region: S3_TEST_KEYS.region,
-			s3AccessKeyId: S3_TEST_KEYS.accessKeyId,
-			s3SecretAccessKey: S3_TEST_KEYS.secretAccessKey,
-			s3Endpoint: s3.endpoint,
-			s3ForcePathStyle: true,
-		});
+		const whilterApi: CredentialRef = await n8n.createCredential(`Whilter ${plan.id}`, 'whilterApi', whilterCredentialData(plan, servers));
 		const timePayApi: CredentialRef = await n8n.createCredential(`TimePay ${plan.id}`, 'timePayApi', { token: secrets.timepayToken, baseUrl: timepay.url });
 		const rows = rowsOf(plan);
 		const sent = rows.map((r) => String(r.phone));
@@ -221,14 +205,9 @@ export class RealN8nRunner implements CampaignRunner {
 			statusCompleted,
 			executions,
 			triggerDeliveries: triggerDeliveries.deliveries,
-			realtimeIds: Array.from({ length: plan.realtimeItems }, (_, i) => `${plan.id}-rt-${i}`),
+			realtimeIds: realtimeIdsOf(plan),
 			ledger,
-			faults: [
-				...whilter.faults.stormLog.map((e) => ({ ...e, server: 'whilter' })),
-				...insider.faults.stormLog.map((e) => ({ ...e, server: 'insider' })),
-				...timepay.faults.stormLog.map((e) => ({ ...e, server: 'timepay' })),
-				...s3.faults.stormLog.map((e) => ({ ...e, server: 's3' })),
-			],
+			faults: stormFaultsOf(servers),
 			secrets: [secrets.clientSecret, secrets.timepayToken, S3_TEST_KEYS.secretAccessKey, ...tokens],
 			logText: n8n.log().slice(logMark),
 			extraFaults,

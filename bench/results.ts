@@ -66,7 +66,8 @@ async function parse(path: string, keep: boolean): Promise<{ seconds: number; pe
 }
 
 async function main(): Promise<void> {
-	const rows = Number(process.argv[2] ?? 1_000_000);
+	// A row count may be given; the flags npm run bench passes on (--quick) are not one.
+	const rows = Number(process.argv.slice(2).find((arg) => /^\d+$/.test(arg)) ?? 1_000_000);
 	const dir = mkdtempSync(join(tmpdir(), 'whilter-results-bench-'));
 	const path = join(dir, 'output.csv');
 	try {

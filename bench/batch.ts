@@ -21,22 +21,23 @@
  * Event-loop blocking is sampled by a 1 ms timer (bench/lib/loopLag.ts) and reported for the node's
  * own execution (n8n's startTime + executionTime of the node) and, separately, for the whole run.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { getHeapSpaceStatistics } from 'node:v8';
 import { createDeflateRaw } from 'node:zlib';
 
-import type { IDataObject, IExecuteFunctions, INodeType } from 'n8n-workflow';
+import type { IDataObject, INodeType } from 'n8n-workflow';
 
-import { blocksIn, longestBlocks, startLoopLag } from './lib/loopLag';
-import type { LagSample } from './lib/loopLag';
+import { epochNow, mb, measureRun, recordCodeWindow, settle } from './lib/measure';
+import type { RunFigures } from './lib/measure';
+import { runCaseProcess, startServerProcess } from './lib/processes';
 import { median, quickMode, runCount, spread } from './lib/stats';
+import { benchWhilterCredential } from './servers';
+import type { BenchServerAddresses } from './servers';
 
 const COLUMNS = ['phone', 'name', 'city', 'segment', 'offer', 'amount'];
 
@@ -74,39 +75,14 @@ function csvLine(row: IDataObject): string {
 
 type Kind = 'floor' | 'items' | 'noop' | 'churn' | 'file' | 'idle';
 
-interface Measured {
+interface Measured extends RunFigures {
 	kind: Kind;
 	rows: number;
-	wallMs: number;
-	peakRssMb: number;
-	/** RSS just before the measured run (runtime, n8n-core, servers' clients and, for items, the rows). */
-	beforeRssMb: number;
-	/** Blocks during the node's own execution (the whole run for the floor). */
-	maxBlockMs: number;
-	p99BlockMs: number;
-	/** Blocks during the whole run, n8n's work before and after the node included. */
-	runMaxBlockMs: number;
-	runP99BlockMs: number;
-	/** The node's longest blocks, `<ms>@+<ms after the node started>`. */
-	longest: string[];
 	csvMb?: number;
-}
-
-/** BENCH_MARKS=1: times on stderr in --trace-gc's clock (ms since the process started), to line GC up with the node. */
-function mark(what: string): void {
-	if (process.env.BENCH_MARKS === '1') process.stderr.write(`[mark] ${performance.now().toFixed(0)} ms ${what}\n`);
 }
 
 /** How long the idle case waits. */
 const IDLE_MS = 3000;
-
-function mb(bytes: number): number {
-	return Math.round((bytes / 1024 / 1024) * 10) / 10;
-}
-
-function settle(): void {
-	(globalThis as { gc?: () => void }).gc?.();
-}
 
 interface Reported {
 	/** n8n's own timing of the node: leaves out the workflow's setup and the input's making. */
@@ -120,60 +96,18 @@ interface Reported {
 	csvBytes?: number;
 }
 
-/** Samples RSS (every 10 ms) and event-loop blocking while `work` runs. */
+/** Measures `work` (bench/lib/measure.ts): the node's blocks from its own code window, else n8n's timing of it. */
 async function measure(kind: Kind, rows: number, work: () => Promise<Reported>): Promise<Measured> {
-	const before = process.memoryUsage.rss();
-	let peak = before;
-	const heapBefore = process.memoryUsage();
-	let peakHeap = heapBefore.heapTotal;
-	let peakExternal = heapBefore.external;
-	const spacesBefore = new Map(getHeapSpaceStatistics().map((space) => [space.space_name, space.space_size]));
-	const peakSpaces = new Map(spacesBefore);
-	const sampler = setInterval(() => {
-		peak = Math.max(peak, process.memoryUsage.rss());
-		if (process.env.BENCH_HEAP === '1') {
-			const m = process.memoryUsage();
-			peakHeap = Math.max(peakHeap, m.heapTotal);
-			peakExternal = Math.max(peakExternal, m.external);
-			for (const space of getHeapSpaceStatistics()) peakSpaces.set(space.space_name, Math.max(peakSpaces.get(space.space_name) ?? 0, space.space_size));
-		}
-	}, 10);
-	const lag = startLoopLag();
-	const started = performance.now();
-	const startedAt = performance.timeOrigin + started;
-	const reported = await work();
-	const elapsed = performance.now() - started;
-	const samples: LagSample[] = lag.stop();
-	clearInterval(sampler);
-	peak = Math.max(peak, process.memoryUsage.rss());
-	const run = blocksIn(samples, startedAt);
-	const window = reported.code ?? (reported.node ? { from: reported.node.startTime, to: reported.node.startTime + reported.node.executionTime } : undefined);
-	const own = window ? blocksIn(samples, window.from, window.to) : run;
-	return {
-		kind,
-		rows,
-		wallMs: Math.round(reported.node?.executionTime ?? elapsed),
-		peakRssMb: mb(peak),
-		beforeRssMb: mb(before),
-		maxBlockMs: own.maxBlockMs,
-		p99BlockMs: own.p99BlockMs,
-		runMaxBlockMs: run.maxBlockMs,
-		runP99BlockMs: run.p99BlockMs,
-		...(process.env.BENCH_HEAP === '1'
-			? {
-					heap: {
-						totalBefore: mb(heapBefore.heapTotal),
-						peakTotal: mb(peakHeap),
-						externalBefore: mb(heapBefore.external),
-						peakExternal: mb(peakExternal),
-						// Committed size of each V8 space at its peak, above its size before.
-						spacesOverBefore: Object.fromEntries([...peakSpaces].map(([name, size]) => [name, mb(size - (spacesBefore.get(name) ?? 0))])),
-					},
-				}
-			: {}),
-		longest: longestBlocks(samples, window?.from ?? startedAt, window?.to ?? Infinity),
-		...(reported.csvBytes ? { csvMb: mb(reported.csvBytes) } : {}),
-	};
+	let csvBytes: number | undefined;
+	const figures = await measureRun(async () => {
+		const { node, code, ...reported } = await work();
+		csvBytes = reported.csvBytes;
+		return {
+			window: code ?? (node ? { from: node.startTime, to: node.startTime + node.executionTime } : undefined),
+			wallMs: node?.executionTime,
+		};
+	});
+	return { kind, rows, ...figures, ...(csvBytes ? { csvMb: mb(csvBytes) } : {}) };
 }
 
 async function floor(rows: number): Promise<Measured> {
@@ -211,40 +145,12 @@ async function churn(megabytes: number): Promise<number> {
 async function nodeCase(kind: 'items' | 'noop' | 'churn' | 'file', rows: number, csvPath: string | undefined): Promise<Measured> {
 	// Loaded here so the floor runs without n8n-core in memory; the servers run in a process of their own.
 	const { CredentialStore, packageNodeTypes, probeNode, runChain, shutdownN8nCore } = await import('../test/harness/run');
-	const epochNow = () => performance.timeOrigin + performance.now();
 	let code: Reported['code'];
 	// The node's own code window: n8n calls execute() after preparing the input, and is done when it returns.
-	const batchType = packageNodeTypes.whilterBatch as INodeType;
-	const execute = batchType.execute!;
-	batchType.execute = async function (this: IExecuteFunctions) {
-		const from = epochNow();
-		mark('node start');
-		try {
-			return await execute.call(this);
-		} finally {
-			code = { from, to: epochNow() };
-			mark('node end');
-		}
-	};
+	recordCodeWindow(packageNodeTypes.whilterBatch as INodeType, (window) => (code = window));
 	const servers = await startServers();
-	const { s3 } = servers.addresses;
-	const whilter = { url: servers.addresses.whilter };
 	const store = new CredentialStore();
-	const credential = store.add('whilterApi', {
-		baseUrl: whilter.url,
-		client: 'bench',
-		authentication: 'clientCredentials',
-		clientId: 'bench-client',
-		clientSecret: 'bench-secret',
-		tokenUrl: `${whilter.url}/getToken/token`,
-		s3Bucket: 'bench',
-		s3Prefix: 'in',
-		s3Region: s3.region,
-		s3AccessKeyId: s3.accessKeyId,
-		s3SecretAccessKey: s3.secretAccessKey,
-		s3Endpoint: s3.endpoint,
-		s3ForcePathStyle: true,
-	});
+	const credential = store.add('whilterApi', benchWhilterCredential(servers.addresses));
 	const inputSource = kind === 'file' ? 'file' : 'items';
 	const node = {
 		name: 'Batch',
@@ -301,21 +207,9 @@ async function nodeCase(kind: 'items' | 'noop' | 'churn' | 'file', rows: number,
 	}
 }
 
-interface ServerAddresses {
-	s3: { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string };
-	whilter: string;
-}
-
-async function startServers(): Promise<{ addresses: ServerAddresses; stop: () => Promise<void> }> {
-	const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'servers.ts')], { stdio: ['pipe', 'pipe', 'inherit'] });
-	const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
-	return {
-		addresses: JSON.parse(line) as ServerAddresses,
-		stop: async () => {
-			child.stdin!.end();
-			await once(child, 'exit');
-		},
-	};
+async function startServers(): Promise<{ addresses: BenchServerAddresses; stop: () => Promise<void> }> {
+	const { line, stop } = await startServerProcess(join(__dirname, 'servers.ts'));
+	return { addresses: JSON.parse(line) as BenchServerAddresses, stop };
 }
 
 export function label(rows: number): string {
@@ -334,24 +228,8 @@ async function child(spec: string, csvPath: string | undefined): Promise<void> {
 	process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
 }
 
-/** Extra flags for a case's process, e.g. BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile. */
-function extraFlags(): string[] {
-	return (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-}
-
 function runChild(spec: string, csvPath?: string): Measured {
-	const args = ['--import', 'tsx', '--expose-gc', ...extraFlags(), __filename, '--case', spec, ...(csvPath ? ['--csv', csvPath] : [])];
-	const output = execFileSync(process.execPath, args, {
-		encoding: 'utf8',
-		stdio: ['ignore', 'pipe', 'inherit'],
-		maxBuffer: 64 * 1024 * 1024,
-		// n8n's own heap settings: none. A larger --max-old-space-size also lets V8 grow the young
-		// generation further (32 MB semi-spaces against 16), which a node that allocates fast fills.
-		env: { ...process.env, NODE_OPTIONS: '' },
-	});
-	const line = output.split('\n').find((l) => l.startsWith('RESULT '));
-	if (!line) throw new Error(`bench case ${spec} printed no result`);
-	return JSON.parse(line.slice(7)) as Measured;
+	return runCaseProcess<Measured>(__filename, ['--case', spec, ...(csvPath ? ['--csv', csvPath] : [])], spec);
 }
 
 /** The figures of one round, by case ("items:1000000"). */

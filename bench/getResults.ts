@@ -10,39 +10,27 @@
  * Ends with `results-get-1M: items_peak_rss_mb=… items_over_before_mb=… file_peak_rss_mb=…
  * file_over_before_mb=… max_block_ms=…` (max_block_ms the larger of the two cases).
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { createInterface } from 'node:readline';
+import type { INodeExecutionData, INodeType } from 'n8n-workflow';
 
-import type { IExecuteFunctions, INodeType } from 'n8n-workflow';
-
-import { blocksIn, longestBlocks, startLoopLag } from './lib/loopLag';
+import { measureRun, recordCodeWindow, settle } from './lib/measure';
+import type { RunFigures, Window } from './lib/measure';
+import { runCaseProcess, serveUntilStdinEnds, startServerProcess } from './lib/processes';
 import { median, quickMode, runCount, spread } from './lib/stats';
+import { benchWhilterCredential } from './servers';
+import type { BenchServerAddresses } from './servers';
 
 type Format = 'items' | 'binary';
 
-interface Measured {
+interface Measured extends RunFigures {
 	format: Format;
 	rows: number;
-	wallMs: number;
-	peakRssMb: number;
-	beforeRssMb: number;
-	maxBlockMs: number;
-	p99BlockMs: number;
-	longest: string[];
 	outputItems: number;
 }
 
-interface ServerFacts {
-	s3: { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string };
-	whilter: string;
+interface ServerFacts extends BenchServerAddresses {
 	/** A completed task of `rows` result rows, and a small one for warming up. */
 	task: string;
 	warmTask: string;
-}
-
-function mb(bytes: number): number {
-	return Math.round((bytes / 1024 / 1024) * 10) / 10;
 }
 
 function resultRows(): number {
@@ -51,79 +39,31 @@ function resultRows(): number {
 
 /** --servers: the contract server and S3 with the two tasks completed, until standard input closes. */
 async function servers(rows: number): Promise<void> {
-	const { startS3Server } = await import('../test/servers/s3');
-	const { startWhilterServer } = await import('../test/servers/whilter');
-	const s3 = await startS3Server({ buckets: ['bench'] });
-	const whilter = await startWhilterServer({
-		client: 'bench',
-		clientId: 'bench-client',
-		clientSecret: 'bench-secret',
-		s3: { endpoint: s3.endpoint, bucket: 'bench', region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-		checkRowCount: false,
-	});
+	const { startBenchServers } = await import('./servers');
+	const { whilter, addresses, close } = await startBenchServers();
 	const completed = async (count: number) => {
 		const id = await whilter.seedTask({ rows: count, campaign: `results-${count}` });
 		await whilter.advance(id);
 		await whilter.advance(id);
 		return id;
 	};
-	const facts: ServerFacts = {
-		s3: { endpoint: s3.endpoint, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-		whilter: whilter.url,
-		task: await completed(rows),
-		warmTask: await completed(10),
-	};
-	process.stdout.write(`${JSON.stringify(facts)}\n`);
-	process.stdin.resume();
-	process.stdin.on('end', () => {
-		void Promise.all([whilter.close(), s3.close()]).then(() => process.exit(0));
-	});
+	const facts: ServerFacts = { ...addresses, task: await completed(rows), warmTask: await completed(10) };
+	serveUntilStdinEnds(JSON.stringify(facts), close);
 }
 
 async function startServers(rows: number): Promise<{ facts: ServerFacts; stop: () => Promise<void> }> {
-	const child = spawn(process.execPath, ['--import', 'tsx', __filename, '--servers', String(rows)], { stdio: ['pipe', 'pipe', 'inherit'] });
-	const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
-	return {
-		facts: JSON.parse(line) as ServerFacts,
-		stop: async () => {
-			child.stdin!.end();
-			await once(child, 'exit');
-		},
-	};
+	const { line, stop } = await startServerProcess(__filename, ['--servers', String(rows)]);
+	return { facts: JSON.parse(line) as ServerFacts, stop };
 }
 
 async function runCase(format: Format, rows: number): Promise<Measured> {
 	const { CredentialStore, packageNodeTypes, runChain, shutdownN8nCore } = await import('../test/harness/run');
-	const epochNow = () => performance.timeOrigin + performance.now();
-	let code: { from: number; to: number } | undefined;
-	const statusType = packageNodeTypes.whilterStatus as INodeType;
-	const execute = statusType.execute!;
-	statusType.execute = async function (this: IExecuteFunctions) {
-		const from = epochNow();
-		try {
-			return await execute.call(this);
-		} finally {
-			code = { from, to: epochNow() };
-		}
-	};
+	let code: Window | undefined;
+	recordCodeWindow(packageNodeTypes.whilterStatus as INodeType, (window) => (code = window));
 	const { facts, stop } = await startServers(rows);
 	try {
 		const store = new CredentialStore();
-		const credential = store.add('whilterApi', {
-			baseUrl: facts.whilter,
-			client: 'bench',
-			authentication: 'clientCredentials',
-			clientId: 'bench-client',
-			clientSecret: 'bench-secret',
-			tokenUrl: `${facts.whilter}/getToken/token`,
-			s3Bucket: 'bench',
-			s3Prefix: 'in',
-			s3Region: facts.s3.region,
-			s3AccessKeyId: facts.s3.accessKeyId,
-			s3SecretAccessKey: facts.s3.secretAccessKey,
-			s3Endpoint: facts.s3.endpoint,
-			s3ForcePathStyle: true,
-		});
+		const credential = store.add('whilterApi', benchWhilterCredential(facts));
 		const node = (taskId: string) => ({
 			name: 'Status',
 			type: 'whilterStatus',
@@ -132,34 +72,17 @@ async function runCase(format: Format, rows: number): Promise<Measured> {
 		});
 		const warm = await runChain({ items: [{ json: {} }], nodes: [node(facts.warmTask)], credentials: store });
 		if (warm.error) throw warm.error;
-		(globalThis as { gc?: () => void }).gc?.();
-		const before = process.memoryUsage.rss();
-		let peak = before;
-		const sampler = setInterval(() => {
-			peak = Math.max(peak, process.memoryUsage.rss());
-		}, 10);
-		const lag = startLoopLag();
-		const run = await runChain({ items: [{ json: {} }], nodes: [node(facts.task)], credentials: store });
-		const samples = lag.stop();
-		clearInterval(sampler);
-		peak = Math.max(peak, process.memoryUsage.rss());
-		if (run.error) throw run.error;
-		const output = run.output('Status');
+		settle();
+		let output: INodeExecutionData[] = [];
+		const figures = await measureRun(async () => {
+			const run = await runChain({ items: [{ json: {} }], nodes: [node(facts.task)], credentials: store });
+			if (run.error) throw run.error;
+			output = run.output('Status');
+			return { window: code, wallMs: code ? code.to - code.from : undefined };
+		});
 		if (format === 'items' && output.length !== rows) throw new Error(`expected ${rows} items, got ${output.length}`);
 		if (format === 'binary' && !output[0]?.binary?.data) throw new Error('the CSV file is missing from the output');
-		const window = code ?? { from: -Infinity, to: Infinity };
-		const own = blocksIn(samples, window.from, window.to);
-		return {
-			format,
-			rows,
-			wallMs: Math.round(window.to - window.from),
-			peakRssMb: mb(peak),
-			beforeRssMb: mb(before),
-			maxBlockMs: own.maxBlockMs,
-			p99BlockMs: own.p99BlockMs,
-			longest: longestBlocks(samples, window.from, window.to),
-			outputItems: output.length,
-		};
+		return { format, rows, ...figures, outputItems: output.length };
 	} finally {
 		await stop();
 		await shutdownN8nCore();
@@ -167,16 +90,7 @@ async function runCase(format: Format, rows: number): Promise<Measured> {
 }
 
 function runChild(format: Format, rows: number): Measured {
-	const output = execFileSync(process.execPath, ['--import', 'tsx', '--expose-gc', __filename, '--case', `${format}:${rows}`], {
-		encoding: 'utf8',
-		stdio: ['ignore', 'pipe', 'inherit'],
-		maxBuffer: 64 * 1024 * 1024,
-		// n8n's own heap settings: none (see bench/batch.ts).
-		env: { ...process.env, NODE_OPTIONS: '' },
-	});
-	const line = output.split('\n').find((l) => l.startsWith('RESULT '));
-	if (!line) throw new Error(`results case ${format} printed no result`);
-	return JSON.parse(line.slice(7)) as Measured;
+	return runCaseProcess<Measured>(__filename, ['--case', `${format}:${rows}`], `results ${format}`);
 }
 
 function main(): void {

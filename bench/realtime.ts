@@ -10,14 +10,11 @@
  * The server runs in a process of its own (this file with `--server`), so its HTTP work does not
  * share the node's event loop.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { createInterface } from 'node:readline';
-
 import type { IDataObject } from 'n8n-workflow';
 
 import { DEFAULT_CONCURRENCY } from '../nodes/Whilter/realtime/runRealtime';
 import { startWhilterServer } from '../test/servers/whilter';
+import { serveUntilStdinEnds, startServerProcess } from './lib/processes';
 import { median, quickMode, runCount } from './lib/stats';
 
 const CLIENT_ID = 'bench-client';
@@ -34,21 +31,12 @@ async function serve(latencyMs: number): Promise<void> {
 		// The real-time API does not touch S3.
 		s3: { endpoint: 'http://127.0.0.1:9', bucket: 'unused', region: 'us-east-1', accessKeyId: 'x', secretAccessKey: 'y' },
 	});
-	process.stdout.write(`${whilter.url}\n`);
-	process.stdin.resume();
-	process.stdin.on('end', () => void whilter.close().then(() => process.exit(0)));
+	serveUntilStdinEnds(whilter.url, async () => await whilter.close());
 }
 
-async function startServerProcess(latencyMs: number): Promise<{ url: string; stop: () => Promise<void> }> {
-	const child = spawn(process.execPath, ['--import', 'tsx', __filename, '--server', String(latencyMs)], { stdio: ['pipe', 'pipe', 'inherit'] });
-	const [url] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
-	return {
-		url,
-		stop: async () => {
-			child.stdin!.end();
-			await once(child, 'exit');
-		},
-	};
+async function startWhilterProcess(latencyMs: number): Promise<{ url: string; stop: () => Promise<void> }> {
+	const { line, stop } = await startServerProcess(__filename, ['--server', String(latencyMs)]);
+	return { url: line, stop };
 }
 
 export interface RealtimeBenchOptions {
@@ -89,7 +77,7 @@ export async function runRealtimeBench(options: RealtimeBenchOptions = {}): Prom
 	const perItemMs = itemLatencyMs(latencyMs, CHECK_PAUSE_MS);
 	// Loaded here, not at the top: the server process must not start n8n-core.
 	const { CredentialStore, runChain } = await import('../test/harness/run');
-	const server = await startServerProcess(latencyMs);
+	const server = await startWhilterProcess(latencyMs);
 	const store = new CredentialStore();
 	const credential = store.add('whilterApi', {
 		baseUrl: server.url,

@@ -7,9 +7,7 @@
  *
  * Prints `timepay: items=<n> seconds=<s> items_per_second=<r>`.
  */
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { serveUntilStdinEnds, startServerProcess } from './lib/processes';
 
 const TOKEN = 'bench-timepay-token';
 
@@ -17,24 +15,7 @@ const TOKEN = 'bench-timepay-token';
 async function serve(): Promise<void> {
 	const { startTimePayServer } = await import('../test/servers/timepay');
 	const server = await startTimePayServer({ token: TOKEN });
-	process.stdout.write(`${JSON.stringify({ url: server.url })}\n`);
-	process.stdin.resume();
-	process.stdin.on('end', () => {
-		void server.close().then(() => process.exit(0));
-	});
-}
-
-async function startServerProcess(): Promise<{ url: string; child: ChildProcess }> {
-	const child = spawn(process.execPath, ['--import', 'tsx', __filename, '--serve'], { stdio: ['pipe', 'pipe', 'inherit'] });
-	const firstLine = await new Promise<string>((resolve, reject) => {
-		const lines = createInterface({ input: child.stdout! });
-		lines.once('line', (line) => {
-			lines.close();
-			resolve(line);
-		});
-		child.once('exit', (code) => reject(new Error(`the TimePay server process exited (${code}) before it was ready`)));
-	});
-	return { url: (JSON.parse(firstLine) as { url: string }).url, child };
+	serveUntilStdinEnds(JSON.stringify({ url: server.url }), async () => await server.close());
 }
 
 export interface TimePayBenchResult {
@@ -45,7 +26,8 @@ export interface TimePayBenchResult {
 
 export async function benchTimePay(options: { items: number }): Promise<TimePayBenchResult> {
 	const { CredentialStore, runChain, shutdownN8nCore } = await import('../test/harness/run');
-	const { url, child } = await startServerProcess();
+	const { line, stop } = await startServerProcess(__filename, ['--serve']);
+	const { url } = JSON.parse(line) as { url: string };
 	try {
 		const store = new CredentialStore();
 		const credential = store.add('timePayApi', { token: TOKEN, baseUrl: url });
@@ -80,7 +62,7 @@ export async function benchTimePay(options: { items: number }): Promise<TimePayB
 		await shutdownN8nCore();
 		return { items: options.items, seconds, itemsPerSecond: options.items / seconds };
 	} finally {
-		child.stdin?.end();
+		await stop();
 	}
 }
 

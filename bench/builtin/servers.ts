@@ -3,12 +3,10 @@
  * their own so their memory is not counted with n8n's. `startServers()` spawns this file, which
  * prints one JSON line with the addresses and stops when its standard input closes.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createInterface } from 'node:readline';
 
+import { serveUntilStdinEnds, startServerProcess } from '../lib/processes';
 import { BUCKET, CLIENT, CLIENT_ID, CLIENT_SECRET } from './config';
 
 export interface ServerAddresses {
@@ -101,27 +99,16 @@ async function serveSandbox(): Promise<void> {
 		secretAccessKey: s3.secretAccessKey,
 		whilter: whilter.url,
 	};
-	process.stdout.write(`${JSON.stringify(addresses)}\n`);
-	process.stdin.resume();
-	process.stdin.on('end', () => {
-		void Promise.all([whilter.close(), shim.close()])
-			.then(() => s3.close())
-			.then(() => process.exit(0));
+	serveUntilStdinEnds(JSON.stringify(addresses), async () => {
+		await Promise.all([whilter.close(), shim.close()]);
+		await s3.close();
 	});
 }
 
 /** Starts the servers' process; `stop()` closes its stdin and waits for it to exit. */
 export async function startServers(): Promise<{ addresses: ServerAddresses; stop: () => Promise<void> }> {
-	const child = spawn(process.execPath, ['--import', 'tsx', __filename], { stdio: ['pipe', 'pipe', 'inherit'] });
-	const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
-	return {
-		addresses: JSON.parse(line) as ServerAddresses,
-		stop: async () => {
-			if (child.exitCode !== null) return;
-			child.stdin!.end();
-			await once(child, 'exit');
-		},
-	};
+	const { line, stop } = await startServerProcess(__filename);
+	return { addresses: JSON.parse(line) as ServerAddresses, stop };
 }
 
 if (require.main === module) {

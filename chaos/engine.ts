@@ -78,7 +78,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
 			} catch (error) {
 				// A campaign the harness could not run breaks the run: reported with its replay, not hidden.
 				const why = error instanceof Error ? (error.stack ?? error.message) : String(error);
-				log(`campaign ${index}: the runner failed: ${why} (replay: CHAOS_SEED=${options.seed} CHAOS_CAMPAIGN=${index})`);
+				log(`campaign ${index}: the runner failed: ${why} (replay: CHAOS_REPLAY=${options.seed} CHAOS_CAMPAIGN=${index})`);
 				crashed.push({ index, notes: [`the runner failed: ${why.split('\n')[0]}`] });
 				continue;
 			}
@@ -89,7 +89,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
 			log(
 				`campaign ${index}${lane.runner.name === options.runner.name ? '' : ` [${lane.runner.name}]`} (${plan.id}, ${plan.input}, ${plan.rows} rows${plan.large ? ', large' : ''}, rate ${plan.rate}, callbacks ${plan.callbacks}): ` +
 					`${outcome.faults.length + outcome.extraFaults.length} faults, ${Math.round(outcome.executions.reduce((sum, e) => sum + e.realMs, 0))} ms, ${ok ? 'all executions succeeded' : 'failed with: ' + verdict.errors.map((e) => maskMessage(e).slice(0, 160)).join(' | ')}` +
-					(broken ? ` — BROKEN: ${verdict.notes.join('; ')} (replay: CHAOS_SEED=${options.seed} CHAOS_CAMPAIGN=${index})` : ''),
+					(broken ? ` — BROKEN: ${verdict.notes.join('; ')} (replay: CHAOS_REPLAY=${options.seed} CHAOS_CAMPAIGN=${index})` : ''),
 			);
 		}
 	};
@@ -143,7 +143,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
 		`chaos: campaigns=${outcomes.length} real_n8n=${byRunner['real-n8n'] ?? 0} faults=${faults} (by kind ${byKind}) lost_rows=${totals.lostRows} duplicate_tasks=${totals.duplicateTasks} ` +
 		`duplicate_initiations=${totals.duplicateInitiations} orphan_uploads=${totals.orphanUploads} hung=${totals.hung} leaked_secrets=${totals.leakedSecrets} ` +
 		`failed_with_clear_error=${failedWithClearError} duplicate_realtime=${totals.duplicateRealtime} repeated_uploads=${totals.repeatedUploads} ` +
-		`duplicate_starts=${totals.duplicateStarts} unclear_errors=${totals.unclearErrors} unheard_uploads_left_open=${coverage.unheardUploadsLeftOpen} seed=${options.seed}`;
+		`duplicate_starts=${totals.duplicateStarts} unclear_errors=${totals.unclearErrors} unheard_uploads_left_open=${coverage.unheardUploadsLeftOpen} replay=${options.seed}`;
 	return {
 		seed: options.seed,
 		campaigns: outcomes.length,

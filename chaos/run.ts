@@ -2,9 +2,10 @@
  * `npm run chaos`: the campaign path many times under seeded storms, in-process through n8n-core,
  * judged against the contract servers' and the S3 server's ledgers. The last line is the summary.
  *
- * CHAOS_SEED     the run's seed (default 20261203); printed first, so a failing run can be replayed.
+ * CHAOS_REPLAY   the run's replay number, which seeds its pseudo-random plan (default 20261203);
+ *                printed first, so a failing run can be replayed.
  * CHAOS_CAMPAIGNS how many campaigns (default 320).
- * CHAOS_CAMPAIGN  replays only these campaign numbers (comma-separated) of the seed's run.
+ * CHAOS_CAMPAIGN  replays only these campaign numbers (comma-separated) of that run.
  * CHAOS_CONCURRENCY campaigns at a time (default 6).
  * CHAOS_LARGE_EVERY one campaign in this many uploads a ZIP past one S3 part (default 25; 0 none).
  * CHAOS_HUNG_AFTER_MS real ms after which an execution counts as hung and is cancelled (default 180000).
@@ -40,10 +41,10 @@ async function main(): Promise<void> {
 	const { RealN8nRunner } = require('./realN8n') as typeof import('./realN8n');
 	const { runKillScenarios } = require('./kill') as typeof import('./kill');
 	/* eslint-enable @typescript-eslint/no-require-imports */
-	const seed = intFromEnv('CHAOS_SEED', DEFAULT_SEED);
+	const seed = intFromEnv('CHAOS_REPLAY', DEFAULT_SEED);
 	const only = process.env.CHAOS_CAMPAIGN ? process.env.CHAOS_CAMPAIGN.split(',').map((s) => Number(s.trim())) : undefined;
 	const campaigns = intFromEnv('CHAOS_CAMPAIGNS', 320);
-	process.stdout.write(`chaos: seed=${seed} (replay with CHAOS_SEED=${seed}; one campaign with CHAOS_CAMPAIGN=<n>)\n`);
+	process.stdout.write(`chaos: replay=${seed} (replay with CHAOS_REPLAY=${seed}; one campaign with CHAOS_CAMPAIGN=<n>)\n`);
 	const runner = new InProcessRunner({
 		runChain: run.runChain,
 		CredentialStore: run.CredentialStore,
@@ -78,7 +79,7 @@ async function main(): Promise<void> {
 	for (const group of summary.errorGroups) process.stdout.write(`  ${group.count} × ${group.example}\n`);
 	if (summary.broken.length) {
 		process.stdout.write('\nCampaigns that broke an invariant:\n');
-		for (const b of summary.broken) process.stdout.write(`  #${b.index}: ${b.notes.join('; ')} (replay: CHAOS_SEED=${seed} CHAOS_CAMPAIGN=${b.index})\n`);
+		for (const b of summary.broken) process.stdout.write(`  #${b.index}: ${b.notes.join('; ')} (replay: CHAOS_REPLAY=${seed} CHAOS_CAMPAIGN=${b.index})\n`);
 	}
 	if (kills.length) {
 		process.stdout.write('\nn8n killed mid-campaign (SIGKILL to its process group, restarted on the same user folder):\n');

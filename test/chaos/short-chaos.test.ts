@@ -1,7 +1,7 @@
 /**
  * A short chaos run (chaos/): the campaign path under seeded storms on every request, in-process through
- * n8n-core, judged against the servers' ledgers. A different seed each run, printed (and in the test's
- * name) so a failure can be replayed with `CHAOS_SEED=<seed> npm run chaos`; CHAOS_SEED set here fixes it.
+ * n8n-core, judged against the servers' ledgers. A different replay number (the seed of the run's plan) each run, printed (and in the test's
+ * name) so a failure can be replayed with `CHAOS_REPLAY=<n> npm run chaos`; CHAOS_REPLAY set here fixes it.
  * Every seed must pass: the invariants hold whatever the storm does, and no assertion reads the clock.
  */
 import { sleep } from 'n8n-workflow';
@@ -20,15 +20,15 @@ jest.mock('n8n-workflow', () => {
 	return { ...actual, sleep: time.virtualSleep };
 });
 
-const seed = process.env.CHAOS_SEED ? Number(process.env.CHAOS_SEED) : Math.floor(Math.random() * 2 ** 31);
+const seed = process.env.CHAOS_REPLAY ? Number(process.env.CHAOS_REPLAY) : Math.floor(Math.random() * 2 ** 31);
 const CAMPAIGNS = Number(process.env.CHAOS_CAMPAIGNS ?? 45);
 
 afterAll(async () => {
 	await shutdownN8nCore();
 });
 
-it(`holds every invariant under a short storm (seed ${seed}; replay: CHAOS_SEED=${seed} npm run chaos)`, async () => {
-	process.stderr.write(`short chaos: seed=${seed} (replay: CHAOS_SEED=${seed} CHAOS_CAMPAIGNS=${CAMPAIGNS} npm run chaos)\n`);
+it(`holds every invariant under a short storm (replay: CHAOS_REPLAY=${seed} npm run chaos)`, async () => {
+	process.stderr.write(`short chaos: replay=${seed} (replay: CHAOS_REPLAY=${seed} CHAOS_CAMPAIGNS=${CAMPAIGNS} npm run chaos)\n`);
 	expect(sleep).toBe(virtualSleep);
 	installVirtualDateNow();
 	const runner = new InProcessRunner({ runChain, CredentialStore, probeNode, callWebhook, storedWorkflow, n8nLogs });

@@ -179,7 +179,7 @@ export async function runPerItem<Plan>(context: IExecuteFunctions, options: PerI
 		const pairedItem = { item: itemIndex };
 		if (result.status === 'fulfilled') {
 			for (const [n, item] of result.value.entries()) {
-				if (n % 1024 === 1023 && clock.due()) await clock.next();
+				if (clock.dueAt(n)) await clock.next();
 				const output = item as INodeExecutionData;
 				if (options.keepInputBinary) {
 					const binary = { ...(inputs[itemIndex]?.binary ?? {}), ...(item.binary ?? {}) };

@@ -6,7 +6,7 @@ import type { IBinaryData, IDataObject, IExecuteFunctions, INodeExecutionData, I
 import { asNodeError, InputError, isTokenUnavailable } from '../../shared/errors';
 import { failureFacts } from '../../shared/retry';
 import { errorItem } from '../../shared/perItem';
-import { giveTurn } from '../../shared/turns';
+import { giveTurn, turnClock } from '../../shared/turns';
 import { TASK_PATH, taskPathOption } from '../api/endpoints';
 import { ExistingObjectError, explainS3Failure, objectKey, s3CallOf, s3DropFromCredentials, s3TimeoutsFor, storeOf, uploadToDrop } from '../api/s3Drop';
 import type { S3Drop, S3Timeouts, UploadResult } from '../api/s3Drop';
@@ -63,9 +63,6 @@ function toNodeError(context: IExecuteFunctions, error: unknown): NodeApiError |
 	return asNodeError(context.getNode(), error, 0);
 }
 
-/** Items read per event-loop turn by jsonOfItems. */
-const ITEMS_PER_TURN = 50_000;
-
 /**
  * The items' JSON, read in turns. The first turn starts after a pause: n8n's own preparation of a
  * million input items holds the loop for a few hundred milliseconds before execute() is called, and
@@ -74,9 +71,11 @@ const ITEMS_PER_TURN = 50_000;
 async function jsonOfItems(items: INodeExecutionData[]): Promise<IDataObject[]> {
 	// Sized once: pushing a million entries would leave the copies of every growth step behind.
 	const rows = new Array<IDataObject>(items.length);
-	for (let start = 0; start < items.length; start += ITEMS_PER_TURN) {
-		await giveTurn();
-		for (let i = start, end = Math.min(items.length, start + ITEMS_PER_TURN); i < end; i++) rows[i] = items[i].json;
+	await giveTurn();
+	const clock = turnClock();
+	for (let i = 0; i < items.length; i++) {
+		if (clock.dueAt(i)) await clock.next();
+		rows[i] = items[i].json;
 	}
 	return rows;
 }
@@ -343,9 +342,6 @@ function taskCallError(apiError: NodeApiError | NodeOperationError, drop: S3Drop
 	return apiError;
 }
 
-/** Pairing entries made per event-loop turn: a million of them in one go would hold the loop for a good part of a second. */
-const PAIRS_PER_TURN = 50_000;
-
 /**
  * From this many input items on, the pairing lists bare item numbers. n8n resolves a number in a
  * pairedItem list as `{ item: number }` (expressions, the error output), and a million numbers take
@@ -364,9 +360,10 @@ async function pairWithEveryInput(count: number): Promise<IPairedItemData[]> {
 	// Sized once (V8 keeps even a 30-million-entry new Array packed): pushing would leave the copies
 	// of every growth step behind for the collector.
 	const pairs = new Array<number>(count);
-	for (let start = 0; start < count; start += PAIRS_PER_TURN) {
-		if (start) await giveTurn();
-		for (let item = start, end = Math.min(count, start + PAIRS_PER_TURN); item < end; item++) pairs[item] = item;
+	const clock = turnClock();
+	for (let item = 0; item < count; item++) {
+		if (clock.dueAt(item)) await clock.next();
+		pairs[item] = item;
 	}
 	// n8n-workflow types the list as objects only; its resolver and its error output take numbers too.
 	return pairs as unknown as IPairedItemData[];

@@ -160,6 +160,11 @@ export async function startPostgres(dir: string, readyTimeoutMs = 60_000): Promi
 		timeout: 120_000,
 		...asUser,
 	});
+	if (initdb.error) {
+		// Run as another user, initdb needs every folder above the binaries searchable by others (a
+		// checkout in a folder made by mktemp -d, mode 700, is not).
+		throw new Error(`initdb could not run${user ? ` as the user ${POSTGRES_OS_USER}` : ''}: ${initdb.error.message}; check that ${binDir} and the folders above it can be read and searched by that user`);
+	}
 	if (initdb.status !== 0) throw new Error(`initdb failed (exit ${initdb.status ?? initdb.signal}):\n${initdb.stdout}\n${initdb.stderr}`);
 	const port = await freePort();
 	const service: Service = startService({

@@ -4,24 +4,16 @@ import { InputError } from '../../shared/errors';
 import { giveTurn } from '../../shared/turns';
 import { CsvTokenizer } from './csvTokenizer';
 import type { CsvNewline, CsvRecord } from './csvTokenizer';
-import { IdentifierSet } from './identifierSet';
+import { HEADER_LIMIT, IDENTIFIER_LIMIT, Identifier, rowProblem, slices, STREAMING_TOKENIZER, toBuffer } from './csvRows';
+import { findRepeatedRows, IdentifierLog, IdentifiersSeen } from './repeatedRows';
+import type { RepeatCheck } from './repeatedRows';
 
-/** The header record must end within this many bytes (a longer one is almost surely an unclosed quote). */
-const HEADER_LIMIT = 1 << 20;
 /** openCsvFile reads at most this far past the header looking for a first data row; the rest is checked as the body streams. */
 const PEEK_LIMIT = 4 << 20;
-/** Bytes of an identifier as written: a longer one is no identifier (most likely a quote never closed). */
-const IDENTIFIER_LIMIT = 1024;
 /** A row that may be left out is held until its end: a longer one stops the upload. */
 const ROW_HOLD_LIMIT = 16 << 20;
-/** A larger chunk is read in slices of this size, with a turn of the event loop between them. */
-const SLICE = 1 << 20;
-/** The bytes held for the line break guess (a megabyte or more) are read in steps of this size, with turns between them. */
-const STEP_BYTES = 256 << 10;
 /** Rows left out are all counted; this many are listed in the output, as with items input. */
 const REPORT_LIMIT = 100;
-
-const QUOTE = 0x22;
 
 export interface CsvFileOptions {
 	identifier: string;
@@ -56,12 +48,6 @@ export interface CsvFile {
  */
 export type CsvSource = Readable | (() => Readable | Promise<Readable>);
 
-function toBuffer(chunk: unknown): Buffer {
-	if (Buffer.isBuffer(chunk)) return chunk;
-	if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-	return Buffer.from(String(chunk), 'utf8');
-}
-
 function headerHints(header: string[], identifier: string): string {
 	const hints: string[] = [];
 	const otherCase = header.find((name) => name.toLowerCase() === identifier.toLowerCase());
@@ -76,50 +62,6 @@ function headerHints(header: string[], identifier: string): string {
 }
 
 const NEWLINE_NAMES: Record<CsvNewline, string> = { '\n': 'LF', '\r\n': 'CRLF', '\r': 'CR' };
-
-/** Whether a byte is white space to String#trim() (the ASCII ones). */
-function isAsciiSpace(b: number): boolean {
-	return b === 0x20 || (b >= 0x09 && b <= 0x0d);
-}
-
-/**
- * A data row's identifier as trimmed UTF-8 bytes, the text the items input would compare: bytes
- * [start, end) of `bytes` (nothing is made for a row unless its identifier has letters beyond ASCII
- * or escaped quotes).
- */
-class Identifier {
-	bytes: Buffer = Buffer.alloc(0);
-	start = 0;
-	end = 0;
-
-	/** Reads the record's identifier; why it has none, or undefined. */
-	read(record: CsvRecord): string | undefined {
-		const length = record.firstFieldLength;
-		if (length < 0) return `the identifier is longer than ${IDENTIFIER_LIMIT} bytes`;
-		const raw = record.firstFieldBuffer;
-		let start = 0;
-		let end = length;
-		while (start < end && isAsciiSpace(raw[start])) start++;
-		while (end > start && isAsciiSpace(raw[end - 1])) end--;
-		// Any quote is inside [start, end): trimming stops at it.
-		let plain = true;
-		for (let i = start; i < end && plain; i++) plain = raw[i] < 0x80 && (raw[i] !== QUOTE || !record.firstFieldEscaped);
-		if (plain) {
-			this.bytes = raw;
-			this.start = start;
-			this.end = end;
-		} else {
-			this.bytes = Buffer.from((record.firstField() ?? '').trim(), 'utf8');
-			this.start = 0;
-			this.end = this.bytes.length;
-		}
-		return this.start === this.end ? 'the identifier is empty' : undefined;
-	}
-
-	get text(): string {
-		return this.bytes.toString('utf8', this.start, this.end);
-	}
-}
 
 /** The source's bytes from `offset`, kept until they are passed on or left out. */
 class HeldBytes {
@@ -157,7 +99,10 @@ class CsvFileReader {
 	readonly leftOut: CsvRowsLeftOut = { skipped: { count: 0, first: [] }, duplicatesDropped: { count: 0, first: [] } };
 
 	private readonly tokenizer: CsvTokenizer;
-	private readonly ids = new IdentifierSet();
+	/** How a row's identifier is checked against the earlier rows' (set in the constructor). */
+	private repeats: RepeatCheck;
+	/** With Duplicate Identifiers: Error, of a file that can be read again: the identifiers' hashes, checked at the end. */
+	private readonly log: IdentifierLog | undefined;
 	private readonly id = new Identifier();
 	private readonly held = new HeldBytes();
 	/** Output up to here is decided (passed on, or left out). */
@@ -168,8 +113,6 @@ class CsvFileReader {
 	/** Set on the first data row while openCsvFile peeks: it has what it needs. */
 	private peeking = true;
 	private peekPaused = false;
-	/** A possible duplicate to confirm by reading the file again: the row pauses the tokenizer until then. */
-	private suspect: { row: number; id: string } | undefined;
 	/** How papaparse will guess the uploaded file's line breaks, checked once rows are left out. */
 	private readonly outputGuess = new CsvTokenizer(() => undefined);
 	private outputChecked = false;
@@ -181,11 +124,12 @@ class CsvFileReader {
 		private readonly reopen: (() => Promise<Readable>) | undefined,
 	) {
 		this.mayLeaveOut = options.skipInvalidRows === true || options.duplicateIdentifiers === 'keepFirst';
-		this.tokenizer = new CsvTokenizer((record) => this.onRecord(record), {
-			firstFieldLimit: IDENTIFIER_LIMIT,
-			headerLimit: HEADER_LIMIT,
-			stepBytes: STEP_BYTES,
-		});
+		// Read once, the file's identifiers are held as it streams. With Error, a file that can be read
+		// again is refused at its end, after a check of the logged hashes in memory that does not grow
+		// with the file; with Keep First it is scanned ahead (checkRepeatsWith) once the peek is done.
+		this.log = reopen && options.duplicateIdentifiers !== 'keepFirst' ? new IdentifierLog() : undefined;
+		this.repeats = this.log ?? new IdentifiersSeen();
+		this.tokenizer = new CsvTokenizer((record) => this.onRecord(record), STREAMING_TOKENIZER);
 	}
 
 	get peekDone(): boolean {
@@ -197,6 +141,11 @@ class CsvFileReader {
 		this.held.push(slice);
 		this.tokenizer.write(slice);
 		await this.settle();
+	}
+
+	/** From here on, rows are checked against a scan of the whole file for repeated identifiers (Keep First). */
+	checkRepeatsWith(repeats: RepeatCheck): void {
+		this.repeats = repeats;
 	}
 
 	/** After peeking: reads on from where the first data row stopped it. */
@@ -233,8 +182,14 @@ class CsvFileReader {
 				{ field: this.identifier, description: 'Check the file, and that "Identifier Column" names its first column.' },
 			);
 		}
+		await this.refuseLoggedRepeat();
 		this.pass(this.tokenizer.scanned);
 		this.checkOutputNewline(true);
+	}
+
+	/** Removes the identifier log's temporary files, if it has any (the file was read, or reading it stopped). */
+	async close(): Promise<void> {
+		await this.log?.close();
 	}
 
 	/** The bytes decided since the last call, in one buffer (a slice's worth at most, plus rows held). */
@@ -248,10 +203,10 @@ class CsvFileReader {
 	/** Runs what the last write asked for (confirming a duplicate, a turn for the event loop), then passes on what is decided. */
 	private async settle(): Promise<void> {
 		while (this.tokenizer.paused && !this.peekPaused) {
-			if (this.suspect) await this.confirmSuspect();
-			else await giveTurn();
+			await giveTurn();
 			this.tokenizer.resume();
 		}
+		await this.log?.spill();
 		if (!this.tokenizer.headerSeen && this.tokenizer.scanned - this.tokenizer.recordStart > HEADER_LIMIT) {
 			throw new InputError(`${this.label}: the header row is longer than ${HEADER_LIMIT >> 20} MiB; is a quote (") in it never closed?`, { row: 0 });
 		}
@@ -304,7 +259,9 @@ class CsvFileReader {
 		if (record.row === 0) return this.onHeader(record);
 		const row = record.row;
 		this.dataRows = row;
-		if (record.unterminated) {
+		const id = this.id;
+		const problem = rowProblem(record, this.header!.length, id);
+		if (problem?.kind === 'unterminated') {
 			// papaparse would read the rest of the file as one field: refused, never skipped.
 			throw new InputError(`${this.label}: data row ${row} opens a quoted field (") that is never closed before the end of the file`, {
 				row,
@@ -315,22 +272,20 @@ class CsvFileReader {
 		const mixed = record.endsWithCr
 			? '. The row ends with CR LF while the file\'s first line break is LF alone: the line breaks are mixed, and the CR is read as data'
 			: '';
-		const id = this.id;
-		const missing = id.read(record);
-		if (missing !== undefined) {
-			const reason = missing + mixed;
+		if (problem?.kind === 'identifier') {
+			const reason = problem.reason + mixed;
 			return this.invalid(record, `${this.label}, data row ${row}, column "${this.identifier}": ${reason}`, reason, this.identifier);
 		}
-		const columns = this.header!.length;
-		if (record.fieldCount !== columns) {
-			const found = record.fieldCount;
+		if (problem?.kind === 'fields') {
+			const columns = this.header!.length;
+			const found = problem.found;
 			const reason =
 				`found ${found} field${found === 1 ? '' : 's'}, expected ${columns} (one per column of the header); ` +
 				(found < columns ? `column "${this.header![found]}" has no value` : `field ${columns + 1} has no column`) +
 				mixed;
 			return this.invalid(record, `${this.label}, data row ${row}: ${reason}`, reason, found < columns ? this.header![found] : undefined);
 		}
-		if (!this.ids.add(id.bytes, id.start, id.end)) return this.duplicate(record, id.text);
+		if (this.repeats.isRepeat(row, id)) return this.duplicate(record, id.text);
 		this.kept++;
 		if (this.peeking && !this.peekPaused) {
 			this.peekPaused = true;
@@ -393,35 +348,55 @@ class CsvFileReader {
 			if (dropped.first.length < REPORT_LIMIT) dropped.first.push({ row: record.row, identifier: id });
 			return;
 		}
-		if (!this.reopen) {
-			throw new InputError(
-				`${this.label}: data row ${record.row} has the same identifier as an earlier data row: column "${this.identifier}" is "${id}" (compared as trimmed text)`,
-				{ row: record.row, field: this.identifier, description: DUPLICATE_DESCRIPTION },
-			);
-		}
-		// Only a hash matched so far: the file is read again up to here to find the row, or to learn that
-		// two identifiers merely share a hash (then this row is kept).
-		this.suspect = { row: record.row, id };
-		this.tokenizer.pause();
+		throw new InputError(
+			`${this.label}: data row ${record.row} has the same identifier as an earlier data row: column "${this.identifier}" is "${id}" (compared as trimmed text)`,
+			{ row: record.row, field: this.identifier, description: DUPLICATE_DESCRIPTION },
+		);
 	}
 
-	private async confirmSuspect(): Promise<void> {
-		const suspect = this.suspect;
-		if (!suspect || !this.reopen) return;
-		this.suspect = undefined;
-		const earlier = await findEarlierRow(await this.reopen(), suspect);
-		if (earlier === undefined) {
-			this.kept++;
-			return;
+	/**
+	 * The first logged row whose identifier an earlier row has, named with that row. A hash is not the
+	 * identifier: each reported row is confirmed against the file (read again up to it), and one that
+	 * merely shares a hash is let through.
+	 */
+	private async refuseLoggedRepeat(): Promise<void> {
+		if (!this.log || !this.reopen) return;
+		const repeated = await this.log.repeats(this.dataRows);
+		for (const row of repeated.rows()) {
+			const id = await identifierOfRow(await this.reopen(), row);
+			const earlier = id === undefined ? undefined : await findEarlierRow(await this.reopen(), { row, id });
+			if (earlier === undefined) continue;
+			throw new InputError(
+				`${this.label}: data rows ${earlier} and ${row} have the same identifier: column "${this.identifier}" is "${id}" in both (compared as trimmed text)`,
+				{ row, field: this.identifier, description: DUPLICATE_DESCRIPTION },
+			);
 		}
-		throw new InputError(
-			`${this.label}: data rows ${earlier} and ${suspect.row} have the same identifier: column "${this.identifier}" is "${suspect.id}" in both (compared as trimmed text)`,
-			{ row: suspect.row, field: this.identifier, description: DUPLICATE_DESCRIPTION },
-		);
 	}
 }
 
 const DUPLICATE_DESCRIPTION = 'Whilter needs one row per customer. Remove the duplicates, or set the "Duplicate Identifiers" option to "Keep First".';
+
+/** Data row `row`'s identifier (trimmed), reading the file from its start. */
+async function identifierOfRow(source: Readable, row: number): Promise<string | undefined> {
+	const id = new Identifier();
+	let found: string | undefined;
+	const tokenizer = new CsvTokenizer(
+		(record) => {
+			if (record.row === row && found === undefined && id.read(record) === undefined) found = id.text;
+		},
+		{ firstFieldLimit: IDENTIFIER_LIMIT, headerLimit: HEADER_LIMIT },
+	);
+	try {
+		for await (const chunk of source) {
+			tokenizer.write(toBuffer(chunk));
+			if (found !== undefined) break;
+		}
+		if (found === undefined) tokenizer.end();
+	} finally {
+		source.destroy();
+	}
+	return found;
+}
 
 /** The first data row before `row` whose identifier (trimmed) is `id`, reading the file from its start. */
 async function findEarlierRow(source: Readable, suspect: { row: number; id: string }): Promise<number | undefined> {
@@ -450,17 +425,10 @@ async function findEarlierRow(source: Readable, suspect: { row: number; id: stri
 	return found;
 }
 
-/** A chunk in slices of at most SLICE bytes: a large one (a file held in memory) is read a slice per turn of the event loop. */
-function slices(chunk: Buffer): Buffer[] {
-	if (chunk.length <= SLICE) return [chunk];
-	const parts: Buffer[] = [];
-	for (let at = 0; at < chunk.length; at += SLICE) parts.push(chunk.subarray(at, at + SLICE));
-	return parts;
-}
-
 /**
  * Opens a CSV file from n8n's binary storage: reads far enough to check the header and the first data
- * row, then hands back the file as a stream (at the reader's pace) that checks every row as it passes:
+ * row, scans the file for repeated identifiers when it can be opened again (repeatedRows.ts), then
+ * hands back the file as a stream (at the reader's pace) that checks every row as it passes:
  * an empty or repeated identifier, or a row with another number of fields than the header, fails the
  * stream (so the upload) or, as the options say, leaves the row out. The rows are found as papaparse
  * finds them (nodes/Whilter/batch/csvTokenizer.ts), so the count is the count Whilter reads.
@@ -494,6 +462,10 @@ export async function openCsvFile(source: CsvSource, options: CsvFileOptions): P
 				await reader.write(slice);
 			}
 		}
+		// Keep First decides each row as it passes: with rows left to read, the file is scanned for repeated
+		// identifiers first, in memory that does not grow with the file (holding the identifiers seen
+		// would take 9 to 17 MB a million rows).
+		if (open && !ended && options.duplicateIdentifiers === 'keepFirst') reader.checkRepeatsWith(await findRepeatedRows(await open()));
 		peeked = true;
 	} finally {
 		// Refused: stop reading the file (return() destroys the source stream).
@@ -529,6 +501,7 @@ export async function openCsvFile(source: CsvSource, options: CsvFileOptions): P
 		} finally {
 			// The reader stopped early (an upload failed, a row was refused): stop reading the file too.
 			if (!done) await iterator.return?.();
+			await reader.close();
 		}
 	}
 

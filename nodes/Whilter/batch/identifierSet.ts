@@ -1,6 +1,8 @@
 /**
- * The identifiers seen so far in a CSV file, for finding duplicates while it streams, in memory that
- * grows with the number of identifiers and nothing else: each is kept as 54 bits of a 64-bit hash
+ * Identifiers as hashes, for finding duplicates in a CSV file: all of a file's while it streams, when
+ * it can be read only once, or a sixty-fourth of them at a time when a scan ahead reads the file
+ * first (repeatedRows.ts). Memory grows with the number of identifiers and nothing else: each is
+ * kept as 54 bits of a 64-bit hash
  * (two 32-bit MurmurHash3-style values of its UTF-8 bytes) in open-addressing tables with linear
  * probing. The hashes are spread over 64 such tables by 6 of their bits (not stored), and a table is
  * doubled when it is 70% full: one table at a time, so a doubling holds 1/64 more memory for a moment
@@ -15,7 +17,7 @@
  */
 
 const MAX_LOAD = 0.7;
-const TABLES = 64;
+export const TABLES = 64;
 
 // Bound once: where globals are looked up slowly (a vm context, such as Jest's test environment), a
 // lookup of Math per multiplication made hashing thirty times slower.
@@ -69,12 +71,13 @@ function finalMix(h: number): number {
  * `low` word in another, (0, 0) marking an empty slot. The 6 bits of `low` that chose the table are
  * not stored: they are the same for every entry of a table.
  */
-class HashTable {
+export class HashTable {
 	highs: Uint32Array;
 	lows: Uint16Array;
 	mask: number;
 	count = 0;
 
+	/** `slots`: a power of two. */
 	constructor(slots: number) {
 		this.highs = new Uint32Array(slots);
 		this.lows = new Uint16Array(slots);
@@ -123,9 +126,33 @@ class HashTable {
 	}
 }
 
+/** Slots for a table that will hold `entries` (a power of two, at most MAX_LOAD full). */
+export function slotsFor(entries: number): number {
+	let slots = 64;
+	while (slots * MAX_LOAD < entries) slots *= 2;
+	return slots;
+}
+
+/**
+ * An identifier's hash as the tables keep it: out[0] its table, out[1] the word that picks its slot,
+ * out[2] the 16 more bits stored. The table by the top 6 bits of the second hash, the slot by the low
+ * bits of the first, and 16 more bits of the second stored: 54 bits tell identifiers apart.
+ */
+export function tableEntryOf(bytes: Uint8Array, start: number, end: number, out: Uint32Array): void {
+	hashPair(bytes, start, end, out);
+	let high = out[0];
+	const low = out[1];
+	const stored = (low >>> 10) & 0xffff;
+	// (0, 0) marks an empty slot.
+	if (high === 0 && stored === 0) high = 1;
+	out[0] = low >>> 26;
+	out[1] = high;
+	out[2] = stored;
+}
+
 export class IdentifierSet {
 	private readonly tables = Array.from({ length: TABLES }, () => new HashTable(64));
-	private readonly hash = new Uint32Array(2);
+	private readonly entry = new Uint32Array(3);
 	private count = 0;
 
 	get size(): number {
@@ -139,14 +166,9 @@ export class IdentifierSet {
 
 	/** Adds the identifier bytes[start…end); false when its hash was there already (a duplicate, almost surely). */
 	add(bytes: Uint8Array, start: number, end: number): boolean {
-		hashPair(bytes, start, end, this.hash);
-		let high = this.hash[0];
-		const low = this.hash[1];
-		// The table by the top 6 bits of `low`, the slot by the low bits of `high`, and 16 more bits of
-		// `low` stored: 54 bits of the hash tell identifiers apart.
-		const stored = (low >>> 10) & 0xffff;
-		if (high === 0 && stored === 0) high = 1;
-		const added = this.tables[low >>> 26].add(high, stored);
+		const entry = this.entry;
+		tableEntryOf(bytes, start, end, entry);
+		const added = this.tables[entry[0]].add(entry[1], entry[2]);
 		if (added) this.count++;
 		return added;
 	}

@@ -124,7 +124,8 @@ async function prepareFromFile(items: INodeExecutionData[], context: IExecuteFun
 	const binary: IBinaryData = context.helpers.assertBinaryData(0, property);
 	const options = context.getNodeParameter('options', 0, {}) as BatchOptions;
 	const inline = binary.id ? undefined : Buffer.from(binary.data, BINARY_ENCODING);
-	// Opened again only to name the earlier row of a duplicate identifier.
+	// Opened again to name the earlier row of a duplicate identifier, and with Keep First to find the
+	// repeated identifiers before the file streams.
 	const open = async (): Promise<Readable> =>
 		binary.id ? await context.helpers.getBinaryStream(binary.id) : Readable.from([inline ?? Buffer.alloc(0)]);
 	const file = await openCsvFile(open, {

@@ -1,0 +1,97 @@
+/**
+ * What makes a data row of a CSV file usable, read the same way by the check that streams the file
+ * (csvFileInput.ts) and by the scan for repeated identifiers before it (repeatedRows.ts): both find
+ * the same records with the same tokenizer options, and agree on which rows count.
+ */
+import type { CsvRecord, CsvTokenizerOptions } from './csvTokenizer';
+
+/** The header record must end within this many bytes (a longer one is almost surely an unclosed quote). */
+export const HEADER_LIMIT = 1 << 20;
+/** Bytes of an identifier as written: a longer one is no identifier (most likely a quote never closed). */
+export const IDENTIFIER_LIMIT = 1024;
+/** A larger chunk is read in slices of this size, with a turn of the event loop between them. */
+const SLICE = 1 << 20;
+/** The bytes held for the line break guess (a megabyte or more) are read in steps of this size, with turns between them. */
+const STEP_BYTES = 256 << 10;
+
+/** How a reading of the file that gives the event loop turns finds its records. */
+export const STREAMING_TOKENIZER: CsvTokenizerOptions = { firstFieldLimit: IDENTIFIER_LIMIT, headerLimit: HEADER_LIMIT, stepBytes: STEP_BYTES };
+
+const QUOTE = 0x22;
+
+export function toBuffer(chunk: unknown): Buffer {
+	if (Buffer.isBuffer(chunk)) return chunk;
+	if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+	return Buffer.from(String(chunk), 'utf8');
+}
+
+/** A chunk in slices of at most SLICE bytes: a large one (a file held in memory) is read a slice per turn of the event loop. */
+export function slices(chunk: Buffer): Buffer[] {
+	if (chunk.length <= SLICE) return [chunk];
+	const parts: Buffer[] = [];
+	for (let at = 0; at < chunk.length; at += SLICE) parts.push(chunk.subarray(at, at + SLICE));
+	return parts;
+}
+
+/** Whether a byte is white space to String#trim() (the ASCII ones). */
+function isAsciiSpace(b: number): boolean {
+	return b === 0x20 || (b >= 0x09 && b <= 0x0d);
+}
+
+/**
+ * A data row's identifier as trimmed UTF-8 bytes, the text the items input would compare: bytes
+ * [start, end) of `bytes` (nothing is made for a row unless its identifier has letters beyond ASCII
+ * or escaped quotes).
+ */
+export class Identifier {
+	bytes: Buffer = Buffer.alloc(0);
+	start = 0;
+	end = 0;
+
+	/** Reads the record's identifier; why it has none, or undefined. */
+	read(record: CsvRecord): string | undefined {
+		const length = record.firstFieldLength;
+		if (length < 0) return `the identifier is longer than ${IDENTIFIER_LIMIT} bytes`;
+		const raw = record.firstFieldBuffer;
+		let start = 0;
+		let end = length;
+		while (start < end && isAsciiSpace(raw[start])) start++;
+		while (end > start && isAsciiSpace(raw[end - 1])) end--;
+		// Any quote is inside [start, end): trimming stops at it.
+		let plain = true;
+		for (let i = start; i < end && plain; i++) plain = raw[i] < 0x80 && (raw[i] !== QUOTE || !record.firstFieldEscaped);
+		if (plain) {
+			this.bytes = raw;
+			this.start = start;
+			this.end = end;
+		} else {
+			this.bytes = Buffer.from((record.firstField() ?? '').trim(), 'utf8');
+			this.start = 0;
+			this.end = this.bytes.length;
+		}
+		return this.start === this.end ? 'the identifier is empty' : undefined;
+	}
+
+	get text(): string {
+		return this.bytes.toString('utf8', this.start, this.end);
+	}
+}
+
+/** Why a data row cannot be sent, in the order the checks run. */
+export type RowProblem =
+	| { kind: 'unterminated' }
+	| { kind: 'identifier'; reason: string }
+	| { kind: 'fields'; found: number };
+
+/**
+ * Checks a data row against a header of `columns` fields, reading its identifier into `id`: a row
+ * with no problem is sent, and only such rows take part in the duplicate check.
+ */
+export function rowProblem(record: CsvRecord, columns: number, id: Identifier): RowProblem | undefined {
+	// papaparse would read the rest of the file as one field.
+	if (record.unterminated) return { kind: 'unterminated' };
+	const missing = id.read(record);
+	if (missing !== undefined) return { kind: 'identifier', reason: missing };
+	if (record.fieldCount !== columns) return { kind: 'fields', found: record.fieldCount };
+	return undefined;
+}

@@ -21,7 +21,9 @@
  * runBuiltinBench for why. The contract server and the S3 server run in a child process of their own,
  * so their memory is not counted. Figures are printed, never asserted.
  * Environment: BENCH_BUILTIN_ROWS (default 100000,1000000), BENCH_BUILTIN_RUNS (runs per path and size, default 3),
- * BENCH_BUILTIN_N8N=shared, N8N_E2E_SKIP_BUILD=1 (use dist/ as it is).
+ * BENCH_BUILTIN_N8N=shared, N8N_E2E_SKIP_BUILD=1 (use dist/ as it is), BENCH_FILE_N8N_ROWS (the CSV file case, default 10000000; 0 leaves it out).
+ *
+ * Then Whilter Batch alone reads a CSV file of the same rows from disk (bench/builtin/fileCase.ts).
  *
  * The parts, under bench/builtin/: config.ts (rows, runs, names), servers.ts (the servers' process),
  * workflows.ts (the workflows with the run's values), n8n.ts (an n8n with the credentials, the
@@ -32,7 +34,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 
 import { ensureN8n } from '../e2e/n8n';
 import { ensurePackageBuilt } from '../e2e/package';
-import { PATHS, ROW_COUNTS, RUNS, SAMPLE_MS } from './builtin/config';
+import { FILE_ROWS, PATHS, ROW_COUNTS, RUNS, SAMPLE_MS } from './builtin/config';
 import type { Path } from './builtin/config';
 import { warmUp, withN8n } from './builtin/n8n';
 import type { Bench } from './builtin/n8n';
@@ -40,6 +42,7 @@ import { describeRun, summarise } from './builtin/report';
 import type { RunResult } from './builtin/report';
 import { runPath } from './builtin/runs';
 import type { RunContext } from './builtin/runs';
+import { runFileBench } from './builtin/fileCase';
 import { startServers } from './builtin/servers';
 
 /** A client that reads the uploaded ZIPs straight from the S3 server (not through the shim n8n uploads to). */
@@ -123,6 +126,7 @@ export async function runBuiltinBench(out: (line: string) => void = (line) => pr
 			lines.push(summary.line);
 			part = summary.part;
 		}
+		if (FILE_ROWS > 0) lines.push(await runFileBench({ servers: serverProcess.addresses, s3, out }));
 		return { lines, part };
 	} finally {
 		s3.destroy();

@@ -25,5 +25,10 @@ export const CLIENT_SECRET = 'bench-secret';
 /** The two ways of running the campaign: n8n's built-in nodes, or Whilter Batch. */
 export type Path = 'builtin' | 'whilter';
 export const PATHS: readonly Path[] = ['builtin', 'whilter'];
+/** What a run can be: a path of the comparison, or Whilter Batch reading a CSV file from disk (bench/builtin/fileCase.ts). */
+export type RunPath = Path | 'whilter-file';
+
+/** Rows of the CSV file case: BENCH_FILE_N8N_ROWS, else 10M (1M with --quick); 0 leaves it out. */
+export const FILE_ROWS = Number(process.env.BENCH_FILE_N8N_ROWS ?? (process.argv.includes('--quick') || process.env.BENCH_QUICK === '1' ? 1_000_000 : 10_000_000));
 
 export const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms));

@@ -8,7 +8,7 @@ import { startN8n } from '../../e2e/n8n';
 import type { N8nHandle } from '../../e2e/n8n';
 import { DIST_DIR } from '../../e2e/package';
 import { BUCKET, CLIENT, CLIENT_ID, CLIENT_SECRET, PREFIX } from './config';
-import type { Path } from './config';
+import type { RunPath } from './config';
 import { describeRun, mb, seconds } from './report';
 import { describeDescendants, sampleTree } from './rss';
 import { runPath } from './runs';
@@ -53,9 +53,9 @@ async function createCredentials(n8n: N8nHandle, a: ServerAddresses): Promise<Cr
 	return { aws: aws.id, whilter: whilter.id };
 }
 
-/** An n8n with the package and the two credentials; stopped (and its log tail printed on failure) when `work` ends. */
-export async function withN8n<T>(bench: Bench, work: (ctx: RunContext) => Promise<T>): Promise<T> {
-	const n8n = await startN8n({ extensionsDir: DIST_DIR });
+/** An n8n with the package and the two credentials (and `env`); stopped (and its log tail printed on failure) when `work` ends. */
+export async function withN8n<T>(bench: Bench, work: (ctx: RunContext) => Promise<T>, env?: Record<string, string>): Promise<T> {
+	const n8n = await startN8n({ extensionsDir: DIST_DIR, env });
 	try {
 		const ids = await createCredentials(n8n, bench.servers);
 		bench.out(`n8n pid ${n8n.pid} ready in ${seconds(n8n.startupMs)} s, RSS ${mb(sampleTree(n8n.pid).mainKb)} MB`);
@@ -68,9 +68,9 @@ export async function withN8n<T>(bench: Bench, work: (ctx: RunContext) => Promis
 	}
 }
 
-/** Warm-up with 1,000 rows: loads the path's modules and starts the task runner, so no measured run pays for that. */
-export async function warmUp(bench: Bench, ctx: RunContext, path: Path): Promise<void> {
-	const warm = await runPath(ctx, path, 0, 1000);
+/** Warm-up with 1,000 rows (for whilter-file, the 1,000-row file at `csvPath`): loads the path's modules and starts the task runner, so no measured run pays for that. */
+export async function warmUp(bench: Bench, ctx: RunContext, path: RunPath, csvPath?: string): Promise<void> {
+	const warm = await runPath(ctx, path, 0, 1000, csvPath);
 	bench.out(`  warm-up ${describeRun(warm)}`);
 	if (!bench.childrenShown) {
 		bench.childrenShown = true;

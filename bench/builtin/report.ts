@@ -1,12 +1,12 @@
 /** The figures as the benchmark prints them: one line per run, the best of each path, the summary line. */
-import type { Path } from './config';
+import type { Path, RunPath } from './config';
 import { median } from '../lib/stats';
 
 export const mb = (kb: number): number => Math.round(kb / 102.4) / 10;
 export const seconds = (ms: number): string => (ms / 1000).toFixed(2);
 
 export interface RunResult {
-	path: Path;
+	path: RunPath;
 	run: number;
 	rows: number;
 	/** n8n's stoppedAt − startedAt. */
@@ -60,7 +60,7 @@ export function best(results: RunResult[]): Best {
 	};
 }
 
-function bestLine(name: Path, rowsLabel: string, x: Best): string {
+export function bestLine(name: RunPath, rowsLabel: string, x: Best): string {
 	return `${name}-${rowsLabel}: wall_s=${seconds(x.wallMs)} (client ${seconds(x.clientMs)}) peak_rss_mb=${mb(x.peakTotalKb)} (main ${mb(x.peakMainKb)} runner ${mb(x.peakRunnerKb)}) over_start_mb=${mb(x.overStartKb)}`;
 }
 

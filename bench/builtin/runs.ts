@@ -7,9 +7,9 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
 
 import type { Execution, N8nHandle } from '../../e2e/n8n';
-import { readZipEntries } from '../../test/servers/zipEntries';
+import { countZipLineFeeds, readZipEntries } from '../../test/servers/zipEntries';
 import { BUCKET, PREFIX, SAMPLE_MS, sleep } from './config';
-import type { Path } from './config';
+import type { RunPath } from './config';
 import type { RunResult } from './report';
 import { sampleTree, settle, startSampler } from './rss';
 import type { RssPeaks } from './rss';
@@ -75,8 +75,21 @@ async function checkZip(s3: S3Client, campaign: string, rows: number): Promise<v
 	if (lines.length - 1 !== rows) throw new Error(`s3://${BUCKET}/${key}: ${lines.length - 1} data lines, expected ${rows}`);
 }
 
+/**
+ * The ZIP of a CSV file too large to read back as text (10M rows are more than a JavaScript string
+ * holds): exactly one CSV, whose line feeds are counted as it inflates: a header plus one per row.
+ */
+async function checkLargeZip(s3: S3Client, campaign: string, rows: number): Promise<void> {
+	const key = `${PREFIX}/${zipNameOf(campaign)}`;
+	const object = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+	const entries = await countZipLineFeeds(Buffer.from(await object.Body!.transformToByteArray()));
+	const csvs = entries.filter((e) => e.name.toLowerCase().endsWith('.csv'));
+	if (csvs.length !== 1) throw new Error(`s3://${BUCKET}/${key} holds ${csvs.length} CSV files, not 1`);
+	if (csvs[0].lineFeeds - 1 !== rows) throw new Error(`s3://${BUCKET}/${key}: ${csvs[0].lineFeeds - 1} data lines, expected ${rows}`);
+}
+
 /** The task id the path's last node returned; throws unless the execution succeeded and (Whilter Batch) counted every row. */
-function taskIdOf(execution: Execution, path: Path, run: number, rows: number): string {
+function taskIdOf(execution: Execution, path: RunPath, run: number, rows: number): string {
 	if (execution.status !== 'success') {
 		const error = execution.data?.resultData.error;
 		const where = execution.data?.resultData.lastNodeExecuted;
@@ -87,7 +100,7 @@ function taskIdOf(execution: Execution, path: Path, run: number, rows: number): 
 	const out = runData[lastNode]?.[0]?.data?.main?.[0]?.[0]?.json ?? {};
 	const taskId = String(out['task-id'] ?? '');
 	if (!taskId.startsWith('task-')) throw new Error(`${path} run ${run}: "${lastNode}" returned no task id: ${JSON.stringify(out).slice(0, 500)}`);
-	if (path === 'whilter' && out['row-count'] !== rows) throw new Error(`whilter run ${run}: row-count ${String(out['row-count'])}, expected ${rows}`);
+	if (path !== 'builtin' && out['row-count'] !== rows) throw new Error(`${path} run ${run}: row-count ${String(out['row-count'])}, expected ${rows}`);
 	return taskId;
 }
 
@@ -102,15 +115,17 @@ export interface RunContext {
 /** Executions so far in this process: every campaign (so its file name in the S3 drop) is new, warm-ups too. */
 let executions = 0;
 
-export async function runPath(ctx: RunContext, path: Path, run: number, rows: number): Promise<RunResult> {
+/** One measured run; `csvPath` is the file of `rows` rows that whilter-file reads. */
+export async function runPath(ctx: RunContext, path: RunPath, run: number, rows: number, csvPath?: string): Promise<RunResult> {
 	// The S3 server outlives each n8n: a warm-up's file of an earlier n8n would otherwise be in the way.
 	const campaign = `bench-${path}-${rows}-${run}-${++executions}`;
-	const workflow = campaignWorkflow(path, campaign, rows, ctx.ids, ctx.servers);
+	const workflow = campaignWorkflow(path, campaign, rows, ctx.ids, ctx.servers, csvPath);
 	const stored = await ctx.n8n.importWorkflow(workflow);
 	await settle(ctx.n8n.pid);
 	const { execution, clientMs, rss, startTotalKb } = await execute(ctx.n8n, stored.id);
 	const taskId = taskIdOf(execution, path, run, rows);
-	await checkZip(ctx.s3, campaign, rows);
+	if (path === 'whilter-file') await checkLargeZip(ctx.s3, campaign, rows);
+	else await checkZip(ctx.s3, campaign, rows);
 	const runData = execution.data?.resultData.runData ?? {};
 	const nodeMs = workflow.nodes
 		.filter((node) => node.type !== 'n8n-nodes-base.manualTrigger')

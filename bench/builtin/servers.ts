@@ -89,6 +89,9 @@ async function serveSandbox(): Promise<void> {
 		client: CLIENT,
 		clientId: CLIENT_ID,
 		clientSecret: CLIENT_SECRET,
+		// The bench reads every ZIP back and counts its rows itself (runs.ts), streamed for the 10M-row
+		// file; the server's own count holds the whole CSV as one string, more than 10M rows allow.
+		checkRowCount: false,
 		s3: { endpoint: s3.endpoint, bucket: BUCKET, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
 	});
 	const addresses: ServerAddresses = {

@@ -9,7 +9,7 @@ import type { INode } from 'n8n-workflow';
 
 import type { WorkflowJson } from '../../e2e/n8n';
 import { BUCKET, CLIENT, CLIENT_ID, CLIENT_SECRET, PREFIX, TEMPLATE } from './config';
-import type { Path } from './config';
+import type { RunPath } from './config';
 import type { ServerAddresses } from './servers';
 
 /** The ids of the credentials the workflows use, created in each n8n. */
@@ -38,9 +38,13 @@ export function zipNameOf(campaign: string): string {
 	return `${TEMPLATE}_${campaign}.zip`;
 }
 
-/** The path's workflow for one campaign of `rows` rows. */
-export function campaignWorkflow(path: Path, campaign: string, rows: number, ids: CredentialIds, servers: ServerAddresses): WorkflowJson {
+/** The path's workflow for one campaign of `rows` rows (for whilter-file, the rows of the CSV file at `csvPath`). */
+export function campaignWorkflow(path: RunPath, campaign: string, rows: number, ids: CredentialIds, servers: ServerAddresses, csvPath?: string): WorkflowJson {
 	const common = { ROWS: rows, CAMPAIGN: campaign, TEMPLATE };
+	if (path === 'whilter-file') {
+		if (!csvPath) throw new Error('the CSV file case needs the path of its file');
+		return workflowFrom('whilter-file-campaign.json', { CSV_PATH: csvPath, CAMPAIGN: campaign, TEMPLATE, WHILTER_CREDENTIAL_ID: ids.whilter });
+	}
 	if (path === 'whilter') return workflowFrom('whilter-campaign.json', { ...common, WHILTER_CREDENTIAL_ID: ids.whilter });
 	return workflowFrom('builtin-campaign.json', {
 		...common,

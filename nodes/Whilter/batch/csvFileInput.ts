@@ -6,7 +6,7 @@ import { CsvTokenizer } from './csvTokenizer';
 import type { CsvNewline, CsvRecord } from './csvTokenizer';
 import { HEADER_LIMIT, IDENTIFIER_LIMIT, Identifier, rowProblem, slices, STREAMING_TOKENIZER, toBuffer } from './csvRows';
 import { findRepeatedRows, IdentifierLog, IdentifiersSeen } from './repeatedRows';
-import type { RepeatCheck } from './repeatedRows';
+import type { LogPlace, RepeatCheck } from './repeatedRows';
 
 /** openCsvFile reads at most this far past the header looking for a first data row; the rest is checked as the body streams. */
 const PEEK_LIMIT = 4 << 20;
@@ -22,6 +22,8 @@ export interface CsvFileOptions {
 	skipInvalidRows?: boolean;
 	/** Whether a repeated identifier fails the upload (default) or its later rows are left out (reported). */
 	duplicateIdentifiers?: 'error' | 'keepFirst';
+	/** Where the duplicate check keeps its logs (see repeatedRows.ts); by default in memory, then in the system's temporary folder. */
+	repeatLogs?: LogPlace;
 }
 
 /** Rows left out of the uploaded file, as the items input reports them, with data rows for items. */
@@ -127,7 +129,7 @@ class CsvFileReader {
 		// Read once, the file's identifiers are held as it streams. With Error, a file that can be read
 		// again is refused at its end, after a check of the logged hashes in memory that does not grow
 		// with the file; with Keep First it is scanned ahead (checkRepeatsWith) once the peek is done.
-		this.log = reopen && options.duplicateIdentifiers !== 'keepFirst' ? new IdentifierLog() : undefined;
+		this.log = reopen && options.duplicateIdentifiers !== 'keepFirst' ? new IdentifierLog(options.repeatLogs) : undefined;
 		this.repeats = this.log ?? new IdentifiersSeen();
 		this.tokenizer = new CsvTokenizer((record) => this.onRecord(record), STREAMING_TOKENIZER);
 	}
@@ -465,7 +467,7 @@ export async function openCsvFile(source: CsvSource, options: CsvFileOptions): P
 		// Keep First decides each row as it passes: with rows left to read, the file is scanned for repeated
 		// identifiers first, in memory that does not grow with the file (holding the identifiers seen
 		// would take 9 to 17 MB a million rows).
-		if (open && !ended && options.duplicateIdentifiers === 'keepFirst') reader.checkRepeatsWith(await findRepeatedRows(await open()));
+		if (open && !ended && options.duplicateIdentifiers === 'keepFirst') reader.checkRepeatsWith(await findRepeatedRows(await open(), options.repeatLogs));
 		peeked = true;
 	} finally {
 		// Refused: stop reading the file (return() destroys the source stream).

@@ -2,15 +2,9 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 
 import { openCsvFile } from '../../nodes/Whilter/batch/csvFileInput';
 import { findRepeatedRows } from '../../nodes/Whilter/batch/repeatedRows';
-
-setFlagsFromString('--expose-gc');
-/** A full collection, so that memory read after it is memory still held. */
-const collect = runInNewContext('gc') as () => void;
 
 /** `rows` data rows `<id>,x` in chunks of 10,000 rows, made as they are read; `idOf(row)` gives each row's identifier. */
 function generated(rows: number, idOf: (row: number) => string, header = 'phone,name\n'): Readable {
@@ -33,41 +27,22 @@ afterEach(() => rmSync(folder, { recursive: true, force: true }));
 const leftoverLogs = () => readdirSync(folder);
 
 describe('a CSV file that can be opened again is scanned for repeated identifiers first', () => {
-	/**
-	 * Opens the file and reads its body, reading live array buffer memory (after a full collection)
-	 * every 4 chunks and every 200 ms (the scan ahead runs before the first chunk): its peak above the start.
-	 */
+	/** Opens the file and reads its body; the duplicate check's peak memory, in MiB, once the body has ended (or failed). */
 	async function readMeasured(open: () => ReturnType<typeof openCsvFile>): Promise<{ file: Awaited<ReturnType<typeof openCsvFile>>; peakMiB: number; error?: Error }> {
-		collect();
-		const before = process.memoryUsage().arrayBuffers;
-		let peak = before;
-		const sample = () => {
-			collect();
-			peak = Math.max(peak, process.memoryUsage().arrayBuffers);
-		};
-		const sampler = setInterval(sample, 200);
+		const file = await open();
 		let error: Error | undefined;
 		try {
-			const file = await open();
-			let chunks = 0;
-			try {
-				for await (const chunk of file.body) {
-					expect((chunk as Buffer).length).toBeGreaterThan(0);
-					if (++chunks % 4 === 0) sample();
-				}
-			} catch (caught) {
-				error = caught as Error;
-			}
-			sample();
-			return { file, peakMiB: (peak - before) / 2 ** 20, error };
-		} finally {
-			clearInterval(sampler);
+			for await (const chunk of file.body) expect((chunk as Buffer).length).toBeGreaterThan(0);
+		} catch (caught) {
+			error = caught as Error;
 		}
+		return { file, peakMiB: file.repeatCheckPeakBytes() / 2 ** 20, error };
 	}
 
-	// Holding every identifier seen (54-bit hashes in tables at most 70% full) took 48 MiB for these
-	// 3 million rows; the logs hold at most a quarter of a million rows' entries (3 MiB), then the file's
-	// slices: 8 to 12 MiB measured, bound at 24 for a busy machine.
+	// Holding every identifier seen (54-bit hashes in tables at most 70% full) takes 48 MiB for these
+	// 3 million rows (a process's live memory grew by 48.6 MiB with it); the logs hold at most a quarter
+	// of a million rows' entries (3 MiB) and the chunks being filled, then the check one sixty-fourth of
+	// the hashes at a time.
 	const ROWS = 3_000_000;
 
 	it('Keep First: holds memory that does not grow with the rows (3 million rows)', async () => {
@@ -80,7 +55,7 @@ describe('a CSV file that can be opened again is scanned for repeated identifier
 		expect(file.rowCount()).toBe(ROWS - 12);
 		expect(file.leftOut().duplicatesDropped.count).toBe(12);
 		expect(file.leftOut().duplicatesDropped.first[0]).toEqual({ row: 250_000, identifier: '50000' });
-		expect(peakMiB).toBeLessThan(24);
+		expect(peakMiB).toBeLessThan(8);
 		expect(leftoverLogs()).toEqual([]);
 	}, 120_000);
 
@@ -89,7 +64,7 @@ describe('a CSV file that can be opened again is scanned for repeated identifier
 			async () => await openCsvFile(() => generated(ROWS, (row) => String(row === ROWS ? 1_234_567 : row)), { identifier: 'phone', fileLabel: 'list.csv', repeatLogs: { folder } }),
 		);
 		expect(error?.message).toBe(`list.csv: data rows 1234567 and ${ROWS} have the same identifier: column "phone" is "1234567" in both (compared as trimmed text)`);
-		expect(peakMiB).toBeLessThan(24);
+		expect(peakMiB).toBeLessThan(8);
 		expect(leftoverLogs()).toEqual([]);
 	}, 120_000);
 

@@ -42,6 +42,8 @@ export interface CsvFile {
 	rowCount: () => number;
 	/** Rows left out: final once the body has ended. */
 	leftOut: () => CsvRowsLeftOut;
+	/** The most memory the duplicate check held at once, in bytes: final once the body has ended. */
+	repeatCheckPeakBytes: () => number;
 }
 
 /**
@@ -143,6 +145,10 @@ class CsvFileReader {
 		this.held.push(slice);
 		this.tokenizer.write(slice);
 		await this.settle();
+	}
+
+	get repeatCheckPeakBytes(): number {
+		return this.repeats.peakBytes;
 	}
 
 	/** From here on, rows are checked against a scan of the whole file for repeated identifiers (Keep First). */
@@ -514,5 +520,6 @@ export async function openCsvFile(source: CsvSource, options: CsvFileOptions): P
 		body,
 		rowCount: () => reader.kept,
 		leftOut: () => reader.leftOut,
+		repeatCheckPeakBytes: () => reader.repeatCheckPeakBytes,
 	};
 }

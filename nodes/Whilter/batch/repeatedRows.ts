@@ -28,11 +28,18 @@ import { HashTable, IdentifierSet, slotsFor, TABLES, tableEntryOf } from './iden
 /** Whether a data row's identifier came in an earlier usable row. */
 export interface RepeatCheck {
 	isRepeat(row: number, id: Identifier): boolean;
+	/** The most memory the check's tables and logs held at once, in bytes. */
+	readonly peakBytes: number;
 }
 
 /** The check of a file read once: the identifiers seen so far, in memory (see identifierSet.ts). */
 export class IdentifiersSeen implements RepeatCheck {
 	private readonly seen = new IdentifierSet();
+
+	get peakBytes(): number {
+		// The tables only grow (a doubled one replaces the old).
+		return this.seen.bytes;
+	}
 
 	isRepeat(_row: number, id: Identifier): boolean {
 		return !this.seen.add(id.bytes, id.start, id.end);
@@ -45,6 +52,8 @@ export class RepeatedRows implements RepeatCheck {
 		private readonly marks: Uint8Array,
 		/** How many rows repeat an earlier identifier. */
 		readonly count: number,
+		/** The most memory the scan and the check held at once. */
+		readonly peakBytes: number,
 	) {}
 
 	isRepeat(row: number): boolean {
@@ -68,6 +77,11 @@ export class RepeatedRows implements RepeatCheck {
 export class IdentifierLog implements RepeatCheck {
 	private readonly logs: HashLogs;
 	private readonly entry = new Uint32Array(3);
+	private checkedPeak = 0;
+
+	get peakBytes(): number {
+		return Math.max(this.logs.bytes, this.checkedPeak);
+	}
 
 	constructor(where: LogPlace = {}) {
 		this.logs = new HashLogs(where.memoryEntries ?? MEMORY_ENTRIES, where.folder ?? tmpdir());
@@ -88,7 +102,9 @@ export class IdentifierLog implements RepeatCheck {
 	/** The rows that repeat an earlier identifier, up to `lastRow`; the temporary files are removed. */
 	async repeats(lastRow: number): Promise<RepeatedRows> {
 		try {
-			return await markRepeats(this.logs, lastRow);
+			const repeated = await markRepeats(this.logs, lastRow);
+			this.checkedPeak = repeated.peakBytes;
+			return repeated;
 		} finally {
 			await this.close();
 		}
@@ -126,6 +142,7 @@ class HashLogs {
 	/** Written chunks, filled again: a file of millions of rows makes no garbage here. */
 	private readonly spare: Uint32Array[] = [];
 	private held = 0;
+	private chunks = 0;
 	private files: { dir: string; handles: FileHandle[]; written: Float64Array } | undefined;
 
 	constructor(
@@ -135,7 +152,7 @@ class HashLogs {
 
 	add(table: number, high: number, stored: number, row: number): void {
 		let chunk = this.filling[table];
-		if (!chunk) chunk = this.filling[table] = this.spare.pop() ?? new Uint32Array(CHUNK_ENTRIES * WORDS);
+		if (!chunk) chunk = this.filling[table] = this.spare.pop() ?? this.newChunk();
 		const at = this.filled[table] * WORDS;
 		chunk[at] = high;
 		chunk[at + 1] = stored;
@@ -147,6 +164,16 @@ class HashLogs {
 			this.filled[table] = 0;
 			this.held += CHUNK_ENTRIES;
 		}
+	}
+
+	private newChunk(): Uint32Array {
+		this.chunks++;
+		return new Uint32Array(CHUNK_ENTRIES * WORDS);
+	}
+
+	/** Bytes of the chunks in memory (filled, filling, or written and kept for reuse). */
+	get bytes(): number {
+		return this.chunks * CHUNK_ENTRIES * WORDS * 4;
 	}
 
 	/** Writes the full chunks to the logs' files once they hold more than the memory allows. */
@@ -166,6 +193,11 @@ class HashLogs {
 			for (const written of chunks) this.spare.push(written);
 		}
 		this.held = 0;
+	}
+
+	/** Whether the logs went to temporary files. */
+	get spilled(): boolean {
+		return this.files !== undefined;
 	}
 
 	/** A log's entries in row order: from its file, then the chunks still in memory. */
@@ -265,11 +297,15 @@ export async function findRepeatedRows(source: Readable, where: LogPlace = {}): 
 async function markRepeats(logs: HashLogs, lastRow: number): Promise<RepeatedRows> {
 	const marks = new Uint8Array((lastRow >>> 3) + 1);
 	let count = 0;
+	let peakBytes = logs.bytes;
+	// A log read back from its file comes in pieces of READ_ENTRIES entries.
+	const pieceBytes = logs.spilled ? READ_ENTRIES * WORDS * 4 : 0;
 	const clock = turnClock();
 	let step = 0;
 	for (let table = 0; table < TABLES; table++) {
 		if (logs.counts[table] === 0) continue;
 		const seen = new HashTable(slotsFor(logs.counts[table]));
+		peakBytes = Math.max(peakBytes, logs.bytes + marks.byteLength + seen.bytes + pieceBytes);
 		for await (const entries of logs.entriesOf(table)) {
 			for (let i = 0; i < entries.length; i += WORDS) {
 				if (!seen.add(entries[i], entries[i + 1])) {
@@ -281,5 +317,5 @@ async function markRepeats(logs: HashLogs, lastRow: number): Promise<RepeatedRow
 			}
 		}
 	}
-	return new RepeatedRows(marks, count);
+	return new RepeatedRows(marks, count, peakBytes);
 }

@@ -7,9 +7,17 @@
  * check ≈ 70 ms of waiting on Whilter: the run at concurrency 1 shows that cost, the run at the
  * node's default concurrency how much of it overlapping hides. Figures are printed, never asserted.
  *
+ * A run has 100 items per concurrent slot (20 with --quick), so the ramp-up and the last items,
+ * when fewer than `concurrency` are left, weigh alike at every concurrency. Beside the bound the
+ * configured latency allows, each line prints the bound a bare Node.js HTTP client reaches against
+ * the same server (same calls, a new connection per call as n8n's helper opens): loopback and
+ * wake-up cost every client about a millisecond a call, which no node can win back.
+ *
  * The server runs in a process of its own (this file with `--server`), so its HTTP work does not
  * share the node's event loop.
  */
+import http from 'node:http';
+
 import type { IDataObject } from 'n8n-workflow';
 
 import { DEFAULT_CONCURRENCY } from '../nodes/Whilter/realtime/runRealtime';
@@ -27,6 +35,7 @@ async function serve(latencyMs: number): Promise<void> {
 		clientId: CLIENT_ID,
 		clientSecret: CLIENT_SECRET,
 		realtimeDelayMs: latencyMs,
+		realtimeExactDelay: true,
 		realtimeReadyAfterPolls: 2,
 		// The real-time API does not touch S3.
 		s3: { endpoint: 'http://127.0.0.1:9', bucket: 'unused', region: 'us-east-1', accessKeyId: 'x', secretAccessKey: 'y' },
@@ -40,7 +49,8 @@ async function startWhilterProcess(latencyMs: number): Promise<{ url: string; st
 }
 
 export interface RealtimeBenchOptions {
-	items?: number;
+	/** Items per concurrent slot: a run at concurrency c has itemsPerSlot × c items. */
+	itemsPerSlot?: number;
 	/** Server time of every real-time call. */
 	latencyMs?: number;
 	concurrencies?: number[];
@@ -63,14 +73,74 @@ export function itemLatencyMs(latencyMs: number, checkPauseMs: number): number {
 	return latencyMs * 3 + checkPauseMs;
 }
 
-export function formatRun(run: RealtimeBenchRun, boundPerSecond?: number): string {
-	const bound = boundPerSecond ? ` bound_items_per_second=${boundPerSecond.toFixed(1)} efficiency=${(run.itemsPerSecond / boundPerSecond).toFixed(2)}` : '';
-	return `realtime: concurrency=${run.concurrency} items=${run.items} seconds=${run.seconds.toFixed(2)} items_per_second=${run.itemsPerSecond.toFixed(1)}${bound}`;
+/** The bounds a run is set against: what the configured latency allows, and what a bare client reached. */
+export interface RealtimeBounds {
+	perItemMs: number;
+	/** One item's time for a bare HTTP client doing the same calls one after another. */
+	clientItemMs?: number;
+}
+
+export function formatRun(run: RealtimeBenchRun, bounds?: RealtimeBounds): string {
+	let tail = '';
+	if (bounds) {
+		const bound = (run.concurrency * 1000) / bounds.perItemMs;
+		tail = ` bound_items_per_second=${bound.toFixed(1)} efficiency=${(run.itemsPerSecond / bound).toFixed(2)}`;
+		if (bounds.clientItemMs) {
+			const client = (run.concurrency * 1000) / bounds.clientItemMs;
+			tail += ` bare_client_items_per_second=${client.toFixed(1)} efficiency_vs_bare_client=${(run.itemsPerSecond / client).toFixed(2)}`;
+		}
+	}
+	return `realtime: concurrency=${run.concurrency} items=${run.items} seconds=${run.seconds.toFixed(2)} items_per_second=${run.itemsPerSecond.toFixed(1)}${tail}`;
+}
+
+/** One call of a bare Node.js HTTP client on a connection of its own; the parsed JSON answer. */
+async function bareCall(base: string, method: string, path: string, headers: Record<string, string>, body?: object): Promise<IDataObject> {
+	const url = new URL(path, base);
+	return await new Promise((resolve, reject) => {
+		const request = http.request(url, { method, agent: false, headers: { ...headers, ...(body ? { 'content-type': 'application/json' } : {}) } }, (response) => {
+			const chunks: Buffer[] = [];
+			response.on('data', (chunk: Buffer) => chunks.push(chunk));
+			response.on('end', () => {
+				const text = Buffer.concat(chunks).toString('utf8');
+				if ((response.statusCode ?? 0) >= 300) reject(new Error(`${method} ${path}: ${response.statusCode} ${text}`));
+				else resolve(JSON.parse(text) as IDataObject);
+			});
+		});
+		request.setTimeout(10_000, () => request.destroy(new Error(`${method} ${path}: no answer in 10 s`)));
+		request.on('error', reject);
+		request.end(body ? JSON.stringify(body) : undefined);
+	});
+}
+
+/** The median time of one item for a bare client: POST, check, the pause, the check that finds the media. */
+export async function bareClientItemMs(base: string, items: number): Promise<number> {
+	const token = await bareCall(base, 'POST', '/getToken/token', {}, { client_id: CLIENT_ID, client_secret: CLIENT_SECRET });
+	const auth = { authorization: `Bearer ${String(token.access_token)}` };
+	const times: number[] = [];
+	for (let i = 0; i < items; i++) {
+		const started = performance.now();
+		const accepted = await bareCall(base, 'POST', '/video/request', auth, {
+			'client-request-id': `bare-${i}`,
+			'customer-id': 'bench-customer',
+			'use-case-id': 'bench-use-case',
+			'user-id': `user-${i}`,
+			'phrase-texts': [`Hi Customer ${i}`],
+			'image-urls': [`https://cdn.example.test/p/${i}.png`],
+		});
+		const status = `/status/${String(accepted['whilter-request-id'])}`;
+		let answer = await bareCall(base, 'GET', status, auth);
+		while (answer.status === 'PROCESSING') {
+			await new Promise((resolve) => setTimeout(resolve, CHECK_PAUSE_MS));
+			answer = await bareCall(base, 'GET', status, auth);
+		}
+		times.push(performance.now() - started);
+	}
+	return median(times);
 }
 
 /** Runs the cases, printing one line per run as it finishes; returns the runs. */
 export async function runRealtimeBench(options: RealtimeBenchOptions = {}): Promise<RealtimeBenchRun[]> {
-	const items = options.items ?? 300;
+	const itemsPerSlot = options.itemsPerSlot ?? 100;
 	const concurrencies = options.concurrencies ?? [...new Set([1, 5, 10, DEFAULT_CONCURRENCY])].sort((a, b) => a - b);
 	const runs = options.runs ?? 1;
 	const latencyMs = options.latencyMs ?? 20;
@@ -121,16 +191,22 @@ export async function runRealtimeBench(options: RealtimeBenchOptions = {}): Prom
 	};
 
 	const results: RealtimeBenchRun[] = [];
+	const bounds: RealtimeBounds = { perItemMs };
 	try {
+		bounds.clientItemMs = await bareClientItemMs(server.url, 30);
+		process.stdout.write(
+			`realtime-bare-client: item_ms=${bounds.clientItemMs.toFixed(1)} configured_item_ms=${perItemMs} (a new connection per call, one item after another)\n`,
+		);
 		// Token fetched and code paths warm before anything is timed.
 		await execute(10, DEFAULT_CONCURRENCY);
 		// Rounds over the concurrencies, so a busy minute of the machine hits each of them alike.
 		for (let round = 0; round < runs; round++) {
 			for (const concurrency of concurrencies) {
+				const items = itemsPerSlot * concurrency;
 				const seconds = await execute(items, concurrency);
 				const run = { concurrency, items, seconds, itemsPerSecond: items / seconds };
 				results.push(run);
-				process.stdout.write(`  ${formatRun(run, (concurrency * 1000) / perItemMs)}\n`);
+				process.stdout.write(`  ${formatRun(run, bounds)}\n`);
 			}
 		}
 	} finally {
@@ -139,13 +215,14 @@ export async function runRealtimeBench(options: RealtimeBenchOptions = {}): Prom
 	const medians: RealtimeBenchRun[] = concurrencies.map((concurrency) => {
 		const of = results.filter((r) => r.concurrency === concurrency);
 		const seconds = median(of.map((r) => r.seconds));
-		return { concurrency, items, seconds, itemsPerSecond: median(of.map((r) => r.itemsPerSecond)) };
+		return { concurrency, items: itemsPerSlot * concurrency, seconds, itemsPerSecond: median(of.map((r) => r.itemsPerSecond)) };
 	});
-	for (const run of medians) process.stdout.write(`${formatRun(run, (run.concurrency * 1000) / perItemMs)}\n`);
+	for (const run of medians) process.stdout.write(`${formatRun(run, bounds)}\n`);
 	const atDefault = medians.find((r) => r.concurrency === DEFAULT_CONCURRENCY);
 	if (atDefault) {
 		const efficiency = atDefault.itemsPerSecond / ((DEFAULT_CONCURRENCY * 1000) / perItemMs);
-		process.stdout.write(`realtime-summary: efficiency=${efficiency.toFixed(2)} concurrency=${DEFAULT_CONCURRENCY} runs=${runs}\n`);
+		const vsClient = bounds.clientItemMs ? ` efficiency_vs_bare_client=${(atDefault.itemsPerSecond / ((DEFAULT_CONCURRENCY * 1000) / bounds.clientItemMs)).toFixed(2)}` : '';
+		process.stdout.write(`realtime-summary: efficiency=${efficiency.toFixed(2)} concurrency=${DEFAULT_CONCURRENCY} runs=${runs}${vsClient}\n`);
 	}
 	return medians;
 }
@@ -155,7 +232,7 @@ async function main(): Promise<void> {
 	if (serverFlag !== -1) return await serve(Number(process.argv[serverFlag + 1]));
 	const { shutdownN8nCore } = await import('../test/harness/run');
 	try {
-		await runRealtimeBench({ runs: runCount(), items: quickMode() ? 100 : 300 });
+		await runRealtimeBench({ runs: runCount(), itemsPerSlot: quickMode() ? 20 : 100 });
 	} finally {
 		await shutdownN8nCore();
 	}

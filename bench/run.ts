@@ -35,8 +35,8 @@ async function main(): Promise<void> {
 	// Realtime at concurrency 1 and at the node's default; TimePay sends one initiation per item in turn.
 	let realtime = 'realtime: not run';
 	if (only.has('realtime')) {
-		const found = runScript('realtime.ts', /^realtime(-summary)?: /);
-		lines.push(...found.filter((line) => line.startsWith('realtime: ')));
+		const found = runScript('realtime.ts', /^realtime(-summary|-bare-client)?: /);
+		lines.push(...found.filter((line) => !line.startsWith('realtime-summary: ')));
 		const summary = found.find((line) => line.startsWith('realtime-summary: '));
 		if (summary) realtime = `realtime: ${/efficiency=[\d.]+/.exec(summary)?.[0] ?? 'efficiency=?'}`;
 	}

@@ -65,6 +65,13 @@ function pollStatus(ctx: WhilterContext, id: string): Reply {
 	return json(200, { status: 'SUCCESS', message: 'Ready', 'video-url': mediaUrl(ctx, id, 'mp4'), 'image-url': mediaUrl(ctx, id, 'png') });
 }
 
+/** See WhilterServerOptions.realtimeExactDelay. */
+async function holdExactly(ms: number): Promise<void> {
+	const until = performance.now() + ms;
+	if (ms > 2) await new Promise((resolve) => setTimeout(resolve, ms - 2));
+	while (performance.now() < until) await new Promise((resolve) => setImmediate(resolve));
+}
+
 /** Runs one real-time call after its delay, counting how many are being handled at once. */
 async function timed(ctx: WhilterContext, body: Record<string, unknown>, call: 'request' | 'status', handle: () => Reply): Promise<Reply> {
 	ctx.realtimeInFlight++;
@@ -72,7 +79,8 @@ async function timed(ctx: WhilterContext, body: Record<string, unknown>, call: '
 	try {
 		const delay = ctx.realtimeDelayMs;
 		const ms = typeof delay === 'function' ? delay(body, call) : (delay ?? 0);
-		if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
+		if (ms > 0 && ctx.realtimeExactDelay) await holdExactly(ms);
+		else if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
 		return handle();
 	} finally {
 		ctx.realtimeInFlight--;

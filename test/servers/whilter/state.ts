@@ -75,6 +75,7 @@ export interface WhilterContext {
 	expiredTokenStatus: 401 | 403;
 	checkRowCount: boolean;
 	realtimeDelayMs: RealtimeDelay | undefined;
+	realtimeExactDelay: boolean;
 	realtimeInFlight: number;
 	realtimeMaxInFlight: number;
 	/** The server's own URL, known only once it listens: 'self' media are served from it. */
@@ -104,6 +105,7 @@ export function createContext(options: WhilterServerOptions): WhilterContext {
 		expiredTokenStatus: options.expiredTokenStatus ?? 401,
 		checkRowCount: options.checkRowCount ?? true,
 		realtimeDelayMs: options.realtimeDelayMs,
+		realtimeExactDelay: options.realtimeExactDelay ?? false,
 		realtimeInFlight: 0,
 		realtimeMaxInFlight: 0,
 		serverUrl: '',

@@ -25,6 +25,13 @@ export interface WhilterServerOptions {
 	/** How long each real-time call (request or status) takes to answer; can also be changed at runtime on the server. */
 	realtimeDelayMs?: RealtimeDelay;
 	/**
+	 * Holds each real-time call for its delay to within a fraction of a millisecond (a timer for all
+	 * but the last 2 ms, then polled). A plain timer fires 1–2 ms late, which a bench that counts the
+	 * configured latency would charge to the node. Off by default: tests that hold calls by
+	 * intercepting the server's timer need the plain one.
+	 */
+	realtimeExactDelay?: boolean;
+	/**
 	 * Where the made media live: 'self' serves them from this server under /media (the sandbox, so a
 	 * workflow can download a row's video); default https://media.example.test (not reachable).
 	 */

@@ -439,5 +439,20 @@ describe('openCsvFile checks each row as the file streams', () => {
 		// One turn per slice of at most 1 MiB at least: the ~5 MB chunk is read in several.
 		expect(turns).toBeGreaterThanOrEqual(3);
 	});
+
+	it('passes a file held in memory on in pieces, not as one copy of the whole file', async () => {
+		const rows = Array.from({ length: 400_000 }, (_, i) => `+91${i},n`).join('\r\n');
+		const text = `phone,name\r\n${rows}\r\n`;
+		const file = await openCsvFile(() => Readable.from([Buffer.from(text)]), { identifier: 'phone' });
+		const sizes: number[] = [];
+		for await (const chunk of file.body) sizes.push((chunk as Buffer).length);
+		expect(sizes.reduce((a, b) => a + b, 0)).toBe(text.length);
+		// The first megabyte is held while its line breaks (CRLF here) are guessed, then passed on at
+		// once; the rest comes in slices of 64 KiB. Before, the whole file came out in one piece.
+		expect(Math.max(...sizes)).toBeLessThan(1.25 * (1 << 20));
+		expect(sizes.length).toBeGreaterThan((text.length - (1 << 20)) / (64 << 10));
+	});
+
+
 });
 

@@ -457,6 +457,9 @@ export async function openCsvFile(source: CsvSource, options: CsvFileOptions): P
 	const iterator = stream[Symbol.asyncIterator]() as AsyncIterator<unknown>;
 	let ended = false;
 	let peeked = false;
+	// Slices of the last chunk the peek did not need: a file held in memory is one chunk, and read
+	// whole before the body is read it would come out in one piece, a copy of the whole file.
+	let unread: Buffer[] = [];
 	try {
 		while (!reader.peekDone) {
 			const next = await iterator.next();
@@ -465,7 +468,12 @@ export async function openCsvFile(source: CsvSource, options: CsvFileOptions): P
 				await reader.end();
 				break;
 			}
-			for (const [k, slice] of slices(toBuffer(next.value)).entries()) {
+			const parts = slices(toBuffer(next.value));
+			for (const [k, slice] of parts.entries()) {
+				if (reader.peekDone) {
+					unread = parts.slice(k);
+					break;
+				}
 				if (k > 0) await giveTurn();
 				await reader.write(slice);
 			}
@@ -482,6 +490,9 @@ export async function openCsvFile(source: CsvSource, options: CsvFileOptions): P
 
 	async function* read(): AsyncGenerator<Buffer> {
 		let done = ended;
+		// The upload starts reading as it sets itself up (its S3 client, the check that the key is free):
+		// a turn between that and the first rows keeps the two from holding the event loop as one block.
+		await giveTurn();
 		try {
 			let out = reader.takeReady();
 			if (out) yield out;
@@ -489,6 +500,12 @@ export async function openCsvFile(source: CsvSource, options: CsvFileOptions): P
 				await reader.resumeAfterPeek();
 				out = reader.takeReady();
 				if (out) yield out;
+				for (const slice of unread.splice(0)) {
+					await giveTurn();
+					await reader.write(slice);
+					out = reader.takeReady();
+					if (out) yield out;
+				}
 			}
 			while (!done) {
 				const next = await iterator.next();

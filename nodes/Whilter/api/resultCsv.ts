@@ -1,6 +1,8 @@
 import { StringDecoder } from 'node:string_decoder';
 import type { Readable } from 'node:stream';
 
+import { turnClock } from '../../shared/turns';
+
 /** A problem in the output file, located: the caller adds which file it was. */
 export class ResultCsvError extends Error {
 	constructor(
@@ -353,13 +355,20 @@ export async function* parseResultCsv(source: Readable | AsyncIterable<Buffer | 
 		}
 	};
 
+	// A download ahead of the reader hands over chunks without a turn of the event loop in between:
+	// the rows (and what the caller makes of them) are read in turns of their own.
+	const clock = turnClock();
+	let step = 0;
 	for await (const chunk of source) {
 		let text = typeof chunk === 'string' ? chunk : decoder.write(chunk);
 		if (first && text.length > 0) {
 			first = false;
 			if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
 		}
-		yield* rowsOf(reader.push(text));
+		for (const row of rowsOf(reader.push(text))) {
+			yield row;
+			if (clock.dueAt(step++)) await clock.next();
+		}
 	}
 	const rest = decoder.end();
 	if (rest) yield* rowsOf(reader.push(rest));

@@ -3,18 +3,22 @@
  * node does) through n8n-core's WorkflowExecute against the TimePay contract server, which runs in
  * a process of its own so that its work is not counted as the node's.
  *
- *   npx tsx bench/timepay.ts [--items 2000]
+ *   npx tsx bench/timepay.ts [--items 2000] [--latency-items 200]
  *
- * Prints `timepay: items=<n> seconds=<s> items_per_second=<r>`.
+ * Prints `timepay: items=<n> seconds=<s> items_per_second=<r>` with the server answering at once,
+ * then the same with every initiation held 20 ms at the server, next to the bound that latency
+ * allows. The node never sends two initiations at once (two at once to one campaign could message a
+ * customer twice), so its concurrency is 1 and the bound is 1 ÷ 20 ms.
  */
 import { serveUntilStdinEnds, startServerProcess } from './lib/processes';
 
 const TOKEN = 'bench-timepay-token';
 
 /** Serve mode: the contract server alone, its URL on one JSON line, stopped when stdin closes. */
-async function serve(): Promise<void> {
+async function serve(latencyMs: number): Promise<void> {
 	const { startTimePayServer } = await import('../test/servers/timepay');
 	const server = await startTimePayServer({ token: TOKEN });
+	if (latencyMs > 0) server.faults.add({ kind: 'latency', ms: latencyMs, method: 'POST', path: /^\/api\/v1\/initiate\//, times: Number.MAX_SAFE_INTEGER });
 	serveUntilStdinEnds(JSON.stringify({ url: server.url }), async () => await server.close());
 }
 
@@ -22,11 +26,16 @@ export interface TimePayBenchResult {
 	items: number;
 	seconds: number;
 	itemsPerSecond: number;
+	/** The time the server held each initiation, when it did. */
+	latencyMs?: number;
 }
 
-export async function benchTimePay(options: { items: number }): Promise<TimePayBenchResult> {
+/** Server time of each initiation in the latency case. */
+export const TIMEPAY_LATENCY_MS = 20;
+
+export async function benchTimePay(options: { items: number; latencyMs?: number }): Promise<TimePayBenchResult> {
 	const { CredentialStore, runChain, shutdownN8nCore } = await import('../test/harness/run');
-	const { line, stop } = await startServerProcess(__filename, ['--serve']);
+	const { line, stop } = await startServerProcess(__filename, ['--serve', String(options.latencyMs ?? 0)]);
 	const { url } = JSON.parse(line) as { url: string };
 	try {
 		const store = new CredentialStore();
@@ -60,22 +69,29 @@ export async function benchTimePay(options: { items: number }): Promise<TimePayB
 		await once(options.items);
 		const seconds = Number(process.hrtime.bigint() - started) / 1e9;
 		await shutdownN8nCore();
-		return { items: options.items, seconds, itemsPerSecond: options.items / seconds };
+		return { items: options.items, seconds, itemsPerSecond: options.items / seconds, ...(options.latencyMs ? { latencyMs: options.latencyMs } : {}) };
 	} finally {
 		await stop();
 	}
 }
 
 export function formatTimePayBench(result: TimePayBenchResult): string {
-	return `timepay: items=${result.items} seconds=${result.seconds.toFixed(2)} items_per_second=${result.itemsPerSecond.toFixed(1)}`;
+	const line = `items=${result.items} seconds=${result.seconds.toFixed(2)} items_per_second=${result.itemsPerSecond.toFixed(1)}`;
+	if (!result.latencyMs) return `timepay: ${line}`;
+	const bound = 1000 / result.latencyMs;
+	return `timepay: latency_ms=${result.latencyMs} concurrency=1 ${line} bound_items_per_second=${bound.toFixed(1)} efficiency=${(result.itemsPerSecond / bound).toFixed(2)}`;
 }
 
 async function main(): Promise<void> {
-	if (process.argv.includes('--serve')) return await serve();
-	const at = process.argv.indexOf('--items');
-	const items = at >= 0 ? Number(process.argv[at + 1]) : 2000;
-	if (!Number.isInteger(items) || items < 1) throw new Error('--items must be a positive whole number');
-	process.stdout.write(`${formatTimePayBench(await benchTimePay({ items }))}\n`);
+	if (process.argv.includes('--serve')) return await serve(Number(process.argv[process.argv.indexOf('--serve') + 1]) || 0);
+	const count = (flag: string, fallback: number): number => {
+		const at = process.argv.indexOf(flag);
+		const value = at >= 0 ? Number(process.argv[at + 1]) : fallback;
+		if (!Number.isInteger(value) || value < 1) throw new Error(`${flag} must be a positive whole number`);
+		return value;
+	};
+	process.stdout.write(`${formatTimePayBench(await benchTimePay({ items: count('--items', 2000) }))}\n`);
+	process.stdout.write(`${formatTimePayBench(await benchTimePay({ items: count('--latency-items', 200), latencyMs: TIMEPAY_LATENCY_MS }))}\n`);
 }
 
 if (require.main === module) {

@@ -99,7 +99,7 @@ async function measureAll(bench: Bench, shared: boolean, rows: number, only: Pat
 export async function runBuiltinBench(out: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): Promise<{ lines: string[]; part: string }> {
 	const shared = process.env.BENCH_BUILTIN_N8N === 'shared';
 	out(
-		`\nBuilt-in nodes vs Whilter Batch: ${ROW_COUNTS.join(', ')} rows, Code → … → task, in a real n8n ` +
+		`\nBuilt-in nodes vs Whilter Batch: ${ROW_COUNTS.length ? `${ROW_COUNTS.join(', ')} rows` : 'no row counts (BENCH_BUILTIN_ROWS=0)'}, Code → … → task, in a real n8n ` +
 			`(${shared ? 'one n8n for every run' : 'a fresh n8n for each run'}; wall time; peak RSS of the n8n main process + task runner, sampled every ${SAMPLE_MS} ms; median of ${RUNS} runs)`,
 	);
 	const built = await ensurePackageBuilt();

@@ -440,6 +440,29 @@ describe('openCsvFile checks each row as the file streams', () => {
 		expect(turns).toBeGreaterThanOrEqual(3);
 	});
 
+	it('confirms a repeated identifier against a file held in memory in turns of the event loop', async () => {
+		// The confirmation reads the file again up to the repeated row (its identifier), then up to the
+		// earlier row. A file held in memory is one chunk, which each reading once took in one go.
+		const rows = Array.from({ length: 400_000 }, (_, i) => `+91${i},n`);
+		rows.push('+910,n');
+		const text = `phone,name\n${rows.join('\n')}\n`;
+		let opens = 0;
+		let counter: ReturnType<typeof countTurns> | undefined;
+		const source = () => {
+			// The first opening reads the file as it is sent; the later ones are the confirmation's.
+			if (++opens === 2) counter = countTurns();
+			return Readable.from([Buffer.from(text)]);
+		};
+		const file = await openCsvFile(source, { identifier: 'phone', repeatLogs: { memoryEntries: 1 << 20 } });
+		const error = await rejectionOf(readAll(file.body));
+		const turns = counter?.stop() ?? 0;
+		expect(error.message).toMatch(/data rows 1 and 400001 have the same identifier: column "phone" is "\+910"/);
+		expect(opens).toBe(3);
+		// The identifier's reading goes through the ~5 MB, 64 KiB at a time; the earlier row is found
+		// in the first slice of the second reading. Before, both readings took no turn at all.
+		expect(turns).toBeGreaterThan(text.length / (64 << 10) / 2);
+	});
+
 	it('passes a file held in memory on in pieces, not as one copy of the whole file', async () => {
 		const rows = Array.from({ length: 400_000 }, (_, i) => `+91${i},n`).join('\r\n');
 		const text = `phone,name\r\n${rows}\r\n`;

@@ -4,7 +4,7 @@ import { InputError } from '../../shared/errors';
 import { giveTurn } from '../../shared/turns';
 import { CsvTokenizer } from './csvTokenizer';
 import type { CsvNewline, CsvRecord } from './csvTokenizer';
-import { HEADER_LIMIT, IDENTIFIER_LIMIT, Identifier, rowProblem, slices, STREAMING_TOKENIZER, toBuffer } from './csvRows';
+import { HEADER_LIMIT, Identifier, readInTurns, rowProblem, slices, STREAMING_TOKENIZER, toBuffer } from './csvRows';
 import { findRepeatedRows, IdentifierLog, IdentifiersSeen } from './repeatedRows';
 import type { LogPlace, RepeatCheck } from './repeatedRows';
 
@@ -388,21 +388,16 @@ const DUPLICATE_DESCRIPTION = 'Whilter needs one row per customer. Remove the du
 async function identifierOfRow(source: Readable, row: number): Promise<string | undefined> {
 	const id = new Identifier();
 	let found: string | undefined;
-	const tokenizer = new CsvTokenizer(
+	let past = false;
+	await readInTurns(
+		source,
 		(record) => {
-			if (record.row === row && found === undefined && id.read(record) === undefined) found = id.text;
+			if (record.row < row || past) return;
+			past = true;
+			if (id.read(record) === undefined) found = id.text;
 		},
-		{ firstFieldLimit: IDENTIFIER_LIMIT, headerLimit: HEADER_LIMIT },
+		{ done: () => past },
 	);
-	try {
-		for await (const chunk of source) {
-			tokenizer.write(toBuffer(chunk));
-			if (found !== undefined) break;
-		}
-		if (found === undefined) tokenizer.end();
-	} finally {
-		source.destroy();
-	}
 	return found;
 }
 
@@ -410,26 +405,15 @@ async function identifierOfRow(source: Readable, row: number): Promise<string | 
 async function findEarlierRow(source: Readable, suspect: { row: number; id: string }): Promise<number | undefined> {
 	let found: number | undefined;
 	let past = false;
-	const tokenizer = new CsvTokenizer(
+	await readInTurns(
+		source,
 		(record) => {
 			if (record.row === 0 || found !== undefined || past) return;
-			if (record.row >= suspect.row) {
-				past = true;
-				return;
-			}
-			if ((record.firstField() ?? '').trim() === suspect.id) found = record.row;
+			if (record.row >= suspect.row) past = true;
+			else if ((record.firstField() ?? '').trim() === suspect.id) found = record.row;
 		},
-		{ firstFieldLimit: IDENTIFIER_LIMIT, headerLimit: HEADER_LIMIT },
+		{ done: () => found !== undefined || past },
 	);
-	try {
-		for await (const chunk of source) {
-			tokenizer.write(toBuffer(chunk));
-			if (found !== undefined || past) break;
-		}
-		if (found === undefined && !past) tokenizer.end();
-	} finally {
-		source.destroy();
-	}
 	return found;
 }
 

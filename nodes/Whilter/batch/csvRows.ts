@@ -3,6 +3,10 @@
  * (csvFileInput.ts) and by the scan for repeated identifiers before it (repeatedRows.ts): both find
  * the same records with the same tokenizer options, and agree on which rows count.
  */
+import type { Readable } from 'node:stream';
+
+import { giveTurn } from '../../shared/turns';
+import { CsvTokenizer } from './csvTokenizer';
 import type { CsvRecord, CsvTokenizerOptions } from './csvTokenizer';
 
 /** The header record must end within this many bytes (a longer one is almost surely an unclosed quote). */
@@ -35,6 +39,41 @@ export function slices(chunk: Buffer): Buffer[] {
 	const parts: Buffer[] = [];
 	for (let at = 0; at < chunk.length; at += SLICE) parts.push(chunk.subarray(at, at + SLICE));
 	return parts;
+}
+
+/**
+ * Reads a whole CSV source through a tokenizer made with STREAMING_TOKENIZER, a slice or a step per
+ * turn of the event loop, then closes the source. `afterSlice` runs once a slice is read (a log's
+ * spill); `done` stops the reading early (what was looked for is found).
+ */
+export async function readInTurns(
+	source: Readable,
+	onRecord: (record: CsvRecord) => void,
+	options: { done?: () => boolean; afterSlice?: () => Promise<void> } = {},
+): Promise<void> {
+	const done = options.done ?? (() => false);
+	const tokenizer = new CsvTokenizer(onRecord, STREAMING_TOKENIZER);
+	const settle = async () => {
+		while (tokenizer.paused && !done()) {
+			await giveTurn();
+			tokenizer.resume();
+		}
+	};
+	try {
+		for await (const chunk of source) {
+			for (const [k, slice] of slices(toBuffer(chunk)).entries()) {
+				if (k > 0) await giveTurn();
+				tokenizer.write(slice);
+				await settle();
+				await options.afterSlice?.();
+				if (done()) return;
+			}
+		}
+		tokenizer.end();
+		await settle();
+	} finally {
+		source.destroy();
+	}
 }
 
 /** Whether a byte is white space to String#trim() (the ASCII ones). */

@@ -20,9 +20,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 
-import { giveTurn, turnClock } from '../../shared/turns';
-import { Identifier, rowProblem, slices, STREAMING_TOKENIZER, toBuffer } from './csvRows';
-import { CsvTokenizer } from './csvTokenizer';
+import { turnClock } from '../../shared/turns';
+import { Identifier, readInTurns, rowProblem } from './csvRows';
 import { HashTable, IdentifierSet, slotsFor, TABLES, tableEntryOf } from './identifierSet';
 
 /** Whether a data row's identifier came in an earlier usable row. */
@@ -261,34 +260,21 @@ export async function findRepeatedRows(source: Readable, where: LogPlace = {}): 
 	const id = new Identifier();
 	let columns = -1;
 	let lastRow = 0;
-	const tokenizer = new CsvTokenizer((record) => {
-		if (record.row === 0) {
-			columns = record.fieldCount;
-			return;
-		}
-		lastRow = record.row;
-		if (rowProblem(record, columns, id) === undefined) log.isRepeat(record.row, id);
-	}, STREAMING_TOKENIZER);
-	const settle = async () => {
-		while (tokenizer.paused) {
-			await giveTurn();
-			tokenizer.resume();
-		}
-	};
 	try {
-		for await (const chunk of source) {
-			for (const [k, slice] of slices(toBuffer(chunk)).entries()) {
-				if (k > 0) await giveTurn();
-				tokenizer.write(slice);
-				await settle();
-				await log.spill();
-			}
-		}
-		tokenizer.end();
-		await settle();
+		await readInTurns(
+			source,
+			(record) => {
+				if (record.row === 0) {
+					columns = record.fieldCount;
+					return;
+				}
+				lastRow = record.row;
+				if (rowProblem(record, columns, id) === undefined) log.isRepeat(record.row, id);
+			},
+			{ afterSlice: async () => await log.spill() },
+		);
 		return await log.repeats(lastRow);
 	} finally {
-		source.destroy();
 		await log.close();
 	}
 }

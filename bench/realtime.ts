@@ -80,13 +80,18 @@ export interface RealtimeBounds {
 	clientItemMs?: number;
 }
 
+/** Items per second that `concurrency` items at a time, each taking `itemMs`, allow. */
+function boundPerSecond(concurrency: number, itemMs: number): number {
+	return (concurrency * 1000) / itemMs;
+}
+
 export function formatRun(run: RealtimeBenchRun, bounds?: RealtimeBounds): string {
 	let tail = '';
 	if (bounds) {
-		const bound = (run.concurrency * 1000) / bounds.perItemMs;
+		const bound = boundPerSecond(run.concurrency, bounds.perItemMs);
 		tail = ` bound_items_per_second=${bound.toFixed(1)} efficiency=${(run.itemsPerSecond / bound).toFixed(2)}`;
 		if (bounds.clientItemMs) {
-			const client = (run.concurrency * 1000) / bounds.clientItemMs;
+			const client = boundPerSecond(run.concurrency, bounds.clientItemMs);
 			tail += ` bare_client_items_per_second=${client.toFixed(1)} efficiency_vs_bare_client=${(run.itemsPerSecond / client).toFixed(2)}`;
 		}
 	}
@@ -220,8 +225,10 @@ export async function runRealtimeBench(options: RealtimeBenchOptions = {}): Prom
 	for (const run of medians) process.stdout.write(`${formatRun(run, bounds)}\n`);
 	const atDefault = medians.find((r) => r.concurrency === DEFAULT_CONCURRENCY);
 	if (atDefault) {
-		const efficiency = atDefault.itemsPerSecond / ((DEFAULT_CONCURRENCY * 1000) / perItemMs);
-		const vsClient = bounds.clientItemMs ? ` efficiency_vs_bare_client=${(atDefault.itemsPerSecond / ((DEFAULT_CONCURRENCY * 1000) / bounds.clientItemMs)).toFixed(2)}` : '';
+		const efficiency = atDefault.itemsPerSecond / boundPerSecond(DEFAULT_CONCURRENCY, perItemMs);
+		const vsClient = bounds.clientItemMs
+			? ` efficiency_vs_bare_client=${(atDefault.itemsPerSecond / boundPerSecond(DEFAULT_CONCURRENCY, bounds.clientItemMs)).toFixed(2)}`
+			: '';
 		process.stdout.write(`realtime-summary: efficiency=${efficiency.toFixed(2)} concurrency=${DEFAULT_CONCURRENCY} runs=${runs}${vsClient}\n`);
 	}
 	return medians;

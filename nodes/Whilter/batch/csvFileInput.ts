@@ -140,7 +140,7 @@ class CsvFileReader {
 		return this.peekPaused || (this.headerEnd !== undefined && this.tokenizer.scanned - this.headerEnd > PEEK_LIMIT);
 	}
 
-	/** Reads a slice of the file (at most SLICE bytes); what it decides is then in takeReady(). */
+	/** Reads a slice of the file (at most 64 KiB, see csvRows.ts); what it decides is then in takeReady(). */
 	async write(slice: Buffer): Promise<void> {
 		this.held.push(slice);
 		this.tokenizer.write(slice);
@@ -472,6 +472,16 @@ export async function openCsvFile(source: CsvSource, options: CsvFileOptions): P
 		if (!peeked) await iterator.return?.();
 	}
 
+	/** Writes slices a turn of the event loop apart (and one before the first with `turnFirst`), passing on what each decides. */
+	async function* writeSlices(parts: Buffer[], turnFirst: boolean): AsyncGenerator<Buffer> {
+		for (const [k, slice] of parts.entries()) {
+			if (k > 0 || turnFirst) await giveTurn();
+			await reader.write(slice);
+			const out = reader.takeReady();
+			if (out) yield out;
+		}
+	}
+
 	async function* read(): AsyncGenerator<Buffer> {
 		let done = ended;
 		// The upload starts reading as it sets itself up (its S3 client, the check that the key is free):
@@ -484,12 +494,7 @@ export async function openCsvFile(source: CsvSource, options: CsvFileOptions): P
 				await reader.resumeAfterPeek();
 				out = reader.takeReady();
 				if (out) yield out;
-				for (const slice of unread.splice(0)) {
-					await giveTurn();
-					await reader.write(slice);
-					out = reader.takeReady();
-					if (out) yield out;
-				}
+				yield* writeSlices(unread.splice(0), true);
 			}
 			while (!done) {
 				const next = await iterator.next();
@@ -497,12 +502,7 @@ export async function openCsvFile(source: CsvSource, options: CsvFileOptions): P
 					done = true;
 					await reader.end();
 				} else {
-					for (const [k, slice] of slices(toBuffer(next.value)).entries()) {
-						if (k > 0) await giveTurn();
-						await reader.write(slice);
-						out = reader.takeReady();
-						if (out) yield out;
-					}
+					yield* writeSlices(slices(toBuffer(next.value)), false);
 				}
 				out = reader.takeReady();
 				if (out) yield out;

@@ -19,11 +19,10 @@ export const IDENTIFIER_LIMIT = 1024;
  * code not yet optimised, at about 4 µs a row on a slow machine: a 64 KiB step (about 1,000 rows) is
  * then 4–5 ms, where a quarter of a megabyte held the loop for 16–20 ms.
  */
-const SLICE = 64 << 10;
-const STEP_BYTES = SLICE;
+const TURN_BYTES = 64 << 10;
 
 /** How a reading of the file that gives the event loop turns finds its records. */
-export const STREAMING_TOKENIZER: CsvTokenizerOptions = { firstFieldLimit: IDENTIFIER_LIMIT, headerLimit: HEADER_LIMIT, stepBytes: STEP_BYTES };
+export const STREAMING_TOKENIZER: CsvTokenizerOptions = { firstFieldLimit: IDENTIFIER_LIMIT, headerLimit: HEADER_LIMIT, stepBytes: TURN_BYTES };
 
 const QUOTE = 0x22;
 
@@ -33,11 +32,11 @@ export function toBuffer(chunk: unknown): Buffer {
 	return Buffer.from(String(chunk), 'utf8');
 }
 
-/** A chunk in slices of at most SLICE bytes: a large one (a file held in memory) is read a slice per turn of the event loop. */
+/** A chunk in slices of at most TURN_BYTES: a large one (a file held in memory) is read a slice per turn of the event loop. */
 export function slices(chunk: Buffer): Buffer[] {
-	if (chunk.length <= SLICE) return [chunk];
+	if (chunk.length <= TURN_BYTES) return [chunk];
 	const parts: Buffer[] = [];
-	for (let at = 0; at < chunk.length; at += SLICE) parts.push(chunk.subarray(at, at + SLICE));
+	for (let at = 0; at < chunk.length; at += TURN_BYTES) parts.push(chunk.subarray(at, at + TURN_BYTES));
 	return parts;
 }
 

@@ -11,14 +11,18 @@
  * when fewer than `concurrency` are left, weigh alike at every concurrency. Beside the bound the
  * configured latency allows, each line prints the bound a bare Node.js HTTP client reaches against
  * the same server (same calls, a new connection per call as n8n's helper opens): loopback and
- * wake-up cost every client about a millisecond a call, which no node can win back.
+ * wake-up cost every client about a millisecond a call, which no node can win back. And beside
+ * the node, each run has a twin through n8n alone: a probe node that evaluates the same three
+ * expressions per item with n8n's evaluateExpression and makes the same calls with n8n's
+ * httpRequest helper at the same concurrency, and nothing else (no check of every item before the
+ * first request, no credential handling). What it reaches is the most any node gets in n8n here.
  *
  * The server runs in a process of its own (this file with `--server`), so its HTTP work does not
  * share the node's event loop.
  */
 import http from 'node:http';
 
-import type { IDataObject } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, IHttpRequestMethods, INodeExecutionData } from 'n8n-workflow';
 
 import { DEFAULT_CONCURRENCY } from '../nodes/Whilter/realtime/runRealtime';
 import { startWhilterServer } from '../test/servers/whilter';
@@ -66,6 +70,8 @@ export interface RealtimeBenchRun {
 	items: number;
 	seconds: number;
 	itemsPerSecond: number;
+	/** The probe's run of the same items: the same expressions and calls through n8n's helpers alone. */
+	n8nHelpersItemsPerSecond?: number;
 }
 
 /** One item's time waiting on the server: the POST, a check, the pause between checks, the check that finds the media. */
@@ -94,6 +100,10 @@ export function formatRun(run: RealtimeBenchRun, bounds?: RealtimeBounds): strin
 			const client = boundPerSecond(run.concurrency, bounds.clientItemMs);
 			tail += ` bare_client_items_per_second=${client.toFixed(1)} efficiency_vs_bare_client=${(run.itemsPerSecond / client).toFixed(2)}`;
 		}
+	}
+	if (run.n8nHelpersItemsPerSecond) {
+		tail += ` n8n_helpers_items_per_second=${run.n8nHelpersItemsPerSecond.toFixed(1)} efficiency_vs_n8n_helpers=${(run.itemsPerSecond / run.n8nHelpersItemsPerSecond).toFixed(2)}`;
+		if (bounds) tail += ` n8n_helpers_efficiency=${(run.n8nHelpersItemsPerSecond / boundPerSecond(run.concurrency, bounds.perItemMs)).toFixed(2)}`;
 	}
 	return `realtime: concurrency=${run.concurrency} items=${run.items} seconds=${run.seconds.toFixed(2)} items_per_second=${run.itemsPerSecond.toFixed(1)}${tail}`;
 }
@@ -143,6 +153,45 @@ export async function bareClientItemMs(base: string, items: number): Promise<num
 	return median(times);
 }
 
+let probeRequests = 0;
+
+/**
+ * The probe's execute(): per item the node's three expressions (n8n's evaluateExpression), then the
+ * POST, a check, the pause, and checks until the media is ready (n8n's httpRequest helper, with a
+ * bearer token fetched once), `concurrency` items at a time.
+ */
+function n8nHelpersProbe(base: string, authorization: string, concurrency: number) {
+	return async (context: IExecuteFunctions): Promise<INodeExecutionData[]> => {
+		const count = context.getInputData().length;
+		const out = new Array<INodeExecutionData>(count);
+		const call = async (method: IHttpRequestMethods, path: string, body?: IDataObject) =>
+			(await context.helpers.httpRequest({ method, url: `${base}${path}`, headers: { authorization }, body, json: true, timeout: 10_000 })) as IDataObject;
+		let next = 0;
+		const slot = async () => {
+			while (next < count) {
+				const item = next++;
+				const accepted = await call('POST', '/video/request', {
+					'client-request-id': `probe-${++probeRequests}`,
+					'customer-id': 'bench-customer',
+					'use-case-id': 'bench-use-case',
+					'user-id': context.evaluateExpression('{{ $json.user }}', item),
+					'phrase-texts': [context.evaluateExpression('Hi {{ $json.name }}', item)],
+					'image-urls': [context.evaluateExpression('{{ $json.photo }}', item)],
+				});
+				const status = `/status/${String(accepted['whilter-request-id'])}`;
+				let answer = await call('GET', status);
+				while (answer.status === 'PROCESSING') {
+					await new Promise((resolve) => setTimeout(resolve, CHECK_PAUSE_MS));
+					answer = await call('GET', status);
+				}
+				out[item] = { json: answer, pairedItem: { item } };
+			}
+		};
+		await Promise.all(Array.from({ length: concurrency }, slot));
+		return out;
+	};
+}
+
 /** Runs the cases, printing one line per run as it finishes; returns the runs. */
 export async function runRealtimeBench(options: RealtimeBenchOptions = {}): Promise<RealtimeBenchRun[]> {
 	const itemsPerSlot = options.itemsPerSlot ?? 100;
@@ -151,7 +200,7 @@ export async function runRealtimeBench(options: RealtimeBenchOptions = {}): Prom
 	const latencyMs = options.latencyMs ?? 20;
 	const perItemMs = itemLatencyMs(latencyMs, CHECK_PAUSE_MS);
 	// Loaded here, not at the top: the server process must not start n8n-core.
-	const { CredentialStore, runChain } = await import('../test/harness/run');
+	const { CredentialStore, probeNode, runChain } = await import('../test/harness/run');
 	const server = await startWhilterProcess(latencyMs);
 	const store = new CredentialStore();
 	const credential = store.add('whilterApi', {
@@ -194,6 +243,18 @@ export async function runRealtimeBench(options: RealtimeBenchOptions = {}): Prom
 		// n8n's own execution time of the node, leaving out the workflow's setup.
 		return result.run.data.resultData.runData.Realtime[0].executionTime / 1000;
 	};
+	const token = await bareCall(server.url, 'POST', '/getToken/token', {}, { client_id: CLIENT_ID, client_secret: CLIENT_SECRET });
+	const executeProbe = async (count: number, concurrency: number) => {
+		const result = await runChain({
+			items: input(count).map((json) => ({ json })),
+			nodes: [probeNode('Probe', n8nHelpersProbe(server.url, `Bearer ${String(token.access_token)}`, concurrency))],
+			credentials: store,
+		});
+		if (result.error) throw result.error;
+		const ready = result.output('Probe').filter((o) => o.json.status === 'SUCCESS').length;
+		if (ready !== count) throw new Error(`the probe: only ${ready} of ${count} items came back with media`);
+		return result.run.data.resultData.runData.Probe[0].executionTime / 1000;
+	};
 
 	const results: RealtimeBenchRun[] = [];
 	const bounds: RealtimeBounds = { perItemMs };
@@ -204,12 +265,14 @@ export async function runRealtimeBench(options: RealtimeBenchOptions = {}): Prom
 		);
 		// Token fetched and code paths warm before anything is timed.
 		await execute(10, DEFAULT_CONCURRENCY);
+		await executeProbe(10, DEFAULT_CONCURRENCY);
 		// Rounds over the concurrencies, so a busy minute of the machine hits each of them alike.
 		for (let round = 0; round < runs; round++) {
 			for (const concurrency of concurrencies) {
 				const items = itemsPerSlot * concurrency;
 				const seconds = await execute(items, concurrency);
-				const run = { concurrency, items, seconds, itemsPerSecond: items / seconds };
+				const probeSeconds = await executeProbe(items, concurrency);
+				const run = { concurrency, items, seconds, itemsPerSecond: items / seconds, n8nHelpersItemsPerSecond: items / probeSeconds };
 				results.push(run);
 				process.stdout.write(`  ${formatRun(run, bounds)}\n`);
 			}
@@ -220,7 +283,13 @@ export async function runRealtimeBench(options: RealtimeBenchOptions = {}): Prom
 	const medians: RealtimeBenchRun[] = concurrencies.map((concurrency) => {
 		const of = results.filter((r) => r.concurrency === concurrency);
 		const seconds = median(of.map((r) => r.seconds));
-		return { concurrency, items: itemsPerSlot * concurrency, seconds, itemsPerSecond: median(of.map((r) => r.itemsPerSecond)) };
+		return {
+			concurrency,
+			items: itemsPerSlot * concurrency,
+			seconds,
+			itemsPerSecond: median(of.map((r) => r.itemsPerSecond)),
+			n8nHelpersItemsPerSecond: median(of.map((r) => r.n8nHelpersItemsPerSecond ?? 0)),
+		};
 	});
 	for (const run of medians) process.stdout.write(`${formatRun(run, bounds)}\n`);
 	const atDefault = medians.find((r) => r.concurrency === DEFAULT_CONCURRENCY);
@@ -229,7 +298,10 @@ export async function runRealtimeBench(options: RealtimeBenchOptions = {}): Prom
 		const vsClient = bounds.clientItemMs
 			? ` efficiency_vs_bare_client=${(atDefault.itemsPerSecond / boundPerSecond(DEFAULT_CONCURRENCY, bounds.clientItemMs)).toFixed(2)}`
 			: '';
-		process.stdout.write(`realtime-summary: efficiency=${efficiency.toFixed(2)} concurrency=${DEFAULT_CONCURRENCY} runs=${runs}${vsClient}\n`);
+		const probe = atDefault.n8nHelpersItemsPerSecond
+			? ` n8n_helpers_efficiency=${(atDefault.n8nHelpersItemsPerSecond / boundPerSecond(DEFAULT_CONCURRENCY, perItemMs)).toFixed(2)} efficiency_vs_n8n_helpers=${(atDefault.itemsPerSecond / atDefault.n8nHelpersItemsPerSecond).toFixed(2)}`
+			: '';
+		process.stdout.write(`realtime-summary: efficiency=${efficiency.toFixed(2)} concurrency=${DEFAULT_CONCURRENCY} runs=${runs}${vsClient}${probe}\n`);
 	}
 	return medians;
 }
@@ -247,7 +319,7 @@ async function main(): Promise<void> {
 
 if (require.main === module) {
 	main().catch((error: unknown) => {
-		process.stderr.write(`realtime bench failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+		process.stderr.write(`realtime bench failed: ${error instanceof Error ? error.stack : JSON.stringify(error)}\n`);
 		process.exitCode = 1;
 	});
 }

@@ -24,6 +24,8 @@ export interface RecordedRequest {
 	status?: number;
 	/** When the request arrived (ms since the epoch): retry tests measure the gaps. */
 	time: number;
+	/** When its headers were read, on the monotonic clock (performance.now()): a server that answers a fixed time after arrival counts from here. */
+	arrived: number;
 }
 
 /** Which requests a fault applies to; every given field must match. */
@@ -318,6 +320,7 @@ export async function startServer(handler: Handler, options: ServerOptions = {})
 	const server = http.createServer((req, res) => {
 		const url = new URL(req.url ?? '/', 'http://127.0.0.1');
 		const time = Date.now();
+		const arrived = performance.now();
 		const chunks: Buffer[] = [];
 		let size = 0;
 		req.on('data', (chunk: Buffer) => {
@@ -343,6 +346,7 @@ export async function startServer(handler: Handler, options: ServerOptions = {})
 				raw,
 				faulted: false,
 				time,
+				arrived,
 			};
 			requests.push(entry);
 			if (size > maxBody) return send(res, entry, json(413, { message: `Body over ${maxBody} bytes` }));

@@ -66,20 +66,21 @@ function pollStatus(ctx: WhilterContext, id: string): Reply {
 }
 
 /** See WhilterServerOptions.realtimeExactDelay. */
-async function holdExactly(ms: number): Promise<void> {
-	const until = performance.now() + ms;
-	if (ms > 2) await new Promise((resolve) => setTimeout(resolve, ms - 2));
+async function holdExactly(ms: number, from: number): Promise<void> {
+	const until = from + ms;
+	const left = until - performance.now();
+	if (left > 2) await new Promise((resolve) => setTimeout(resolve, left - 2));
 	while (performance.now() < until) await new Promise((resolve) => setImmediate(resolve));
 }
 
 /** Runs one real-time call after its delay, counting how many are being handled at once. */
-async function timed(ctx: WhilterContext, body: Record<string, unknown>, call: 'request' | 'status', handle: () => Reply): Promise<Reply> {
+async function timed(ctx: WhilterContext, request: RecordedRequest, body: Record<string, unknown>, call: 'request' | 'status', handle: () => Reply): Promise<Reply> {
 	ctx.realtimeInFlight++;
 	ctx.realtimeMaxInFlight = Math.max(ctx.realtimeMaxInFlight, ctx.realtimeInFlight);
 	try {
 		const delay = ctx.realtimeDelayMs;
 		const ms = typeof delay === 'function' ? delay(body, call) : (delay ?? 0);
-		if (ms > 0 && ctx.realtimeExactDelay) await holdExactly(ms);
+		if (ms > 0 && ctx.realtimeExactDelay) await holdExactly(ms, request.arrived);
 		else if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
 		return handle();
 	} finally {
@@ -95,12 +96,12 @@ function apiKeyProblem(ctx: WhilterContext, request: RecordedRequest): Reply | u
 
 /** POST /video/request and /video/demo, past the token check. */
 export async function realtimeRequest(ctx: WhilterContext, request: RecordedRequest): Promise<Reply> {
-	return apiKeyProblem(ctx, request) ?? (await timed(ctx, jsonObject(request) ?? {}, 'request', () => acceptRequest(ctx, request)));
+	return apiKeyProblem(ctx, request) ?? (await timed(ctx, request, jsonObject(request) ?? {}, 'request', () => acceptRequest(ctx, request)));
 }
 
 /** GET /status/<id>, past the token check. */
 export async function realtimeStatus(ctx: WhilterContext, request: RecordedRequest, id: string): Promise<Reply> {
-	return apiKeyProblem(ctx, request) ?? (await timed(ctx, ctx.realtime.get(id)?.body ?? {}, 'status', () => pollStatus(ctx, id)));
+	return apiKeyProblem(ctx, request) ?? (await timed(ctx, request, ctx.realtime.get(id)?.body ?? {}, 'status', () => pollStatus(ctx, id)));
 }
 
 /** The handle's sendRealtimeCallback(): Whilter's real-time callback payload, to any URL. */

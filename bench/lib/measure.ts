@@ -4,11 +4,14 @@
  * heap's spaces too. The node's code window is taken from its execute(): n8n's own timing of a node
  * starts before n8n prepares the node's input (about 0.4 s for a million items).
  */
+import { constants, PerformanceObserver } from 'node:perf_hooks';
+import type { PerformanceEntry } from 'node:perf_hooks';
 import { getHeapSpaceStatistics } from 'node:v8';
 
 import type { IExecuteFunctions, INodeType } from 'n8n-workflow';
 
 import { blocksIn, longestBlocks, startLoopLag } from './loopLag';
+import type { LagSample } from './loopLag';
 
 /** A stretch of time, in epoch ms. */
 export interface Window {
@@ -29,6 +32,13 @@ export interface RunFigures {
 	runP99BlockMs: number;
 	/** The node's longest blocks, `<ms>@+<ms after the node started>`. */
 	longest: string[];
+	/**
+	 * The node's first young-generation collection (V8's scavenge) and the blocks after it. n8n hands
+	 * a node its input with objects made just before execute(), still young; the first scavenge in
+	 * any node that allocates copies them, however little the node itself holds. Absent when no
+	 * scavenge ran in the node's window.
+	 */
+	firstScavenge?: { atMs: number; durationMs: number; maxBlockAfterMs: number; p99BlockAfterMs: number };
 	/** BENCH_HEAP=1: V8's heap before and at its peak, and each space's committed size above its size before. */
 	heap?: { totalBefore: number; peakTotal: number; externalBefore: number; peakExternal: number; spacesOverBefore: Record<string, number> };
 }
@@ -65,6 +75,24 @@ export function recordCodeWindow(nodeType: INodeType, onWindow: (window: Window)
 	};
 }
 
+function firstScavengeIn(collections: PerformanceEntry[], samples: LagSample[], window: Window): Pick<RunFigures, 'firstScavenge'> {
+	const first = collections
+		.filter((entry) => ((entry as { detail?: unknown }).detail as { kind?: number } | undefined)?.kind === constants.NODE_PERFORMANCE_GC_MINOR)
+		.map((entry) => ({ from: performance.timeOrigin + entry.startTime, duration: entry.duration }))
+		.filter((gc) => gc.from >= window.from && gc.from <= window.to)
+		.sort((a, b) => a.from - b.from)[0];
+	if (!first) return {};
+	const after = blocksIn(samples, first.from + first.duration, window.to);
+	return {
+		firstScavenge: {
+			atMs: Math.round(first.from - window.from),
+			durationMs: Math.round(first.duration * 10) / 10,
+			maxBlockAfterMs: after.maxBlockMs,
+			p99BlockAfterMs: after.p99BlockMs,
+		},
+	};
+}
+
 /**
  * Runs `work` while sampling. `work` gives the node's code window (blocks are read from it) and,
  * when n8n timed the node, its wall time (else the run's).
@@ -87,6 +115,9 @@ export async function measureRun(work: () => Promise<{ window?: Window; wallMs?:
 			for (const space of getHeapSpaceStatistics()) peakSpaces.set(space.space_name, Math.max(peakSpaces.get(space.space_name) ?? 0, space.space_size));
 		}
 	}, 10);
+	const collections: PerformanceEntry[] = [];
+	const gcObserver = new PerformanceObserver((list) => collections.push(...list.getEntries()));
+	gcObserver.observe({ entryTypes: ['gc'] });
 	const lag = startLoopLag();
 	const started = performance.now();
 	const startedAt = performance.timeOrigin + started;
@@ -94,6 +125,8 @@ export async function measureRun(work: () => Promise<{ window?: Window; wallMs?:
 	const elapsed = performance.now() - started;
 	const samples = lag.stop();
 	clearInterval(sampler);
+	collections.push(...gcObserver.takeRecords());
+	gcObserver.disconnect();
 	peak = Math.max(peak, process.memoryUsage.rss());
 	const run = blocksIn(samples, startedAt);
 	const { window } = reported;
@@ -107,6 +140,7 @@ export async function measureRun(work: () => Promise<{ window?: Window; wallMs?:
 		runMaxBlockMs: run.maxBlockMs,
 		runP99BlockMs: run.p99BlockMs,
 		longest: longestBlocks(samples, window?.from ?? startedAt, window?.to ?? Infinity),
+		...(window ? firstScavengeIn(collections, samples, window) : {}),
 		...(heapWanted
 			? {
 					heap: {

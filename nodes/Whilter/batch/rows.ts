@@ -49,8 +49,8 @@ function mayFailAsCell(value: unknown): boolean {
 	return (type === 'object' && value !== null) || type === 'function' || type === 'symbol';
 }
 
-/** planItemRowsAsync checks rows in slices of this many, and gives a turn once TURN_MS have passed. */
-const SLICE_ROWS = 1000;
+/** planItemRowsAsync checks rows in slices of this many, and gives a turn once TURN_MS have passed: the first rows run in code not yet optimised, several microseconds each, so a slice stays near a millisecond. */
+const SLICE_ROWS = 250;
 
 /**
  * The planning pass, resumable: `run(end)` checks the rows up to `end`, `finish()` returns the plan.

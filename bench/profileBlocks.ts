@@ -63,7 +63,7 @@ for (const s of stretches.sort((a, b) => b.ms - a.ms).slice(0, 12)) {
 		self.set(name(leaf), (self.get(name(leaf)) ?? 0) + ms);
 		const seen = new Set<string>();
 		for (let n: ProfileNode | undefined = leaf; n; n = n.parent ? byId.get(n.parent) : undefined) {
-			if (!ours(n) && !/n8n-core|lib-storage|yazl|buffer-crc32|zlib/.test(n.callFrame.url)) continue;
+			if (!ours(n) && !/n8n-core|@aws-sdk|@smithy|yazl|buffer-crc32|zlib/.test(n.callFrame.url)) continue;
 			const key = name(n);
 			if (seen.has(key)) continue;
 			seen.add(key);

@@ -391,3 +391,32 @@ describe('the file reading\'s steps', () => {
 		expect(Math.max(...steps)).toBeLessThanOrEqual((64 << 10) + 64);
 	});
 });
+
+describe('a tokenizer that only guesses the line break', () => {
+	it('finds the line break papaparse takes without reading a record, and lets the held input go', () => {
+		// CRLF: the guess needs the first MiB of text, so the whole of it is held until then.
+		const row = '+919000000001,Customer 1,"offer 1, limited",12.5\r\n';
+		const text = `phone,name,offer,amount\r\n${row.repeat(Math.ceil((1.5 * 1024 * 1024) / row.length))}`;
+		let records = 0;
+		const guess = new CsvTokenizer(() => records++, { newlineOnly: true });
+		for (const slice of slices(Buffer.from(text))) guess.write(slice);
+		guess.end();
+
+		expect(guess.newline).toBe(Papa.parse(text.slice(0, 4096)).meta.linebreak);
+		expect(guess.newline).toBe('\r\n');
+		expect(records).toBe(0);
+		expect(guess.scanned).toBe(0);
+	});
+
+	it('decides at the end what a short input holds, as the reading tokenizer does', () => {
+		for (const text of ['a,b\rc,d\r', 'a,b\nc,d\n', 'a,b\r\nc,d']) {
+			const only = new CsvTokenizer(() => undefined, { newlineOnly: true });
+			const reading = new CsvTokenizer(() => undefined);
+			only.write(Buffer.from(text));
+			reading.write(Buffer.from(text));
+			only.end();
+			reading.end();
+			expect(only.newline).toBe(reading.newline);
+		}
+	});
+});

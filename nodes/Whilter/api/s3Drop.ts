@@ -6,11 +6,11 @@ import type { Readable } from 'node:stream';
 
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { HeadObjectCommandOutput } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 
 import { InputError } from '../../shared/errors';
 import { secondsText } from '../../shared/poll';
 import { failureFacts, sdkRetryStrategy } from '../../shared/retry';
+import { sendInParts } from './partUpload';
 import type { WhilterCredentials } from './transport';
 
 /** Where Whilter picks batch files up: the client's S3 drop from the whilterApi credential. */
@@ -25,9 +25,9 @@ export interface S3Drop {
 }
 
 /**
- * S3's smallest part: the upload holds up to about four parts at once (one filling, its copy when
- * it is cut, and PARTS_IN_FLIGHT being sent), so the part size is most of the upload's memory. The
- * limit of 10,000 parts still allows a ZIP of 48 GiB.
+ * S3's smallest part: the upload holds at most PARTS_IN_FLIGHT + 1 parts (one filling while the
+ * others are sent), so the part size is most of the upload's memory. The limit of 10,000 parts still
+ * allows a ZIP of 48 GiB.
  */
 export const PART_SIZE_BYTES = 5 * 1024 * 1024;
 /** Parts in flight at once: each is held in memory while it is sent, so this bounds the upload's memory. */
@@ -364,9 +364,6 @@ export async function uploadToDrop(
 			done(null, chunk);
 		},
 	});
-	let upload: Upload | undefined;
-	const onAbort = () => void upload?.abort().catch(() => undefined);
-	options.abortSignal?.addEventListener('abort', onAbort, { once: true });
 	// Joined before the first await: a body that fails while S3 is asked about the key (a bad row)
 	// must have a listener, or its 'error' event would be unhandled and end the process.
 	pipeline(body, counted, (error) => {
@@ -378,25 +375,16 @@ export async function uploadToDrop(
 			const existing = await headObject(client, drop.bucket, key, options.abortSignal);
 			if (existing) throw new ExistingObjectError(drop.bucket, key, existing.LastModified);
 		}
-		upload = new Upload({
-			client,
-			params: {
-				Bucket: drop.bucket,
-				Key: key,
-				Body: counted,
-				ContentType: options.contentType,
-				// lib-storage sends these params with PutObject and with CompleteMultipartUpload.
-				...(guard ? { IfNoneMatch: '*', Metadata: { [UPLOAD_MARK_METADATA]: token } } : {}),
-			},
-			partSize: PART_SIZE_BYTES,
-			queueSize: PARTS_IN_FLIGHT,
-			leavePartsOnError: false,
-		});
-		if (options.abortSignal?.aborted) onAbort();
 		let etag: string | undefined;
 		let failure: unknown;
 		try {
-			etag = (await upload.done()).ETag;
+			etag = await sendInParts(
+				client,
+				// The condition goes with PutObject and CompleteMultipartUpload, the mark with the object.
+				{ Bucket: drop.bucket, Key: key, ContentType: options.contentType, ...(guard ? { IfNoneMatch: '*', Metadata: { [UPLOAD_MARK_METADATA]: token } } : {}) },
+				counted,
+				{ partSize: PART_SIZE_BYTES, inFlight: PARTS_IN_FLIGHT, abortSignal: options.abortSignal },
+			);
 		} catch (error) {
 			failure = error;
 		}
@@ -415,7 +403,6 @@ export async function uploadToDrop(
 		body.destroy();
 		throw bodyError ?? error;
 	} finally {
-		options.abortSignal?.removeEventListener('abort', onAbort);
 		client.destroy();
 	}
 }

@@ -118,7 +118,7 @@ class CsvFileReader {
 	private peeking = true;
 	private peekPaused = false;
 	/** How papaparse will guess the uploaded file's line breaks, checked once rows are left out. */
-	private readonly outputGuess = new CsvTokenizer(() => undefined);
+	private readonly outputGuess = new CsvTokenizer(() => undefined, { newlineOnly: true });
 	private outputChecked = false;
 
 	constructor(

@@ -129,6 +129,11 @@ export interface CsvTokenizerOptions {
 	 * between them. Default: no limit.
 	 */
 	stepBytes?: number;
+	/**
+	 * Only guess the line break: no record is read, and the input held for the guess is let go once
+	 * it is made (reading it would cost as much as the file's first MiB of rows, for nothing).
+	 */
+	newlineOnly?: boolean;
 }
 
 const FIELD_START = 0;
@@ -155,6 +160,7 @@ export class CsvTokenizer {
 	private readonly firstFieldLimit: number;
 	private readonly headerLimit: number;
 	private readonly stepBytes: number;
+	private readonly newlineOnly: boolean;
 
 	private nl: CsvNewline | undefined;
 	/** The newline's byte that ends (CR or LF) or starts (CRLF) a record. */
@@ -226,6 +232,7 @@ export class CsvTokenizer {
 		this.firstFieldLimit = options.firstFieldLimit ?? 1024;
 		this.headerLimit = options.headerLimit ?? 1 << 20;
 		this.stepBytes = options.stepBytes ?? Number.POSITIVE_INFINITY;
+		this.newlineOnly = options.newlineOnly === true;
 		this.record = {
 			row: 0,
 			fieldCount: 0,
@@ -286,6 +293,7 @@ export class CsvTokenizer {
 
 	write(chunk: Buffer): void {
 		if (this.ending) throw new Error('CsvTokenizer: write after end');
+		if (this.newlineOnly && this.nl !== undefined) return;
 		if (this.head) {
 			const head: Buffer = this.head.length ? Buffer.concat([this.head, chunk]) : chunk;
 			if (head.length < 3) {
@@ -357,6 +365,11 @@ export class CsvTokenizer {
 
 	private drain(): void {
 		if (this.nl === undefined) return;
+		if (this.newlineOnly) {
+			this.queue.length = 0;
+			this.held = 0;
+			return;
+		}
 		const until = this.scannedTo + this.stepBytes;
 		while (this.queue.length && !this.isPaused) {
 			if (this.scannedTo >= until) {

@@ -50,7 +50,7 @@ async function main(): Promise<void> {
 			await pipeline(piece === 'zip' ? zipSingleEntry(csv, 'x.csv') : piece === 'yazl' ? yazlZip(csv) : csv, sink);
 		}
 		mark('node end');
-		return [{ json: { rows: plan.indexes.length } }];
+		return [{ json: { rows: plan.rowCount } }];
 	};
 	const store = new CredentialStore();
 	await runChain({ items: [{ json: makeRow(0) }], nodes: [probeNode('P', work)], credentials: store });

@@ -2,7 +2,7 @@ import type { IDataObject } from 'n8n-workflow';
 
 import { createItemsCsvStream } from '../../nodes/Whilter/batch/csvWriter';
 import { ItemIdentifiers } from '../../nodes/Whilter/batch/itemIdentifiers';
-import { planItemRows } from '../../nodes/Whilter/batch/rows';
+import { itemsWritten, planItemRows } from '../../nodes/Whilter/batch/rows';
 
 describe('ItemIdentifiers', () => {
 	it('returns -1 for a new identifier and the earlier item for a repeated one, over many identifiers', () => {
@@ -13,9 +13,17 @@ describe('ItemIdentifiers', () => {
 		expect(set.addOrFind(ids[ids.length - 1], ids.length - 1)).toBe(123_456);
 	});
 
-	it('is sized once for the item count: 8 bytes a slot, at most 70% full', () => {
+	it('is sized once for the item count: 6 bytes a slot, 70% full when every item is in', () => {
 		const set = new ItemIdentifiers(1_000_000, () => '');
-		expect(set.bytes).toBe(2 ** 21 * 8);
+		expect(set.bytes).toBe(Math.ceil(1_000_000 / 0.7) * 6);
+		expect(set.bytes).toBeLessThan(9 * 1024 * 1024);
+	});
+
+	it('fills to its capacity and still finds every identifier, the slot search wrapping past the end', () => {
+		const ids = Array.from({ length: 5000 }, (_, i) => `id-${i}`);
+		const set = new ItemIdentifiers(ids.length, (index) => ids[index]);
+		for (let i = 0; i < ids.length; i++) expect(set.addOrFind(ids[i], i)).toBe(-1);
+		for (let i = 0; i < ids.length; i++) expect(set.addOrFind(ids[i], ids.length + i)).toBe(i);
 	});
 
 	it('tells different identifiers apart even when the earlier one must be read back', () => {
@@ -32,7 +40,7 @@ describe('planItemRows duplicates', () => {
 			'Items 0 and 2 have the same identifier',
 		);
 		const kept = planItemRows(rows, { identifier: 'phone', skipInvalidRows: false, duplicateIdentifiers: 'keepFirst', nestedValues: 'error' });
-		expect([...kept.indexes]).toEqual([0, 1]);
+		expect(itemsWritten(kept)).toEqual([0, 1]);
 		expect(kept.duplicatesDropped).toEqual({ count: 1, first: [{ itemIndex: 2, identifier: '1' }] });
 	});
 });

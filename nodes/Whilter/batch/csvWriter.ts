@@ -144,8 +144,8 @@ export function csvLine(cells: string[]): string {
 
 export interface ItemsCsvInput {
 	rows: IDataObject[];
-	/** Which rows to write, in order (indexes into `rows`, reported as item indexes in errors). */
-	indexes: ArrayLike<number>;
+	/** Which rows to write, in order (indexes into `rows`, reported as item indexes in errors); every row when absent. */
+	indexes?: ArrayLike<number>;
 	columns: string[];
 	cellOptions: CellOptions;
 	/** Rows per batch (default 2000); a batch also ends after about a million characters. */
@@ -160,6 +160,7 @@ export interface ItemsCsvInput {
  */
 export function createItemsCsvStream(input: ItemsCsvInput): Readable {
 	const { rows, indexes, columns, cellOptions } = input;
+	const count = indexes ? indexes.length : rows.length;
 	const batchRows = Math.max(1, Math.floor(input.batchRows ?? 2000));
 	const columnCount = columns.length;
 	const neutralise = cellOptions.neutraliseFormulas;
@@ -173,12 +174,13 @@ export function createItemsCsvStream(input: ItemsCsvInput): Readable {
 
 	/** Rows [next, …) as CSV text, up to batchRows rows or BATCH_CHARS characters. */
 	function makeBatch(): string {
-		const end = Math.min(indexes.length, next + batchRows);
+		const end = Math.min(count, next + batchRows);
 		parts.length = 0;
 		let chars = 0;
 		let i = next;
 		while (i < end && chars < BATCH_CHARS) {
-			const itemIndex = indexes[i++];
+			const itemIndex = indexes ? indexes[i] : i;
+			i++;
 			const row = rows[itemIndex];
 			for (let c = 0; c < columnCount; c++) {
 				const value = row[columns[c]];
@@ -223,7 +225,7 @@ export function createItemsCsvStream(input: ItemsCsvInput): Readable {
 			scheduled = setImmediate(() => {
 				scheduled = undefined;
 				if (this.destroyed) return;
-				if (next >= indexes.length) {
+				if (next >= count) {
 					this.push(null);
 					return;
 				}

@@ -22,10 +22,21 @@ export interface RowPlanOptions {
 export interface RowPlan {
 	/** Identifier first, each column once. */
 	columns: string[];
-	/** Item indexes written, in order (4 bytes each, allocated once: a growing array leaves copies behind). */
-	indexes: Uint32Array;
+	/** Rows written. */
+	rowCount: number;
+	/**
+	 * Item indexes written, in order; absent when every item is written, in order (the usual case:
+	 * the 4 bytes an item are then never allocated). Made once, at the first item left out: a
+	 * growing array leaves copies behind.
+	 */
+	indexes?: Uint32Array;
 	skipped: { count: number; first: Array<{ itemIndex: number; reason: string }> };
 	duplicatesDropped: { count: number; first: Array<{ itemIndex: number; identifier: string }> };
+}
+
+/** The item index of each row written, in order. */
+export function itemsWritten(plan: RowPlan): number[] {
+	return plan.indexes ? [...plan.indexes] : Array.from({ length: plan.rowCount }, (_, i) => i);
 }
 
 /** Why a value cannot identify a customer, or its text (trimmed) when it can. */
@@ -71,10 +82,16 @@ function createPlanner(rows: IDataObject[], options: RowPlanOptions) {
 	const columns = pickedColumns ?? [identifier];
 	const seenColumns = pickedColumns ? undefined : new Set<string>(columns);
 
-	const written = new Uint32Array(rows.length);
+	let written: Uint32Array | undefined;
 	let writtenCount = 0;
-	const plan: RowPlan = { columns, indexes: written, skipped: { count: 0, first: [] }, duplicatesDropped: { count: 0, first: [] } };
-	// Hashes and item indexes, not the identifier strings: a million identifiers in 16 MiB.
+	/** The first item left out: from here on the items written are listed. */
+	const listWritten = () => {
+		if (written) return;
+		written = new Uint32Array(rows.length);
+		for (let i = 0; i < writtenCount; i++) written[i] = i;
+	};
+	const plan: RowPlan = { columns, rowCount: 0, skipped: { count: 0, first: [] }, duplicatesDropped: { count: 0, first: [] } };
+	// Hashes and item indexes, not the identifier strings: a million identifiers in 8.6 MB.
 	const seenIds = new ItemIdentifiers(rows.length, (index) => {
 		const earlier = identifierText(rows[index][identifier]);
 		return 'id' in earlier ? earlier.id : '';
@@ -87,6 +104,7 @@ function createPlanner(rows: IDataObject[], options: RowPlanOptions) {
 				description: 'Every row needs its identifier (text or a number). Fix the data, or turn on "Skip Invalid Rows" to leave such rows out.',
 			});
 		}
+		listWritten();
 		plan.skipped.count++;
 		if (plan.skipped.first.length < REPORT_LIMIT) plan.skipped.first.push({ itemIndex, reason });
 	};
@@ -107,6 +125,7 @@ function createPlanner(rows: IDataObject[], options: RowPlanOptions) {
 				},
 			);
 		}
+		listWritten();
 		plan.duplicatesDropped.count++;
 		if (plan.duplicatesDropped.first.length < REPORT_LIMIT) plan.duplicatesDropped.first.push({ itemIndex, identifier: id });
 	};
@@ -143,13 +162,15 @@ function createPlanner(rows: IDataObject[], options: RowPlanOptions) {
 				} else {
 					for (const column of columns) check(row, column, itemIndex);
 				}
-				written[writtenCount++] = itemIndex;
+				if (written) written[writtenCount] = itemIndex;
+				writtenCount++;
 			}
 		},
 		position: () => itemIndex,
 		finish(): RowPlan {
 			if (!writtenCount) throw noRowsError(rows.length, identifier, plan);
-			plan.indexes = written.subarray(0, writtenCount);
+			plan.rowCount = writtenCount;
+			if (written) plan.indexes = written.subarray(0, writtenCount);
 			return plan;
 		},
 	};

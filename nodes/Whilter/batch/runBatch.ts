@@ -110,7 +110,7 @@ async function prepareFromItems(
 	if (plan.duplicatesDropped.count) {
 		details['duplicates-dropped'] = { count: plan.duplicatesDropped.count, first: plan.duplicatesDropped.first };
 	}
-	return { rowCount: () => plan.indexes.length, zip: zipSingleEntry(csv, csvName), details };
+	return { rowCount: () => plan.rowCount, zip: zipSingleEntry(csv, csvName), details };
 }
 
 /** A CSV file from a previous node, streamed from n8n's binary storage and never held whole. */

@@ -8,9 +8,11 @@
 /**
  * Work per turn, in milliseconds. Short, because V8's first young-generation collection inside a
  * node copies the input items n8n made just before execute() (35–55 ms for a million items) and
- * lands in one of the node's turns: that turn's block is the collection plus the turn's own work.
+ * lands in one of the node's turns: that turn's block is the collection plus the work the turn did
+ * before it, up to 3–8 ms with turns of 4 ms, under 2 ms with turns of 1 ms. A turn costs a few
+ * microseconds (about 1.5 % of a million-item pass).
  */
-export const TURN_MS = 4;
+export const TURN_MS = 1;
 
 /** Lets timers, I/O and other executions run before the loop goes on. */
 export async function giveTurn(): Promise<void> {

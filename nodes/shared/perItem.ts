@@ -88,6 +88,12 @@ export async function mapWithConcurrency<T>(
 export interface ItemOutput {
 	json: IDataObject;
 	binary?: IBinaryKeyData;
+	/**
+	 * Only ever `undefined`: the place the toolkit puts the pairing in. An object made as `{ json }`
+	 * has no room for a property added later and gets a second allocation for it; an operation that
+	 * gives a million items (result rows) makes them with the slot, one object an item instead of two.
+	 */
+	pairedItem?: undefined;
 }
 
 export interface PerItemOptions<Plan> {

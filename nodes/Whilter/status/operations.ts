@@ -102,7 +102,7 @@ async function getResults(context: IExecuteFunctions, plan: StatusPlan, itemInde
 	const filter = context.getNodeParameter('rowFilter', itemIndex, 'all') as ResultRowFilter;
 	const out: ItemOutput[] = [];
 	// Rows become items as they arrive: the file is never held, only the items n8n passes on.
-	for await (const row of streamTaskResultRows.call(context, { filePath, filter, itemIndex, maxFieldBytes: plan.maxFieldBytes })) out.push({ json: row });
+	for await (const row of streamTaskResultRows.call(context, { filePath, filter, itemIndex, maxFieldBytes: plan.maxFieldBytes })) out.push({ json: row, pairedItem: undefined });
 	return out;
 }
 

@@ -4,20 +4,9 @@
  * run), through n8n-core with the results file in S3. Every cell is one character, which V8 does not
  * allocate, so the figure is the item's own objects plus n8n's references to it.
  */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
-
+import { liveHeap } from '../harness/heap';
 import { runChain } from '../harness/run';
 import { DEFAULT_DROP, seedTaskAt, useWhilterWithS3 } from '../harness/whilter';
-
-setFlagsFromString('--expose-gc');
-const collect = runInNewContext('gc') as () => void;
-
-function liveHeap(): number {
-	collect();
-	collect();
-	return process.memoryUsage().heapUsed;
-}
 
 const bed = useWhilterWithS3();
 

@@ -4,19 +4,9 @@
  * which V8 does not allocate, so the figure is the row's own objects.
  */
 import { Readable } from 'node:stream';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 
 import { parseResultCsv } from '../../nodes/Whilter/api/resultCsv';
-
-setFlagsFromString('--expose-gc');
-const collect = runInNewContext('gc') as () => void;
-
-function liveHeap(): number {
-	collect();
-	collect();
-	return process.memoryUsage().heapUsed;
-}
+import { liveHeap } from '../harness/heap';
 
 async function* csvOf(rows: number, columns: string[]): AsyncGenerator<string> {
 	yield `${columns.join(',')}\r\n`;

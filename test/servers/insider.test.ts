@@ -41,8 +41,13 @@ function rawMultipart(boundary: string, parts: Array<{ headers: string[]; body: 
 	return Buffer.concat(chunks);
 }
 
+/**
+ * Each upload on a connection of its own: a 100 MB body built after the last answer can start on a
+ * kept-alive socket the server is closing for idleness, and the upload then fails with ECONNRESET
+ * (seen once in CI, on a busy machine) instead of getting its answer.
+ */
 async function upload(body: RequestInit['body'], headers: Record<string, string> = { 'x-ins-auth-key': KEY }): Promise<Response> {
-	return await fetch(`${insider.url}/v1/media/upload`, { method: 'POST', body, headers });
+	return await fetch(`${insider.url}/v1/media/upload`, { method: 'POST', body, headers: { connection: 'close', ...headers } });
 }
 
 /** `key` null: no x-ins-auth-key header at all. */

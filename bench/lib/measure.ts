@@ -33,12 +33,14 @@ export interface RunFigures {
 	/** The node's longest blocks, `<ms>@+<ms after the node started>`. */
 	longest: string[];
 	/**
-	 * The node's first young-generation collection (V8's scavenge) and the blocks after it. n8n hands
-	 * a node its input with objects made just before execute(), still young; the first scavenge in
-	 * any node that allocates copies them, however little the node itself holds. Absent when no
+	 * The node's first two young-generation collections (V8's scavenges) and the blocks after them.
+	 * n8n hands a node its input with objects made just before execute(), still young: the first
+	 * scavenge in any node that allocates copies them within the young generation and the second
+	 * promotes them to the old one (V8 promotes what survives twice), however little the node itself
+	 * holds. The blocks after the second are the node's own work and its own garbage. Absent when no
 	 * scavenge ran in the node's window.
 	 */
-	firstScavenge?: { atMs: number; durationMs: number; maxBlockAfterMs: number; p99BlockAfterMs: number };
+	inputCollections?: { durationsMs: number[]; atMs: number[]; maxBlockAfterMs: number; p99BlockAfterMs: number };
 	/** BENCH_HEAP=1: V8's heap before and at its peak, and each space's committed size above its size before. */
 	heap?: { totalBefore: number; peakTotal: number; externalBefore: number; peakExternal: number; spacesOverBefore: Record<string, number> };
 }
@@ -75,18 +77,20 @@ export function recordCodeWindow(nodeType: INodeType, onWindow: (window: Window)
 	};
 }
 
-function firstScavengeIn(collections: PerformanceEntry[], samples: LagSample[], window: Window): Pick<RunFigures, 'firstScavenge'> {
-	const first = collections
+function inputCollectionsIn(collections: PerformanceEntry[], samples: LagSample[], window: Window): Pick<RunFigures, 'inputCollections'> {
+	const firstTwo = collections
 		.filter((entry) => ((entry as { detail?: unknown }).detail as { kind?: number } | undefined)?.kind === constants.NODE_PERFORMANCE_GC_MINOR)
 		.map((entry) => ({ from: performance.timeOrigin + entry.startTime, duration: entry.duration }))
 		.filter((gc) => gc.from >= window.from && gc.from <= window.to)
-		.sort((a, b) => a.from - b.from)[0];
-	if (!first) return {};
-	const after = blocksIn(samples, first.from + first.duration, window.to);
+		.sort((a, b) => a.from - b.from)
+		.slice(0, 2);
+	if (!firstTwo.length) return {};
+	const last = firstTwo[firstTwo.length - 1];
+	const after = blocksIn(samples, last.from + last.duration, window.to);
 	return {
-		firstScavenge: {
-			atMs: Math.round(first.from - window.from),
-			durationMs: Math.round(first.duration * 10) / 10,
+		inputCollections: {
+			durationsMs: firstTwo.map((gc) => Math.round(gc.duration * 10) / 10),
+			atMs: firstTwo.map((gc) => Math.round(gc.from - window.from)),
 			maxBlockAfterMs: after.maxBlockMs,
 			p99BlockAfterMs: after.p99BlockMs,
 		},
@@ -140,7 +144,7 @@ export async function measureRun(work: () => Promise<{ window?: Window; wallMs?:
 		runMaxBlockMs: run.maxBlockMs,
 		runP99BlockMs: run.p99BlockMs,
 		longest: longestBlocks(samples, window?.from ?? startedAt, window?.to ?? Infinity),
-		...(window ? firstScavengeIn(collections, samples, window) : {}),
+		...(window ? inputCollectionsIn(collections, samples, window) : {}),
 		...(heapWanted
 			? {
 					heap: {

@@ -15,3 +15,11 @@ export function liveHeap(): number {
 	collect();
 	return process.memoryUsage().heapUsed;
 }
+
+/**
+ * A CSV line of one-character cells (a, b, c…), one a column. V8 keeps every one-character string
+ * once for the whole process, so rows parsed from such lines cost only their own objects.
+ */
+export function oneCharacterCsvLine(columns: readonly string[]): string {
+	return `${columns.map((_, c) => String.fromCharCode(97 + c)).join(',')}\r\n`;
+}

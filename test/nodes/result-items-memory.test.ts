@@ -4,7 +4,7 @@
  * run), through n8n-core with the results file in S3. Every cell is one character, which V8 does not
  * allocate, so the figure is the item's own objects plus n8n's references to it.
  */
-import { liveHeap } from '../harness/heap';
+import { liveHeap, oneCharacterCsvLine } from '../harness/heap';
 import { runChain } from '../harness/run';
 import { DEFAULT_DROP, seedTaskAt, useWhilterWithS3 } from '../harness/whilter';
 
@@ -15,7 +15,7 @@ const COLUMNS = ['phone', 'name', 'city', 'note', 'media-url', 'error'];
 async function completedTaskWithRows(rows: number): Promise<string> {
 	const id = await seedTaskAt(bed.whilter, 2, { rows: 1, campaign: `memory-${rows}` });
 	const key = `${DEFAULT_DROP.prefix}/output/memory-${id}.csv`;
-	const line = `${COLUMNS.map((_, c) => String.fromCharCode(97 + c)).join(',')}\r\n`;
+	const line = oneCharacterCsvLine(COLUMNS);
 	await bed.s3.putObject(DEFAULT_DROP.bucket, key, `${COLUMNS.join(',')}\r\n${line.repeat(rows)}`);
 	bed.whilter.tasks.get(id)!.outputKey = key;
 	return id;

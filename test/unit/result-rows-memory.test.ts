@@ -6,11 +6,11 @@
 import { Readable } from 'node:stream';
 
 import { parseResultCsv } from '../../nodes/Whilter/api/resultCsv';
-import { liveHeap } from '../harness/heap';
+import { liveHeap, oneCharacterCsvLine } from '../harness/heap';
 
 async function* csvOf(rows: number, columns: string[]): AsyncGenerator<string> {
 	yield `${columns.join(',')}\r\n`;
-	const line = `${columns.map((_, c) => String.fromCharCode(97 + c)).join(',')}\r\n`;
+	const line = oneCharacterCsvLine(columns);
 	for (let i = 0; i < rows; i += 1000) yield line.repeat(Math.min(1000, rows - i));
 }
 

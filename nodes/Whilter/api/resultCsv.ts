@@ -341,23 +341,24 @@ function blankRowOf(keys: string[]): Record<string, string> {
 export async function* parseResultCsv(source: Readable | AsyncIterable<Buffer | string>, options: ParseResultCsvOptions = {}): AsyncGenerator<ResultRow> {
 	const decoder = new StringDecoder('utf8');
 	const reader = new CsvRecordReader({ maxFieldBytes: options.maxFieldBytes });
-	let keys: string[] | undefined;
-	let blankRow: Record<string, string> = {};
+	/** The header's keys and the blank row every row is copied from, once the header is read. */
+	let header: { keys: string[]; blankRow: Record<string, string> } | undefined;
 	let row = 0;
 	let first = true;
 
 	const rowsOf = function* (records: CsvRecord[]): Generator<ResultRow> {
 		for (const record of records) {
-			if (!keys) {
-				keys = canonicalKeys(headerKeys(record.fields), options.canonicalColumns ?? []);
-				const missing = (options.requiredColumns ?? []).filter((column) => !keys!.includes(column));
+			if (!header) {
+				const keys = canonicalKeys(headerKeys(record.fields), options.canonicalColumns ?? []);
+				const missing = (options.requiredColumns ?? []).filter((column) => !keys.includes(column));
 				if (missing.length) {
 					throw new ResultCsvError(`the header has no ${missing.map((c) => `"${c}"`).join(', ')} column (columns: ${keys.join(', ')})`, 0, record.line);
 				}
-				blankRow = blankRowOf(keys);
+				header = { keys, blankRow: blankRowOf(keys) };
 				continue;
 			}
 			row++;
+			const { keys, blankRow } = header;
 			const fields = record.fields;
 			if (fields.length !== keys.length) {
 				throw new ResultCsvError(`row ${row} (line ${record.line}) has ${fields.length} fields, the header has ${keys.length}`, row, record.line);
@@ -386,5 +387,5 @@ export async function* parseResultCsv(source: Readable | AsyncIterable<Buffer | 
 	const rest = decoder.end();
 	if (rest) yield* rowsOf(reader.push(rest));
 	yield* rowsOf(reader.end());
-	if (!keys) throw new ResultCsvError('the file is empty (no header row)', 0, 1);
+	if (!header) throw new ResultCsvError('the file is empty (no header row)', 0, 1);
 }

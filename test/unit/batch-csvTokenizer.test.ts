@@ -1,3 +1,5 @@
+import { StringDecoder } from 'node:string_decoder';
+
 import Papa from 'papaparse';
 
 import { slices, STREAMING_TOKENIZER } from '../../nodes/Whilter/batch/csvRows';
@@ -209,6 +211,29 @@ describe('CsvTokenizer reads exactly what papaparse reads', () => {
 			expectAgreement(Buffer.from(astral, 'utf8'), [7, 65536], 'astral window');
 		});
 
+		it('keeps a quote that closes only past the window, and counts what follows it, fed in any pieces', () => {
+			// Lone CRs, then a quoted part of CRLFs. Closed inside the window, the quoted CRLFs are left
+			// out (CR); closed past it, the quote is unpaired in the window and they count (CRLF).
+			const start = 'h\r' + 'x\r'.repeat(20_000) + '"';
+			const quoted = 'y\r\n'.repeat(400_000);
+			for (const [closeAt, expected] of [[WINDOW - 100_000, '\r'], [WINDOW + 10, '\r\n']] as const) {
+				const text = start + quoted.slice(0, closeAt - start.length) + '"' + 'z\r'.repeat(1000);
+				expect(Papa.parse(text, { ...PAPA, preview: 1 }).meta.linebreak).toBe(expected);
+				expect(guessNewline(text)).toBe(expected);
+				const bytes = Buffer.from(text, 'utf8');
+				for (const cuts of [[], [start.length, WINDOW - 1, WINDOW + 1], [65_536, 131_072, 777_777]]) {
+					const tokenizer = new CsvTokenizer(() => undefined, { newlineOnly: true });
+					let from = 0;
+					for (const cut of [...cuts, bytes.length]) {
+						tokenizer.write(bytes.subarray(from, cut));
+						from = cut;
+					}
+					tokenizer.end();
+					expect(tokenizer.newline).toBe(expected);
+				}
+			}
+		});
+
 		it('decides LF at once, without holding the file, when an LF comes before any CR', () => {
 			const records: number[] = [];
 			const tokenizer = new CsvTokenizer((record) => void records.push(record.row));
@@ -392,9 +417,48 @@ describe('the file reading\'s steps', () => {
 	});
 });
 
+describe('the line break guess, a slice at a time', () => {
+	it('decodes the start of a CRLF file as its slices come, never more than one slice in one go', () => {
+		// papaparse guesses from the first 1024 × 1024 characters: decoding and scanning them in one go
+		// held the event loop for 40–60 ms on a 2-core machine (a MiB copied, decoded and walked in one turn).
+		const row = '+919000000001,Customer 1,"offer 1, limited",12.5\r\n';
+		const text = `phone,name,offer,amount\r\n${row.repeat(Math.ceil((1.5 * 1024 * 1024) / row.length))}`;
+		const bytes = Buffer.from(text);
+		// Every way the tokenizer may decode bytes: Buffer#toString and a StringDecoder.
+		const decoded: number[] = [];
+		const toString = Buffer.prototype.toString;
+		const write = StringDecoder.prototype.write;
+		const spies = [
+			jest.spyOn(Buffer.prototype, 'toString').mockImplementation(function (this: Buffer, ...args: unknown[]) {
+				decoded.push(this.length);
+				return toString.apply(this, args as Parameters<Buffer['toString']>);
+			}),
+			jest.spyOn(StringDecoder.prototype, 'write').mockImplementation(function (this: StringDecoder, buffer: string | NodeJS.ArrayBufferView) {
+				decoded.push(typeof buffer === 'string' ? buffer.length : buffer.byteLength);
+				return write.call(this, buffer);
+			}),
+		];
+		try {
+			for (const newlineOnly of [false, true]) {
+				const tokenizer = new CsvTokenizer(() => undefined, { ...STREAMING_TOKENIZER, newlineOnly });
+				for (const slice of slices(bytes)) {
+					tokenizer.write(slice);
+					while (tokenizer.paused) tokenizer.resume();
+					if (tokenizer.newline) break;
+				}
+				expect(tokenizer.newline).toBe('\r\n');
+			}
+		} finally {
+			for (const spy of spies) spy.mockRestore();
+		}
+		expect(decoded.length).toBeGreaterThan(0);
+		expect(Math.max(...decoded)).toBeLessThanOrEqual(64 << 10);
+	});
+});
+
 describe('a tokenizer that only guesses the line break', () => {
 	it('finds the line break papaparse takes without reading a record, and lets the held input go', () => {
-		// CRLF: the guess needs the first MiB of text, so the whole of it is held until then.
+		// CRLF: the guess needs the first MiB of text; a tokenizer that only guesses keeps none of it.
 		const row = '+919000000001,Customer 1,"offer 1, limited",12.5\r\n';
 		const text = `phone,name,offer,amount\r\n${row.repeat(Math.ceil((1.5 * 1024 * 1024) / row.length))}`;
 		let records = 0;

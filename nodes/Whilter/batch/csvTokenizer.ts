@@ -24,6 +24,7 @@
  * scanning works on bytes (Buffer#indexOf past a short JavaScript look-ahead); only the first field
  * of each record (every field of the header) is kept, up to a limit, and decoded when asked.
  */
+import { StringDecoder } from 'node:string_decoder';
 
 const QUOTE = 0x22;
 const COMMA = 0x2c;
@@ -38,41 +39,88 @@ const GUESS_WINDOW = 1024 * 1024;
 /** A JavaScript loop finds a near byte faster than a native call costs; indexOf takes over after this. */
 const NEAR = 24;
 
+/** Counts toward papaparse's guess: CRs, CRs followed by an LF, and which of CR and LF came first. */
+interface BreakCounts {
+	crs: number;
+	crlfs: number;
+	lfFirst: boolean | undefined;
+	/** The character counted last was a CR. */
+	afterCr: boolean;
+}
+
 /**
- * papaparse's line break guess for a whole text (BOM already removed). The tokenizer uses it on the
- * decoded start of the file when the bytes alone cannot settle it.
+ * papaparse's line break guess, fed the text a piece at a time, so a file's first MiB is decoded and
+ * walked as its slices come rather than in one turn of the event loop.
+ *
+ * papaparse leaves out the text between each pair of quotes in the window; a quote with no closing
+ * quote in the window is kept, and the text after it counted. Inside a quote whose close is not seen
+ * yet, `open` counts the text as if the quote were never closed: the next quote drops it (the pair
+ * closed, `counts` stand, with the CR before the quote still counting toward a CRLF), the window's
+ * end keeps it. The text after an unclosed quote holds no quote, so one such count is enough.
  */
-export function guessNewline(text: string): CsvNewline {
-	const window = text.length > GUESS_WINDOW ? text.slice(0, GUESS_WINDOW) : text;
-	let crs = 0;
-	let crlfs = 0;
-	let lfFirst: boolean | undefined;
-	// The character kept before this one was a CR (text between paired quotes is not kept, so a CR
-	// before a quoted part and an LF after it count as CRLF).
-	let afterCr = false;
-	for (let i = 0; i < window.length; i++) {
-		const c = window.charCodeAt(i);
-		if (c === QUOTE) {
-			const close = window.indexOf('"', i + 1);
-			if (close !== -1) {
-				i = close;
+export class NewlineGuess {
+	private counts: BreakCounts = { crs: 0, crlfs: 0, lfFirst: undefined, afterCr: false };
+	private open: BreakCounts | undefined;
+	private seen = 0;
+
+	/** Whether the window is full: the guess is then made, and more text changes nothing. */
+	get full(): boolean {
+		return this.seen >= GUESS_WINDOW;
+	}
+
+	/**
+	 * Whether an LF came before any CR outside quotes: LF, whatever the rest of the window holds (a
+	 * quote opened later counts from these counts on, with the LF first in them too).
+	 */
+	get lfDecided(): boolean {
+		return this.counts.lfFirst === true;
+	}
+
+	feed(text: string): void {
+		const stop = Math.min(text.length, GUESS_WINDOW - this.seen);
+		this.seen += stop;
+		for (let i = 0; i < stop; i++) {
+			const c = text.charCodeAt(i);
+			if (c === QUOTE) {
+				if (this.open) {
+					this.open = undefined;
+				} else {
+					this.open = { ...this.counts, afterCr: false };
+				}
 				continue;
 			}
-			afterCr = false;
-		} else if (c === CR) {
-			crs++;
-			lfFirst ??= false;
-			afterCr = true;
-		} else {
-			if (c === LF) {
-				lfFirst ??= true;
-				if (afterCr) crlfs++;
+			if (c !== CR && c !== LF) {
+				if (this.open) this.open.afterCr = false;
+				else this.counts.afterCr = false;
+				continue;
 			}
-			afterCr = false;
+			const counts = this.open ?? this.counts;
+			if (c === CR) {
+				counts.crs++;
+				counts.lfFirst ??= false;
+				counts.afterCr = true;
+			} else {
+				counts.lfFirst ??= true;
+				if (counts.afterCr) counts.crlfs++;
+				counts.afterCr = false;
+				if (this.lfDecided) return;
+			}
 		}
 	}
-	if (crs === 0 || lfFirst === true) return '\n';
-	return crlfs >= (crs + 1) / 2 ? '\r\n' : '\r';
+
+	/** The guess for the text fed so far, as if the text ended there (or the window did). */
+	get newline(): CsvNewline {
+		const { crs, crlfs, lfFirst } = this.open ?? this.counts;
+		if (crs === 0 || lfFirst === true) return '\n';
+		return crlfs >= (crs + 1) / 2 ? '\r\n' : '\r';
+	}
+}
+
+/** papaparse's line break guess for a whole text (BOM already removed). */
+export function guessNewline(text: string): CsvNewline {
+	const guess = new NewlineGuess();
+	guess.feed(text);
+	return guess.newline;
 }
 
 /**
@@ -130,8 +178,8 @@ export interface CsvTokenizerOptions {
 	 */
 	stepBytes?: number;
 	/**
-	 * Only guess the line break: no record is read, and the input held for the guess is let go once
-	 * it is made (reading it would cost as much as the file's first MiB of rows, for nothing).
+	 * Only guess the line break: no record is read and no input is held (reading it would cost as
+	 * much as the file's first MiB of rows, for nothing).
 	 */
 	newlineOnly?: boolean;
 }
@@ -170,19 +218,15 @@ export class CsvTokenizer {
 	private head: Buffer | undefined = Buffer.alloc(0);
 	private bom = 0;
 
-	/** Input not scanned yet: held while the line break is guessed, or left when paused. */
+	/** Input not scanned yet: held while the line break is guessed (up to the first MiB), or left when paused. */
 	private readonly queue: Buffer[] = [];
 	/** Where scanning stopped in queue[0]. */
 	private queueOffset = 0;
 	/** Absolute offset of queue[0][0]. */
 	private queueBase = 0;
-	private held = 0;
 
-	// Line break guess from bytes: an LF outside quotes before any CR decides at once.
-	private guessEarly = true;
-	private guessQuoted = false;
-	/** UTF-16 code units the held bytes decode to, at least (bytes that start a character). */
-	private guessUnits = 0;
+	/** Until the line break is known: the input decoded as it comes, and papaparse's guess from it. */
+	private guessing: { decoder: StringDecoder; guess: NewlineGuess } | undefined = { decoder: new StringDecoder('utf8'), guess: new NewlineGuess() };
 
 	private state = FIELD_START;
 	private quoted = false;
@@ -306,9 +350,7 @@ export class CsvTokenizer {
 			chunk = head.subarray(this.bom);
 		}
 		if (chunk.length === 0) return;
-		this.queue.push(chunk);
-		this.held += chunk.length;
-		if (this.nl === undefined) this.guess(chunk);
+		this.take(chunk);
 		if (this.nl !== undefined) this.drain();
 	}
 
@@ -319,43 +361,30 @@ export class CsvTokenizer {
 		if (this.head) {
 			const head = this.head;
 			this.head = undefined;
-			if (head.length) {
-				this.queue.push(head);
-				this.held += head.length;
-			}
+			if (head.length) this.take(head);
 		}
-		if (this.nl === undefined) this.decideFromHeld(this.held);
+		if (this.guessing) {
+			this.guessing.guess.feed(this.guessing.decoder.end());
+			this.decide(this.guessing.guess.newline);
+		}
 		this.drain();
 	}
 
-	private guess(chunk: Buffer): void {
-		const before = this.held - chunk.length;
-		for (let i = 0; i < chunk.length; i++) {
-			const b = chunk[i];
-			if ((b & 0xc0) !== 0x80) this.guessUnits++;
-			if (this.guessEarly) {
-				// Past 1024 × 1024 bytes a character may be past the window: the decoded text decides.
-				if (before + i >= GUESS_WINDOW) this.guessEarly = false;
-				else if (b === QUOTE) this.guessQuoted = !this.guessQuoted;
-				else if (!this.guessQuoted && b === LF) return this.setNewline('\n');
-				else if (!this.guessQuoted && b === CR) this.guessEarly = false;
-			}
-			// Enough bytes to hold the whole window (and a few characters more, so a letter cut at the
-			// end of what is decoded lies past it).
-			if (this.guessUnits > GUESS_WINDOW + 4) return this.decideFromHeld(before + i + 1);
-		}
+	/** Queues a chunk to be read (a guess alone reads none) and feeds it to the guess while there is one. */
+	private take(chunk: Buffer): void {
+		if (!this.newlineOnly) this.queue.push(chunk);
+		if (this.guessing) this.guess(chunk);
 	}
 
-	/** Decodes the first `bytes` held bytes and guesses from the text, as papaparse does. */
-	private decideFromHeld(bytes: number): void {
-		const parts: Buffer[] = [];
-		let left = bytes;
-		for (const chunk of this.queue) {
-			if (left <= 0) break;
-			parts.push(chunk.length <= left ? chunk : chunk.subarray(0, left));
-			left -= chunk.length;
-		}
-		this.setNewline(guessNewline(Buffer.concat(parts).toString('utf8')));
+	private guess(chunk: Buffer): void {
+		const { decoder, guess } = this.guessing!;
+		guess.feed(decoder.write(chunk));
+		if (guess.lfDecided || guess.full) this.decide(guess.newline);
+	}
+
+	private decide(newline: CsvNewline): void {
+		this.guessing = undefined;
+		this.setNewline(newline);
 	}
 
 	private setNewline(newline: CsvNewline): void {
@@ -365,11 +394,7 @@ export class CsvTokenizer {
 
 	private drain(): void {
 		if (this.nl === undefined) return;
-		if (this.newlineOnly) {
-			this.queue.length = 0;
-			this.held = 0;
-			return;
-		}
+		if (this.newlineOnly) return;
 		const until = this.scannedTo + this.stepBytes;
 		while (this.queue.length && !this.isPaused) {
 			if (this.scannedTo >= until) {
@@ -378,7 +403,6 @@ export class CsvTokenizer {
 			}
 			const chunk = this.queue[0];
 			const stop = this.scan(chunk, this.queueOffset);
-			this.held -= stop - this.queueOffset;
 			if (stop < chunk.length) {
 				this.queueOffset = stop;
 				return;

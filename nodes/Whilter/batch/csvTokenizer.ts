@@ -58,7 +58,7 @@ interface BreakCounts {
  * closed, `counts` stand, with the CR before the quote still counting toward a CRLF), the window's
  * end keeps it. The text after an unclosed quote holds no quote, so one such count is enough.
  */
-export class NewlineGuess {
+class NewlineGuess {
 	private counts: BreakCounts = { crs: 0, crlfs: 0, lfFirst: undefined, afterCr: false };
 	private open: BreakCounts | undefined;
 	private seen = 0;
@@ -384,10 +384,6 @@ export class CsvTokenizer {
 
 	private decide(newline: CsvNewline): void {
 		this.guessing = undefined;
-		this.setNewline(newline);
-	}
-
-	private setNewline(newline: CsvNewline): void {
 		this.nl = newline;
 		this.nlByte = newline === '\n' ? LF : CR;
 	}

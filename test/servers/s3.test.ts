@@ -3,7 +3,7 @@
  * real SDK shows a faulted part being retried; raw HTTP shows each fault kind as a client sees it.
  * Conditional writes, AbortMultipartUpload and silence are what the proxy adds to s3rver.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, WriteStream } from 'node:fs';
 import http from 'node:http';
 
 import { createHash, createHmac } from 'node:crypto';
@@ -13,6 +13,7 @@ import {
 	AbortMultipartUploadCommand,
 	CompleteMultipartUploadCommand,
 	CreateMultipartUploadCommand,
+	GetObjectCommand,
 	HeadObjectCommand,
 	ListPartsCommand,
 	PutObjectCommand,
@@ -524,5 +525,125 @@ describe('S3 server: ListParts', () => {
 		expect(page.Parts).toHaveLength(1);
 		await client.send(new AbortMultipartUploadCommand({ Bucket: 'drop', Key: 'listparts/a.zip', UploadId }));
 		expect(await failureOf(client.send(new ListPartsCommand({ Bucket: 'drop', Key: 'listparts/a.zip', UploadId })))).toEqual({ name: 'NoSuchUpload', status: 404 });
+	});
+});
+
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+type WriteCallback = (error?: Error | null) => void;
+interface FileWrites {
+	_write(chunk: Buffer, encoding: BufferEncoding, callback: WriteCallback): void;
+	_writev(chunks: Array<{ chunk: Buffer }>, callback: WriteCallback): void;
+}
+
+/**
+ * Holds every file write (any fs.WriteStream in this process, s3rver's included) of a chunk that
+ * contains `marker` until release(): a disk that has not yet written what it was given. `held`
+ * resolves at the first such write.
+ */
+function holdFileWritesOf(marker: string) {
+	const proto = WriteStream.prototype as unknown as FileWrites;
+	const { _write: write, _writev: writev } = proto;
+	let release = () => {};
+	const released = new Promise<void>((resolve) => (release = resolve));
+	let noteHeld = () => {};
+	const held = new Promise<void>((resolve) => (noteHeld = resolve));
+	const marked = (chunk: unknown) => Buffer.isBuffer(chunk) && chunk.includes(marker);
+	proto._write = function (this: FileWrites, chunk, encoding, callback) {
+		if (!marked(chunk)) return write.call(this, chunk, encoding, callback);
+		noteHeld();
+		void released.then(() => write.call(this, chunk, encoding, callback));
+	};
+	proto._writev = function (this: FileWrites, chunks, callback) {
+		if (!chunks.some(({ chunk }) => marked(chunk))) return writev.call(this, chunks, callback);
+		noteHeld();
+		void released.then(() => writev.call(this, chunks, callback));
+	};
+	return {
+		held,
+		release,
+		restore: () => {
+			release();
+			proto._write = write;
+			proto._writev = writev;
+		},
+	};
+}
+
+/**
+ * Whether `answer` settles within a second. Only used while the disk is held, where the right
+ * answer is "not yet": a slow machine can only make it look right for a wrong server, never wrong
+ * for a right one.
+ */
+async function settlesWhileHeld(answer: Promise<unknown>): Promise<boolean> {
+	let timer: NodeJS.Timeout | undefined;
+	const waited = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), 1000)));
+	const settled = answer.then(
+		() => true,
+		() => true,
+	);
+	try {
+		return await Promise.race([settled, waited]);
+	} finally {
+		clearTimeout(timer);
+	}
+}
+
+describe('S3 server: an answered write is on disk (read-after-write, as S3 gives it)', () => {
+	it('answers PutObject only once the object is written, so a GetObject right after it reads the whole object', async () => {
+		const body = Buffer.from('object written late by the disk '.repeat(20));
+		const disk = holdFileWritesOf('written late');
+		try {
+			const put = client.send(new PutObjectCommand({ Bucket: 'drop', Key: 'late/object.bin', Body: body }));
+			await disk.held;
+			expect(await settlesWhileHeld(put)).toBe(false);
+			disk.release();
+			await put;
+		} finally {
+			disk.restore();
+		}
+		const object = await client.send(new GetObjectCommand({ Bucket: 'drop', Key: 'late/object.bin' }));
+		expect(Buffer.from((await object.Body?.transformToByteArray()) ?? [])).toEqual(body);
+	});
+
+	it('answers UploadPart and CompleteMultipartUpload only once their bytes are written', async () => {
+		const key = 'late/multipart.bin';
+		const head = Buffer.alloc(5 * 1024 * 1024, 'h');
+		const tail = Buffer.from('tail part written late by the disk');
+		const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: 'drop', Key: key }));
+		const first = await client.send(new UploadPartCommand({ Bucket: 'drop', Key: key, UploadId, PartNumber: 1, Body: head }));
+		const partDisk = holdFileWritesOf('written late');
+		let second: { ETag?: string };
+		try {
+			const part = client.send(new UploadPartCommand({ Bucket: 'drop', Key: key, UploadId, PartNumber: 2, Body: tail }));
+			await partDisk.held;
+			expect(await settlesWhileHeld(part)).toBe(false);
+			partDisk.release();
+			second = await part;
+		} finally {
+			partDisk.restore();
+		}
+		const objectDisk = holdFileWritesOf('written late');
+		try {
+			const complete = client.send(
+				new CompleteMultipartUploadCommand({
+					Bucket: 'drop',
+					Key: key,
+					UploadId,
+					MultipartUpload: { Parts: [{ PartNumber: 1, ETag: first.ETag }, { PartNumber: 2, ETag: second.ETag }] },
+				}),
+			);
+			await objectDisk.held;
+			expect(await settlesWhileHeld(complete)).toBe(false);
+			objectDisk.release();
+			await complete;
+		} finally {
+			objectDisk.restore();
+		}
+		const object = await client.send(new GetObjectCommand({ Bucket: 'drop', Key: key }));
+		// Size and hash: jest's diff of two 5 MiB buffers takes seconds.
+		const read = Buffer.from((await object.Body?.transformToByteArray()) ?? []);
+		const whole = Buffer.concat([head, tail]);
+		expect({ size: read.length, sha256: sha256(read) }).toEqual({ size: whole.length, sha256: sha256(whole) });
 	});
 });

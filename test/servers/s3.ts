@@ -38,6 +38,8 @@ import { FaultInjector } from './http';
 import type { Fault, FaultKind, FaultMatch } from './http';
 import { checkPayload, payloadNeedsBody, verifyRequest } from './sigv4';
 import type { PayloadRule, S3Refusal, SigV4Keys } from './sigv4';
+import { writeBeforeAnswering } from './s3rverWrites';
+import type { S3rverStore } from './s3rverWrites';
 
 /**
  * The one key the test S3 server accepts, and its region. Everything that talks to it (the harness,
@@ -61,6 +63,7 @@ const S3rver = require('s3rver') as new (options: {
 }) => {
 	run(): Promise<AddressInfo>;
 	close(): Promise<void>;
+	store: S3rverStore;
 };
 
 /** The S3 faults are the contract servers' faults. */
@@ -365,6 +368,7 @@ async function listen(server: http.Server, port: number): Promise<number> {
 
 export async function startS3Server(options: S3ServerOptions): Promise<S3Server> {
 	const directory = mkdtempSync(join(tmpdir(), 'whilter-s3rver-'));
+	const staging = mkdtempSync(join(tmpdir(), 'whilter-s3rver-staging-'));
 	const s3rver = new S3rver({
 		address: '127.0.0.1',
 		port: 0,
@@ -372,6 +376,7 @@ export async function startS3Server(options: S3ServerOptions): Promise<S3Server>
 		directory,
 		configureBuckets: options.buckets.map((name) => ({ name })),
 	});
+	writeBeforeAnswering(s3rver.store, staging);
 	const upstream = await s3rver.run();
 	const requests: S3Request[] = [];
 	const faults = new FaultInjector();
@@ -386,7 +391,7 @@ export async function startS3Server(options: S3ServerOptions): Promise<S3Server>
 		const [, bucket = '', ...keyParts] = entry.path.split('/');
 		const uploadId = entry.params.get('uploadId');
 		if (uploadId !== null) {
-			// s3rver answers 200 before it has written the object; the parts are gone once it has.
+			// s3rver answers 200 once the object is written and the parts are gone.
 			const record = multipart.get(uploadId);
 			if (record) record.state = 'completed';
 			return;
@@ -610,6 +615,7 @@ export async function startS3Server(options: S3ServerOptions): Promise<S3Server>
 			await new Promise<void>((resolve) => proxy.close(() => resolve()));
 			await s3rver.close();
 			rmSync(directory, { recursive: true, force: true });
+			rmSync(staging, { recursive: true, force: true });
 		},
 	};
 	return server;

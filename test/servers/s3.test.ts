@@ -589,19 +589,27 @@ async function settlesWhileHeld(answer: Promise<unknown>): Promise<boolean> {
 	}
 }
 
+/**
+ * Sends a request whose body holds "written late" while the disk holds those bytes; checks that
+ * no answer comes while they are held, then lets the disk write them and returns the answer.
+ */
+async function answeredOnlyOnceWritten<T>(send: () => Promise<T>): Promise<T> {
+	const disk = holdFileWritesOf('written late');
+	try {
+		const answer = send();
+		await disk.held;
+		expect(await settlesWhileHeld(answer)).toBe(false);
+		disk.release();
+		return await answer;
+	} finally {
+		disk.restore();
+	}
+}
+
 describe('S3 server: an answered write is on disk (read-after-write, as S3 gives it)', () => {
 	it('answers PutObject only once the object is written, so a GetObject right after it reads the whole object', async () => {
 		const body = Buffer.from('object written late by the disk '.repeat(20));
-		const disk = holdFileWritesOf('written late');
-		try {
-			const put = client.send(new PutObjectCommand({ Bucket: 'drop', Key: 'late/object.bin', Body: body }));
-			await disk.held;
-			expect(await settlesWhileHeld(put)).toBe(false);
-			disk.release();
-			await put;
-		} finally {
-			disk.restore();
-		}
+		await answeredOnlyOnceWritten(async () => await client.send(new PutObjectCommand({ Bucket: 'drop', Key: 'late/object.bin', Body: body })));
 		const object = await client.send(new GetObjectCommand({ Bucket: 'drop', Key: 'late/object.bin' }));
 		expect(Buffer.from((await object.Body?.transformToByteArray()) ?? [])).toEqual(body);
 	});
@@ -612,34 +620,21 @@ describe('S3 server: an answered write is on disk (read-after-write, as S3 gives
 		const tail = Buffer.from('tail part written late by the disk');
 		const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: 'drop', Key: key }));
 		const first = await client.send(new UploadPartCommand({ Bucket: 'drop', Key: key, UploadId, PartNumber: 1, Body: head }));
-		const partDisk = holdFileWritesOf('written late');
-		let second: { ETag?: string };
-		try {
-			const part = client.send(new UploadPartCommand({ Bucket: 'drop', Key: key, UploadId, PartNumber: 2, Body: tail }));
-			await partDisk.held;
-			expect(await settlesWhileHeld(part)).toBe(false);
-			partDisk.release();
-			second = await part;
-		} finally {
-			partDisk.restore();
-		}
-		const objectDisk = holdFileWritesOf('written late');
-		try {
-			const complete = client.send(
-				new CompleteMultipartUploadCommand({
-					Bucket: 'drop',
-					Key: key,
-					UploadId,
-					MultipartUpload: { Parts: [{ PartNumber: 1, ETag: first.ETag }, { PartNumber: 2, ETag: second.ETag }] },
-				}),
-			);
-			await objectDisk.held;
-			expect(await settlesWhileHeld(complete)).toBe(false);
-			objectDisk.release();
-			await complete;
-		} finally {
-			objectDisk.restore();
-		}
+		const second = await answeredOnlyOnceWritten(
+			async () => await client.send(new UploadPartCommand({ Bucket: 'drop', Key: key, UploadId, PartNumber: 2, Body: tail })),
+		);
+		// The object's bytes come from the parts' files, the tail's marked bytes among them.
+		await answeredOnlyOnceWritten(
+			async () =>
+				await client.send(
+					new CompleteMultipartUploadCommand({
+						Bucket: 'drop',
+						Key: key,
+						UploadId,
+						MultipartUpload: { Parts: [{ PartNumber: 1, ETag: first.ETag }, { PartNumber: 2, ETag: second.ETag }] },
+					}),
+				),
+		);
 		const object = await client.send(new GetObjectCommand({ Bucket: 'drop', Key: key }));
 		// Size and hash: jest's diff of two 5 MiB buffers takes seconds.
 		const read = Buffer.from((await object.Body?.transformToByteArray()) ?? []);

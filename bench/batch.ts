@@ -14,7 +14,12 @@
  *   grows the young generation: a cost of the input that the plain no-op never triggers (about
  *   60 MB for a million items). The node's own memory, in the last line, is items minus churn, so
  *   that n8n's cost of handing over the input is left out of it; items minus noop is printed too;
- * - file: a CSV file on disk through n8n's binary storage into Whilter Batch.
+ * - file: a CSV file on disk through n8n's binary storage into Whilter Batch;
+ * - touch: 64 MiB the process never had, written once: what a page fault costs on this machine.
+ * Each case is a new process, so its first collections copy objects into memory it has never
+ * touched, one page fault per 4 KiB. Items and churn therefore run twice more in the same process
+ * after the measured run (fresh items each time), as a long-running n8n runs a node again; those
+ * runs' blocks and page faults are printed apart, and the last line keeps the measured run's.
  * Every case runs BENCH_RUNS times (3; 1 with --quick), the cases of one size one after another in
  * each round (floor, items, noop, floor, file…), so a busy minute of the machine hits a node case and
  * its floor alike. A ratio is node / floor of the same round; every figure printed is the median of
@@ -81,10 +86,38 @@ interface Measured extends RunFigures {
 	kind: Kind;
 	rows: number;
 	csvMb?: number;
+	/** Items and churn: the same case run again in the same process, as a long-running n8n runs a node again. */
+	warm?: RunFigures[];
 }
 
 /** How long the idle case waits. */
 const IDLE_MS = 3000;
+
+/** Runs of an items or churn case after the measured one, in the same process. */
+const WARM_RUNS = 2;
+
+/** How much fresh memory the touch probe writes. */
+const TOUCH_BYTES = 64 * 1024 * 1024;
+
+/** The first write of fresh memory in a new process: how long it took, and the page faults it made. */
+interface Touch {
+	ms: number;
+	faults: number;
+}
+
+/**
+ * Writes TOUCH_BYTES the process never had. The kernel maps each 4 KiB page at its first write (a
+ * minor page fault); what that costs is the machine's, and every collection that copies objects into
+ * memory the process has not used yet pays it.
+ */
+function touchFreshMemory(): Touch {
+	const before = process.resourceUsage().minorPageFault;
+	const started = performance.now();
+	Buffer.allocUnsafeSlow(TOUCH_BYTES).fill(1);
+	return { ms: Math.round((performance.now() - started) * 10) / 10, faults: process.resourceUsage().minorPageFault - before };
+}
+
+const microsecondsPerFault = (t: Touch) => (t.ms * 1000) / Math.max(1, t.faults);
 
 interface Reported {
 	/** n8n's own timing of the node: leaves out the workflow's setup and the input's making. */
@@ -209,13 +242,25 @@ async function nodeCase(kind: 'items' | 'noop' | 'churn' | 'file', rows: number,
 				return { node: timing(run), code, csvBytes: statSync(csvPath!).size };
 			});
 		}
-		const items = Array.from({ length: rows }, (_, i) => ({ json: process.env.BENCH_ROPE_ROWS === '1' ? makeRow(i) : makeItemRow(i) }));
-		settle();
-		return await measure(kind, rows, async () => {
-			const run = await runChain({ items, nodes: [kind === 'noop' ? noop : kind === 'churn' ? churning : node], credentials: store });
-			if (run.error) throw run.error;
-			return { node: timing(run), code };
-		});
+		const measuredRun = async (again = 0) => {
+			const items = Array.from({ length: rows }, (_, i) => ({ json: process.env.BENCH_ROPE_ROWS === '1' ? makeRow(i) : makeItemRow(i) }));
+			// A campaign of its own each run: the node never replaces a batch file already in the drop.
+			const batch = again ? { ...node, parameters: { ...node.parameters, campaignId: `${node.parameters.campaignId}-again-${again}` } } : node;
+			settle();
+			return await measure(kind, rows, async () => {
+				const run = await runChain({ items, nodes: [kind === 'noop' ? noop : kind === 'churn' ? churning : batch], credentials: store });
+				if (run.error) throw run.error;
+				return { node: timing(run), code };
+			});
+		};
+		const first = await measuredRun();
+		if (kind === 'items' || kind === 'churn') {
+			// Fresh items each time, as the node before makes them in every execution; the process, its
+			// heap and the memory it has touched stay.
+			first.warm = [];
+			for (let again = 1; again <= WARM_RUNS; again++) first.warm.push(await measuredRun(again));
+		}
+		return first;
 	} finally {
 		await servers.stop();
 		await shutdownN8nCore();
@@ -232,8 +277,9 @@ export function label(rows: number): string {
 }
 
 async function child(spec: string, csvPath: string | undefined): Promise<void> {
-	const [kind, rowsText] = spec.split(':') as [Kind, string];
+	const [kind, rowsText] = spec.split(':') as [Kind | 'touch', string];
 	const rows = Number(rowsText);
+	if (kind === 'touch') return void process.stdout.write(`RESULT ${JSON.stringify(touchFreshMemory())}\n`);
 	const result =
 		kind === 'idle'
 			? await measure('idle', 0, async () => await new Promise<Reported>((resolve) => setTimeout(() => resolve({}), IDLE_MS)))
@@ -275,6 +321,14 @@ function writeCsvOnce(dir: string, rows: number): string {
 const header =
 	'case          rows  runs   wall ms                 peak RSS MB            over before MB       node max block ms   node p99 ms   run max block ms   ratio to floor';
 
+/** A run's block figures for its line in the output. */
+function blockFigures(m: RunFigures): string {
+	const collections = m.inputCollections
+		? ` input_collections_ms=${m.inputCollections.durationsMs.map((ms, i) => `${ms}@+${m.inputCollections!.atMs[i]}(${m.inputCollections!.faults[i] ?? '?'} faults)`).join(',')} max_block_after_them_ms=${m.inputCollections.maxBlockAfterMs}`
+		: '';
+	return `max_block_ms=${m.maxBlockMs} p99_ms=${m.p99BlockMs} run_max_block_ms=${m.runMaxBlockMs} longest=${m.longest.join(',')} page_faults=${m.faults.window} longest_block_faults=${m.faults.longestBlock ?? '?'}${collections}`;
+}
+
 function row(kind: Kind, rows: number, runs: Measured[], ratios: number[]): string {
 	const pick = (f: (m: Measured) => number, digits = 1) => spread(runs.map(f), digits);
 	return [
@@ -296,6 +350,7 @@ export function runBatchBench(): BatchBenchResult {
 	const { items, files } = sizes();
 	const dir = mkdtempSync(join(tmpdir(), 'whilter-bench-'));
 	const rounds: Round[] = [];
+	const touches: Touch[] = [];
 	process.stdout.write(
 		`\nWhilter Batch: rows → CSV → ZIP → S3 → task; ${runs} round(s), each case in a fresh process; median (min–max) of the rounds\n`,
 	);
@@ -307,12 +362,19 @@ export function runBatchBench(): BatchBenchResult {
 				const m = runChild(`${kind}:${rows}`, kind === 'file' ? csv.get(rows) : undefined);
 				figures.set(`${kind}:${rows}`, m);
 				process.stdout.write(
-					`  round ${round} ${kind} ${label(rows)}: wall_ms=${m.wallMs} peak_rss_mb=${m.peakRssMb} over_before_mb=${(m.peakRssMb - m.beforeRssMb).toFixed(1)} max_block_ms=${m.maxBlockMs} p99_ms=${m.p99BlockMs} run_max_block_ms=${m.runMaxBlockMs} longest=${m.longest.join(",")}${m.inputCollections ? ` input_collections_ms=${m.inputCollections.durationsMs.map((ms, i) => `${ms}@+${m.inputCollections!.atMs[i]}`).join(',')} max_block_after_them_ms=${m.inputCollections.maxBlockAfterMs}` : ''}\n`,
+					`  round ${round} ${kind} ${label(rows)}: wall_ms=${m.wallMs} peak_rss_mb=${m.peakRssMb} over_before_mb=${(m.peakRssMb - m.beforeRssMb).toFixed(1)} ${blockFigures(m)}\n`,
 				);
+				m.warm?.forEach((w, i) => process.stdout.write(`    same process, run ${i + 2}: wall_ms=${w.wallMs} ${blockFigures(w)}\n`));
 			};
 			// The machine's own noise: a process that only waits still sees its timer late when the
 			// cores are shared; a node's block figure means little below this one.
 			run('idle', 0);
+			// And what a page of fresh memory costs it, which the first collections of a process pay.
+			const touch = runCaseProcess<Touch>(__filename, ['--case', 'touch:0'], 'touch');
+			touches.push(touch);
+			process.stdout.write(
+				`  round ${round} touch: ${TOUCH_BYTES / 1024 / 1024} MiB written for the first time in ${touch.ms} ms, ${touch.faults} page faults, ${microsecondsPerFault(touch).toFixed(1)} µs each\n`,
+			);
 			const all = [...new Set([...items, ...files])].sort((a, b) => a - b);
 			for (const rows of all) {
 				run('floor', rows);
@@ -377,6 +439,32 @@ export function runBatchBench(): BatchBenchResult {
 		process.stdout.write(
 			`event-loop noise floor (a process waiting ${IDLE_MS / 1000} s, no work): max_block_ms=${spread(idle.map((m) => m.maxBlockMs))} p99_ms=${spread(idle.map((m) => m.p99BlockMs))}\n`,
 		);
+	}
+	if (touches.length) {
+		process.stdout.write(
+			`fresh memory (${TOUCH_BYTES / 1024 / 1024} MiB written once in a new process): ${spread(touches.map((t) => t.ms))} ms, ${spread(touches.map(microsecondsPerFault))} µs per 4 KiB page fault\n`,
+		);
+	}
+	// Where the items' blocks come from: the page faults inside the input collections' blocks and the
+	// longest block (a fault costs about what the touch probe found, less when V8's collector threads
+	// fault at once), in the measured run and in the runs after it in the same process.
+	for (const rows of items) {
+		for (const kind of ['items', 'churn'] as const) {
+			const runsOf = of(kind, rows);
+			if (!runsOf.some((m) => m.inputCollections)) continue;
+			const faultList = (list: RunFigures[], i: number) => list.flatMap((m) => (m.inputCollections?.faults[i] == null ? [] : [m.inputCollections.faults[i]]));
+			const faultsOf = (list: RunFigures[], i: number) => spread(faultList(list, i), 0);
+			const warm = runsOf.flatMap((m) => m.warm ?? []);
+			const nth = (list: RunFigures[], i: number) => spread(list.flatMap((m) => (m.inputCollections?.durationsMs[i] === undefined ? [] : [m.inputCollections.durationsMs[i]])));
+			process.stdout.write(
+				`${kind} ${label(rows)} page faults: in the blocks of the first two collections (${nth(runsOf, 0)} ms and ${nth(runsOf, 1)} ms) ${faultsOf(runsOf, 0)} and ${faultsOf(runsOf, 1)}, in the longest block ${spread(runsOf.flatMap((m) => (m.faults.longestBlock === null ? [] : [m.faults.longestBlock])), 0)}, in the whole node ${spread(runsOf.map((m) => m.faults.window), 0)}\n`,
+			);
+			if (warm.length) {
+				process.stdout.write(
+					`${kind} ${label(rows)} run again in the same process (${warm.length} runs; a long-running n8n, its memory touched before): max_block_ms=${spread(warm.map((m) => m.maxBlockMs))} p99_ms=${spread(warm.map((m) => m.p99BlockMs))} first two collections ${nth(warm, 0)} ms and ${nth(warm, 1)} ms with ${faultsOf(warm, 0)} and ${faultsOf(warm, 1)} page faults; max block after them ${spread(warm.flatMap((m) => (m.inputCollections ? [m.inputCollections.maxBlockAfterMs] : [])))} ms; page faults in the whole node ${spread(warm.map((m) => m.faults.window), 0)}\n`,
+				);
+			}
+		}
 	}
 
 	const itemsRows = Math.max(...items);

@@ -3,7 +3,10 @@
  * during which nothing else could run on the thread (a request, a timer, the editor's websocket).
  * Every sample keeps when it ended, so a window (a node's own execution) can be cut out afterwards.
  * perf_hooks' monitorEventLoopDelay gives the same maximum but no times, so it cannot tell the node's
- * blocks from n8n's own work on the same items before and after the node.
+ * blocks from n8n's own work on the same items before and after the node. Each sample also keeps
+ * the process's minor page faults so far: a block's faults are the difference to the sample before.
+ * Memory the process has never written is mapped on first touch, one fault per 4 KiB page, and on a
+ * virtual machine such a fault can cost tens of microseconds.
  */
 import { percentile } from './stats';
 
@@ -12,6 +15,8 @@ export interface LagSample {
 	at: number;
 	/** How late it fired, in ms. */
 	lagMs: number;
+	/** The process's minor page faults so far (process.resourceUsage().minorPageFault). */
+	faults: number;
 }
 
 export interface LoopLag {
@@ -24,9 +29,10 @@ export function startLoopLag(): LoopLag {
 	const samples: LagSample[] = [];
 	let expected = performance.now() + INTERVAL_MS;
 	let timer: NodeJS.Timeout | undefined;
+	const faults = () => process.resourceUsage().minorPageFault;
 	const tick = () => {
 		const now = performance.now();
-		samples.push({ at: performance.timeOrigin + now, lagMs: Math.max(0, now - expected) });
+		samples.push({ at: performance.timeOrigin + now, lagMs: Math.max(0, now - expected), faults: faults() });
 		expected = now + INTERVAL_MS;
 		timer = setTimeout(tick, INTERVAL_MS);
 	};
@@ -36,7 +42,7 @@ export function startLoopLag(): LoopLag {
 			clearTimeout(timer);
 			// A run that never gave the loop a turn (all synchronous work and microtasks) shows here.
 			const now = performance.now();
-			if (now > expected) samples.push({ at: performance.timeOrigin + now, lagMs: now - expected });
+			if (now > expected) samples.push({ at: performance.timeOrigin + now, lagMs: now - expected, faults: faults() });
 			return samples;
 		},
 	};
@@ -71,4 +77,24 @@ export function longestBlocks(samples: LagSample[], from: number, to = Infinity,
 		.sort((a, b) => b.lagMs - a.lagMs)
 		.slice(0, count)
 		.map((s) => `${s.lagMs.toFixed(0)}@+${(s.at - s.lagMs - from).toFixed(0)}`);
+}
+
+/**
+ * The page faults of the block that covers `at` (epoch ms): those counted between the sample before
+ * it and the sample that ended it. Undefined when no sample ended after `at`.
+ */
+export function faultsOfBlockAt(samples: LagSample[], at: number): number | undefined {
+	const index = samples.findIndex((s) => s.at >= at);
+	if (index <= 0) return undefined;
+	return samples[index].faults - samples[index - 1].faults;
+}
+
+/** The longest block in [from, to] with its page faults; undefined when there is no sample. */
+export function longestBlockFaults(samples: LagSample[], from: number, to = Infinity): { ms: number; faults: number } | undefined {
+	let best: number | undefined;
+	samples.forEach((s, i) => {
+		if (i > 0 && s.at >= from && s.at - s.lagMs <= to && (best === undefined || s.lagMs > samples[best].lagMs)) best = i;
+	});
+	if (best === undefined) return undefined;
+	return { ms: Math.round(samples[best].lagMs * 10) / 10, faults: samples[best].faults - samples[best - 1].faults };
 }

@@ -10,7 +10,7 @@ import { getHeapSpaceStatistics } from 'node:v8';
 
 import type { IExecuteFunctions, INodeType } from 'n8n-workflow';
 
-import { blocksIn, longestBlocks, startLoopLag } from './loopLag';
+import { blocksIn, faultsOfBlockAt, longestBlockFaults, longestBlocks, startLoopLag } from './loopLag';
 import type { LagSample } from './loopLag';
 
 /** A stretch of time, in epoch ms. */
@@ -40,7 +40,16 @@ export interface RunFigures {
 	 * holds. The blocks after the second are the node's own work and its own garbage. Absent when no
 	 * scavenge ran in the node's window.
 	 */
-	inputCollections?: { durationsMs: number[]; atMs: number[]; maxBlockAfterMs: number; p99BlockAfterMs: number };
+	inputCollections?: {
+		durationsMs: number[];
+		atMs: number[];
+		/** Minor page faults in the block each collection fell in (fresh memory V8 wrote for the first time). */
+		faults: Array<number | null>;
+		maxBlockAfterMs: number;
+		p99BlockAfterMs: number;
+	};
+	/** Minor page faults during the node's own execution, and in its longest block. */
+	faults: { window: number; longestBlock: number | null };
 	/** BENCH_HEAP=1: V8's heap before and at its peak, and each space's committed size above its size before. */
 	heap?: { totalBefore: number; peakTotal: number; externalBefore: number; peakExternal: number; spacesOverBefore: Record<string, number> };
 }
@@ -91,10 +100,18 @@ function inputCollectionsIn(collections: PerformanceEntry[], samples: LagSample[
 		inputCollections: {
 			durationsMs: firstTwo.map((gc) => Math.round(gc.duration * 10) / 10),
 			atMs: firstTwo.map((gc) => Math.round(gc.from - window.from)),
+			faults: firstTwo.map((gc) => faultsOfBlockAt(samples, gc.from + gc.duration) ?? null),
 			maxBlockAfterMs: after.maxBlockMs,
 			p99BlockAfterMs: after.p99BlockMs,
 		},
 	};
+}
+
+/** The page faults counted by the samples in [from, to], and those of the longest block there. */
+function faultsIn(samples: LagSample[], from: number, to: number): RunFigures['faults'] {
+	const inside = samples.filter((s) => s.at >= from && s.at - s.lagMs <= to);
+	const window = inside.length ? inside[inside.length - 1].faults - (samples[samples.indexOf(inside[0]) - 1]?.faults ?? inside[0].faults) : 0;
+	return { window, longestBlock: longestBlockFaults(samples, from, to)?.faults ?? null };
 }
 
 /**
@@ -144,6 +161,7 @@ export async function measureRun(work: () => Promise<{ window?: Window; wallMs?:
 		runMaxBlockMs: run.maxBlockMs,
 		runP99BlockMs: run.p99BlockMs,
 		longest: longestBlocks(samples, window?.from ?? startedAt, window?.to ?? Infinity),
+		faults: faultsIn(samples, window?.from ?? startedAt, window?.to ?? Infinity),
 		...(window ? inputCollectionsIn(collections, samples, window) : {}),
 		...(heapWanted
 			? {

@@ -104,14 +104,14 @@ function main(): void {
 			const m = runChild(format, rows);
 			measured[format].push(m);
 			process.stdout.write(
-				`  round ${round} ${format}: wall_ms=${m.wallMs} peak_rss_mb=${m.peakRssMb} over_before_mb=${(m.peakRssMb - m.beforeRssMb).toFixed(1)} max_block_ms=${m.maxBlockMs} p99_ms=${m.p99BlockMs} longest=${m.longest.join(',')}\n`,
+				`  round ${round} ${format}: wall_ms=${m.wallMs} peak_rss_mb=${m.peakRssMb} over_before_mb=${(m.peakRssMb - m.beforeRssMb).toFixed(1)} max_block_ms=${m.maxBlockMs} p99_ms=${m.p99BlockMs} longest=${m.longest.join(',')} page_faults=${m.faults.window} longest_block_faults=${m.faults.longestBlock ?? '?'}\n`,
 			);
 		}
 	}
 	const fig = (format: Format, f: (m: Measured) => number, digits = 1) => spread(measured[format].map(f), digits);
 	for (const format of ['items', 'binary'] as const) {
 		process.stdout.write(
-			`results-get ${format === 'items' ? 'as items' : 'as CSV file'}: wall_ms=${fig(format, (m) => m.wallMs, 0)} peak_rss_mb=${fig(format, (m) => m.peakRssMb)} over_before_mb=${fig(format, (m) => m.peakRssMb - m.beforeRssMb)} max_block_ms=${fig(format, (m) => m.maxBlockMs)} p99_ms=${fig(format, (m) => m.p99BlockMs)}\n`,
+			`results-get ${format === 'items' ? 'as items' : 'as CSV file'}: wall_ms=${fig(format, (m) => m.wallMs, 0)} peak_rss_mb=${fig(format, (m) => m.peakRssMb)} over_before_mb=${fig(format, (m) => m.peakRssMb - m.beforeRssMb)} max_block_ms=${fig(format, (m) => m.maxBlockMs)} p99_ms=${fig(format, (m) => m.p99BlockMs)} longest_block_faults=${fig(format, (m) => m.faults.longestBlock ?? 0, 0)}\n`,
 		);
 	}
 	const med = (format: Format, f: (m: Measured) => number) => median(measured[format].map(f)).toFixed(1);

@@ -424,14 +424,22 @@ export function runBatchBench(): BatchBenchResult {
 	// The acceptance's block figure stays the whole window's; this shows what the node's own work
 	// blocks once n8n's young input objects have been copied and promoted, and what the same two
 	// collections cost the churning no-op.
+	/** The i-th input collection's duration or page faults, over the runs that have one, as median (min–max). */
+	const nth = (list: RunFigures[], i: number, field: 'durationsMs' | 'faults' = 'durationsMs') =>
+		spread(
+			list.flatMap((m) => {
+				const value = m.inputCollections?.[field][i];
+				return value == null ? [] : [value];
+			}),
+			field === 'faults' ? 0 : 1,
+		);
 	for (const rows of items) {
-		const collections = (kind: Kind) => of(kind, rows).flatMap((m) => (m.inputCollections ? [m.inputCollections] : []));
-		const nth = (list: ReturnType<typeof collections>, i: number) => spread(list.flatMap((c) => (c.durationsMs[i] === undefined ? [] : [c.durationsMs[i]])));
-		const node = collections('items');
-		const churning = collections('churn');
-		if (!node.length) continue;
+		const node = of('items', rows);
+		const churning = of('churn', rows).filter((m) => m.inputCollections);
+		const collections = node.flatMap((m) => (m.inputCollections ? [m.inputCollections] : []));
+		if (!collections.length) continue;
 		process.stdout.write(
-			`items ${label(rows)}: the node's first two young-generation collections (n8n's input copied, then promoted): ${nth(node, 0)} ms and ${nth(node, 1)} ms, the first ${spread(node.map((c) => c.atMs[0]), 0)} ms into the node; the node's max block after them: ${spread(node.map((c) => c.maxBlockAfterMs))} ms (p99 ${spread(node.map((c) => c.p99BlockAfterMs))}); the churning no-op's two: ${churning.length ? `${nth(churning, 0)} ms and ${nth(churning, 1)} ms` : '-'}\n`,
+			`items ${label(rows)}: the node's first two young-generation collections (n8n's input copied, then promoted): ${nth(node, 0)} ms and ${nth(node, 1)} ms, the first ${spread(collections.map((c) => c.atMs[0]), 0)} ms into the node; the node's max block after them: ${spread(collections.map((c) => c.maxBlockAfterMs))} ms (p99 ${spread(collections.map((c) => c.p99BlockAfterMs))}); the churning no-op's two: ${churning.length ? `${nth(churning, 0)} ms and ${nth(churning, 1)} ms` : '-'}\n`,
 		);
 	}
 	const idle = of('idle', 0);
@@ -452,10 +460,8 @@ export function runBatchBench(): BatchBenchResult {
 		for (const kind of ['items', 'churn'] as const) {
 			const runsOf = of(kind, rows);
 			if (!runsOf.some((m) => m.inputCollections)) continue;
-			const faultList = (list: RunFigures[], i: number) => list.flatMap((m) => (m.inputCollections?.faults[i] == null ? [] : [m.inputCollections.faults[i]]));
-			const faultsOf = (list: RunFigures[], i: number) => spread(faultList(list, i), 0);
+			const faultsOf = (list: RunFigures[], i: number) => nth(list, i, 'faults');
 			const warm = runsOf.flatMap((m) => m.warm ?? []);
-			const nth = (list: RunFigures[], i: number) => spread(list.flatMap((m) => (m.inputCollections?.durationsMs[i] === undefined ? [] : [m.inputCollections.durationsMs[i]])));
 			process.stdout.write(
 				`${kind} ${label(rows)} page faults: in the blocks of the first two collections (${nth(runsOf, 0)} ms and ${nth(runsOf, 1)} ms) ${faultsOf(runsOf, 0)} and ${faultsOf(runsOf, 1)}, in the longest block ${spread(runsOf.flatMap((m) => (m.faults.longestBlock === null ? [] : [m.faults.longestBlock])), 0)}, in the whole node ${spread(runsOf.map((m) => m.faults.window), 0)}\n`,
 			);

@@ -89,12 +89,12 @@ export function faultsOfBlockAt(samples: LagSample[], at: number): number | unde
 	return samples[index].faults - samples[index - 1].faults;
 }
 
-/** The longest block in [from, to] with its page faults; undefined when there is no sample. */
-export function longestBlockFaults(samples: LagSample[], from: number, to = Infinity): { ms: number; faults: number } | undefined {
+/** The page faults of the longest block in [from, to]; undefined when there is no sample. */
+export function longestBlockFaults(samples: LagSample[], from: number, to = Infinity): number | undefined {
 	let best: number | undefined;
 	samples.forEach((s, i) => {
 		if (i > 0 && s.at >= from && s.at - s.lagMs <= to && (best === undefined || s.lagMs > samples[best].lagMs)) best = i;
 	});
 	if (best === undefined) return undefined;
-	return { ms: Math.round(samples[best].lagMs * 10) / 10, faults: samples[best].faults - samples[best - 1].faults };
+	return samples[best].faults - samples[best - 1].faults;
 }

@@ -111,7 +111,7 @@ function inputCollectionsIn(collections: PerformanceEntry[], samples: LagSample[
 function faultsIn(samples: LagSample[], from: number, to: number): RunFigures['faults'] {
 	const inside = samples.filter((s) => s.at >= from && s.at - s.lagMs <= to);
 	const window = inside.length ? inside[inside.length - 1].faults - (samples[samples.indexOf(inside[0]) - 1]?.faults ?? inside[0].faults) : 0;
-	return { window, longestBlock: longestBlockFaults(samples, from, to)?.faults ?? null };
+	return { window, longestBlock: longestBlockFaults(samples, from, to) ?? null };
 }
 
 /**
